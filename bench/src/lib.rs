@@ -1,0 +1,1 @@
+//! Tollgate benchmarks: see bench/RESULTS.md.

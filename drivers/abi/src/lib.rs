@@ -1,0 +1,1 @@
+//! Register map and job formats shared by the RTL (hdl/) and the drivers.

@@ -1,0 +1,1 @@
+//! The Tollgate accelerator, described in rust-hdl.

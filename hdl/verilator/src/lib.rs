@@ -1,0 +1,1 @@
+//! Build generated RTL with Verilator and drive it from Rust.

@@ -1,0 +1,102 @@
+//! JSON bodies of the HTTP API (see docs/API.md). Bytes travel as `0x`-prefixed hex strings;
+//! they stay strings here so that decoding can report a precise error per item.
+
+use serde::{Deserialize, Serialize};
+
+use crate::suite::{Scheme, Variant};
+
+/// One signed item: `signature` by `public_key` over `message`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub public_key: String,
+    pub message: String,
+    pub signature: String,
+}
+
+/// `POST /v1/verify`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct VerifyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+    pub items: Vec<Item>,
+}
+
+/// The verdict on one item, in request order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Why the item is invalid: an item-level error code (docs/API.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerifyResponse {
+    pub results: Vec<Verdict>,
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+/// `POST /v1/aggregate`: exactly one of `signatures` or `public_keys`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AggregateRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_keys: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AggregateResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// `POST /v1/aggregate-verify`: one aggregate signature over distinct (pk, msg) pairs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AggregateVerifyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+    pub public_keys: Vec<String>,
+    pub messages: Vec<String>,
+    pub signature: String,
+}
+
+/// `POST /v1/fast-aggregate-verify`: one aggregate signature by many keys over one message
+/// (proof-of-possession scheme only).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FastAggregateVerifyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+    pub public_keys: Vec<String>,
+    pub message: String,
+    pub signature: String,
+}
+
+/// The answer of both aggregate-verify endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictResponse {
+    pub valid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A request-level error (HTTP 400/413/429/503), `{"error": CODE, "detail": "..."}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub detail: String,
+}
+
+/// Encodes bytes the way the API carries them.
+pub fn to_hex(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}

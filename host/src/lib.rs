@@ -1,0 +1,4 @@
+//! Tollgate: batch verification of BLS12-381 signatures, per-item verdicts.
+
+pub mod api;
+pub mod suite;
