@@ -1,1 +1,21 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+
+/// Tollgate: batch verification of BLS12-381 signatures.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Client(tollgate::client::Command),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Client(command) => command.run(),
+    }
+}
