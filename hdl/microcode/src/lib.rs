@@ -1,1 +1,17 @@
-//! Curve formulas written once, generic over a field: evaluated on arkworks they are the golden model, traced they become microcode.
+//! Curve formulas written once, generic over a field: evaluated on arkworks they are the golden
+//! model, traced they become microcode.
+//!
+//! - [`field`]: the field interface (the engine's datapath operations), Fp2 over any field,
+//!   arkworks' Fq as an implementation.
+//! - [`curve`]: complete a = 0 formulas, 64-bit scalar multiplication, G1/G2 parameters.
+//! - [`trace`]: a field that records the operation graph.
+//! - [`compile`]: scheduling, register allocation, instruction encoding, the ROM image.
+//! - [`model`]: a cycle-level model of the lane-interleaved engine executing the ROM.
+
+#![forbid(unsafe_code)]
+
+pub mod compile;
+pub mod curve;
+pub mod field;
+pub mod model;
+pub mod trace;

@@ -1,0 +1,207 @@
+//! The microcode instruction: one multiply, `alu_slots` add/sub/select operations and one
+//! stream operation, all for the same lane, issued in the same cycle.
+//!
+//! # Encoding (little-endian bit fields of a `u128`, `A` = alu slots ≤ 3)
+//!
+//! An operand is 7 bits: 0..=111 a register of the lane's window, 112 the constant 0,
+//! 113 the constant 1 (in the datapath's Montgomery form).
+//!
+//! | bits | field |
+//! |---|---|
+//! | 0 | multiply enable |
+//! | 1..8 | multiply destination register |
+//! | 8..15, 15..22 | multiply operands a, b |
+//! | 22 + 29i + (0..2) | alu slot i opcode: 0 none, 1 add, 2 sub, 3 select |
+//! | 22 + 29i + (2..9) | alu slot i destination register |
+//! | 22 + 29i + (9..16), (16..23) | alu operands a, b (select: a if the bit is 1, else b) |
+//! | 22 + 29i + (23..29) | select: scalar bit index |
+//! | 22 + 29A + (0..2) | stream opcode: 0 none, 1 load word → register, 2 load scalar, 3 store operand |
+//! | 22 + 29A + (2..9) | stream register / operand |
+
+use crate::trace::Const;
+
+/// Registers addressable in a lane window.
+pub const MAX_WINDOW: usize = 112;
+/// Most alu slots the encoding has room for.
+pub const MAX_ALU_SLOTS: usize = 3;
+const OPERAND_ZERO: u128 = 112;
+const OPERAND_ONE: u128 = 113;
+const MUL_BITS: usize = 22;
+const ALU_BITS: usize = 29;
+
+/// A source: a window register or a constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// Register of the lane's window.
+    Reg(u8),
+    /// A constant.
+    Const(Const),
+}
+
+/// A multiplication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MulOp {
+    /// Destination register.
+    pub dst: u8,
+    /// Left operand.
+    pub a: Operand,
+    /// Right operand.
+    pub b: Operand,
+}
+
+/// What an add/sub unit does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluKind {
+    /// a + b.
+    Add,
+    /// a − b.
+    Sub,
+    /// a if scalar bit `bit` is 1, else b.
+    Select {
+        /// Bit of the lane's scalar register.
+        bit: u8,
+    },
+}
+
+/// An add/sub unit operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AluOp {
+    /// Operation.
+    pub kind: AluKind,
+    /// Destination register.
+    pub dst: u8,
+    /// First operand.
+    pub a: Operand,
+    /// Second operand.
+    pub b: Operand,
+}
+
+/// A stream operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoOp {
+    /// Next input word into a register.
+    Load {
+        /// Destination register.
+        dst: u8,
+    },
+    /// Next input word into the lane's scalar register.
+    LoadScalar,
+    /// Operand to the output stream.
+    Store {
+        /// What to store.
+        src: Operand,
+    },
+}
+
+/// One microcode instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Instr {
+    /// The multiplier's operation.
+    pub mul: Option<MulOp>,
+    /// One entry per add/sub unit.
+    pub alu: Vec<Option<AluOp>>,
+    /// The stream port's operation.
+    pub io: Option<IoOp>,
+}
+
+/// Width in bits of an instruction with `alu_slots` add/sub units.
+pub const fn instr_bits(alu_slots: usize) -> usize {
+    MUL_BITS + ALU_BITS * alu_slots + 9
+}
+
+fn enc_operand(op: Operand) -> u128 {
+    match op {
+        Operand::Reg(r) => r as u128,
+        Operand::Const(Const::Zero) => OPERAND_ZERO,
+        Operand::Const(Const::One) => OPERAND_ONE,
+    }
+}
+
+fn dec_operand(bits: u128) -> Option<Operand> {
+    match bits {
+        OPERAND_ZERO => Some(Operand::Const(Const::Zero)),
+        OPERAND_ONE => Some(Operand::Const(Const::One)),
+        r if r < MAX_WINDOW as u128 => Some(Operand::Reg(r as u8)),
+        _ => None,
+    }
+}
+
+fn field(word: u128, at: usize, width: usize) -> u128 {
+    (word >> at) & ((1u128 << width) - 1)
+}
+
+impl Instr {
+    /// An instruction that does nothing.
+    pub fn empty(alu_slots: usize) -> Instr {
+        Instr { mul: None, alu: vec![None; alu_slots], io: None }
+    }
+
+    /// The ROM word.
+    pub fn encode(&self) -> u128 {
+        let mut w = 0u128;
+        if let Some(m) = self.mul {
+            w |= 1 | (m.dst as u128) << 1 | enc_operand(m.a) << 8 | enc_operand(m.b) << 15;
+        }
+        for (i, slot) in self.alu.iter().enumerate() {
+            let at = MUL_BITS + ALU_BITS * i;
+            if let Some(op) = slot {
+                let (code, bit) = match op.kind {
+                    AluKind::Add => (1, 0),
+                    AluKind::Sub => (2, 0),
+                    AluKind::Select { bit } => (3, bit as u128),
+                };
+                w |= (code
+                    | (op.dst as u128) << 2
+                    | enc_operand(op.a) << 9
+                    | enc_operand(op.b) << 16
+                    | bit << 23)
+                    << at;
+            }
+        }
+        let at = MUL_BITS + ALU_BITS * self.alu.len();
+        let io = match self.io {
+            None => 0,
+            Some(IoOp::Load { dst }) => 1 | (dst as u128) << 2,
+            Some(IoOp::LoadScalar) => 2,
+            Some(IoOp::Store { src }) => 3 | enc_operand(src) << 2,
+        };
+        w | io << at
+    }
+
+    /// Decodes a ROM word of a build with `alu_slots` units; `None` for an invalid word.
+    pub fn decode(w: u128, alu_slots: usize) -> Option<Instr> {
+        let reg = |at| field(w, at, 7) as u8;
+        let mul = if w & 1 == 1 {
+            Some(MulOp { dst: reg(1), a: dec_operand(field(w, 8, 7))?, b: dec_operand(field(w, 15, 7))? })
+        } else {
+            None
+        };
+        let mut alu = Vec::with_capacity(alu_slots);
+        for i in 0..alu_slots {
+            let at = MUL_BITS + ALU_BITS * i;
+            let kind = match field(w, at, 2) {
+                0 => None,
+                1 => Some(AluKind::Add),
+                2 => Some(AluKind::Sub),
+                _ => Some(AluKind::Select { bit: field(w, at + 23, 6) as u8 }),
+            };
+            alu.push(match kind {
+                None => None,
+                Some(kind) => Some(AluOp {
+                    kind,
+                    dst: reg(at + 2),
+                    a: dec_operand(field(w, at + 9, 7))?,
+                    b: dec_operand(field(w, at + 16, 7))?,
+                }),
+            });
+        }
+        let at = MUL_BITS + ALU_BITS * alu_slots;
+        let io = match field(w, at, 2) {
+            0 => None,
+            1 => Some(IoOp::Load { dst: reg(at + 2) }),
+            2 => Some(IoOp::LoadScalar),
+            _ => Some(IoOp::Store { src: dec_operand(field(w, at + 2, 7))? }),
+        };
+        Some(Instr { mul, alu, io })
+    }
+}

@@ -1,0 +1,207 @@
+//! Turning a traced graph into a scheduled, register-allocated segment.
+
+use super::isa::{AluKind, AluOp, Instr, IoOp, MulOp, Operand};
+use super::regalloc::{allocate, Lifetime};
+use super::schedule::{schedule, Task, Unit};
+use super::{CompileError, EngineConfig, Segment};
+use crate::trace::{Const, Graph, Node, Sink, ValueId};
+
+/// Compiles one segment of program `name` whose persistent state uses `state_slots` slots
+/// (registers 0..state_slots of every window).
+pub fn compile_segment(
+    name: &str,
+    mut graph: Graph,
+    state_slots: u8,
+    cfg: &EngineConfig,
+) -> Result<Segment, CompileError> {
+    cfg.validate()?;
+    pin_state_sinks(&mut graph)?;
+    let n = graph.nodes.len();
+
+    // Everything reachable from a sink, plus every stream operation (each consumes a word).
+    let mut live = vec![false; n];
+    let mut stack: Vec<ValueId> = graph
+        .sinks
+        .iter()
+        .map(|s| match *s {
+            Sink::Store(v) | Sink::State(_, v) => v,
+        })
+        .collect();
+    stack.extend((0..n).filter(|&i| matches!(graph.nodes[i], Node::Load | Node::LoadScalar)));
+    while let Some(v) = stack.pop() {
+        if !live[v] {
+            live[v] = true;
+            stack.extend(Graph::operands(&graph.nodes[v]));
+        }
+    }
+
+    // Tasks: the live computing nodes in graph order, then one per store.
+    let unit_of = |node: &Node| match node {
+        Node::Mul(..) => Some(Unit::Mul),
+        Node::Add(..) | Node::Sub(..) | Node::Select { .. } => Some(Unit::Alu),
+        Node::Load | Node::LoadScalar => Some(Unit::Io),
+        Node::State(_) | Node::Const(_) => None,
+    };
+    let mut task_of = vec![None; n];
+    let mut tasks = Vec::new();
+    let mut nodes_of_task = Vec::new();
+    let mut last_io: Option<usize> = None;
+    for v in 0..n {
+        let Some(unit) = unit_of(&graph.nodes[v]).filter(|_| live[v]) else { continue };
+        let mut after: Vec<usize> =
+            Graph::operands(&graph.nodes[v]).iter().filter_map(|&o| task_of[o]).collect();
+        if unit == Unit::Io {
+            after.extend(last_io);
+            last_io = Some(tasks.len());
+        }
+        task_of[v] = Some(tasks.len());
+        tasks.push(Task { unit, after, not_before: Vec::new() });
+        nodes_of_task.push(v);
+    }
+    let mut store_tasks = Vec::new();
+    for sink in &graph.sinks {
+        if let Sink::Store(v) = *sink {
+            let mut after: Vec<usize> = task_of[v].into_iter().collect();
+            after.extend(last_io);
+            last_io = Some(tasks.len());
+            store_tasks.push((tasks.len(), v));
+            tasks.push(Task { unit: Unit::Io, after, not_before: Vec::new() });
+        }
+    }
+    // A value replacing state slot s is written over register s: everything reading the old
+    // slot value must have issued by then (the same instruction is fine: reads happen first).
+    for sink in &graph.sinks {
+        if let Sink::State(slot, out) = *sink {
+            let out_task = task_of[out].expect("pinned sinks are computed values");
+            let old = (0..n).find(|&i| graph.nodes[i] == Node::State(slot));
+            let Some(old) = old else { continue };
+            let readers: Vec<usize> = (0..tasks.len())
+                .filter(|&t| {
+                    let reads = match nodes_of_task.get(t) {
+                        Some(&v) => Graph::operands(&graph.nodes[v]).contains(&old),
+                        None => store_tasks.iter().any(|&(st, sv)| st == t && sv == old),
+                    };
+                    reads && t != out_task
+                })
+                .collect();
+            tasks[out_task].not_before.extend(readers);
+        }
+    }
+
+    let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window)?;
+
+    // Lifetimes of the values that occupy a register.
+    let mut last_use = vec![None::<usize>; n];
+    for (t, &v) in nodes_of_task.iter().enumerate() {
+        for o in Graph::operands(&graph.nodes[v]) {
+            last_use[o] = last_use[o].max(Some(at[t]));
+        }
+    }
+    for &(t, v) in &store_tasks {
+        last_use[v] = last_use[v].max(Some(at[t]));
+    }
+    let mut pinned = vec![None; n];
+    for (v, node) in graph.nodes.iter().enumerate() {
+        if let Node::State(s) = node {
+            pinned[v] = Some(*s);
+        }
+    }
+    for sink in &graph.sinks {
+        if let Sink::State(s, v) = *sink {
+            pinned[v] = Some(s);
+        }
+    }
+    let lifetimes: Vec<Lifetime> = nodes_of_task
+        .iter()
+        .enumerate()
+        .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar))
+        .map(|(t, &v)| Lifetime {
+            value: v,
+            def: at[t],
+            // A value never read still lands in a register: hold it one instruction.
+            last_use: last_use[v].unwrap_or(at[t] + 1),
+            pinned: pinned[v],
+        })
+        .collect();
+    let (reg_of, registers) = allocate(&lifetimes, n, state_slots as usize);
+    if registers > cfg.window {
+        return Err(CompileError::OutOfRegisters {
+            program: name.to_string(),
+            needed: registers,
+            window: cfg.window,
+        });
+    }
+
+    let operand = |v: ValueId| match graph.nodes[v] {
+        Node::Const(c) => Operand::Const(c),
+        Node::State(s) => Operand::Reg(s),
+        _ => Operand::Reg(reg_of[v].expect("allocated") as u8),
+    };
+    let mut instrs = vec![Instr::empty(cfg.alu_slots); len];
+    let mut seg = Segment { instrs: Vec::new(), registers, muls: 0, alus: 0, loads: 0, stores: 0 };
+    for (t, &v) in nodes_of_task.iter().enumerate() {
+        let instr = &mut instrs[at[t]];
+        let dst = || reg_of[v].expect("allocated") as u8;
+        match graph.nodes[v] {
+            Node::Mul(a, b) => {
+                instr.mul = Some(MulOp { dst: dst(), a: operand(a), b: operand(b) });
+                seg.muls += 1;
+            }
+            Node::Add(a, b) | Node::Sub(a, b) | Node::Select { set: a, clear: b, .. } => {
+                let kind = match graph.nodes[v] {
+                    Node::Add(..) => AluKind::Add,
+                    Node::Sub(..) => AluKind::Sub,
+                    Node::Select { bit, .. } => AluKind::Select { bit },
+                    _ => unreachable!("matched above"),
+                };
+                let slot = instr.alu.iter_mut().find(|s| s.is_none()).expect("scheduler respects slots");
+                *slot = Some(AluOp { kind, dst: dst(), a: operand(a), b: operand(b) });
+                seg.alus += 1;
+            }
+            Node::Load => {
+                instr.io = Some(IoOp::Load { dst: dst() });
+                seg.loads += 1;
+            }
+            Node::LoadScalar => {
+                instr.io = Some(IoOp::LoadScalar);
+                seg.loads += 1;
+            }
+            Node::State(_) | Node::Const(_) => unreachable!("not tasks"),
+        }
+    }
+    for &(t, v) in &store_tasks {
+        instrs[at[t]].io = Some(IoOp::Store { src: operand(v) });
+        seg.stores += 1;
+    }
+    seg.instrs = instrs;
+    Ok(seg)
+}
+
+/// Every state sink must be a value computed in this segment and pinned to one slot only;
+/// anything else (a constant, a load, another slot's value, a value kept in two slots) gets
+/// an explicit copy `v + 0`.
+fn pin_state_sinks(graph: &mut Graph) -> Result<(), CompileError> {
+    let mut seen_slots = Vec::new();
+    let mut pinned_values = Vec::new();
+    let zero = graph.intern(Node::Const(Const::Zero));
+    for i in 0..graph.sinks.len() {
+        let Sink::State(slot, v) = graph.sinks[i] else { continue };
+        if seen_slots.contains(&slot) {
+            return Err(CompileError::StateSetTwice(slot));
+        }
+        seen_slots.push(slot);
+        let computed = matches!(
+            graph.nodes[v],
+            Node::Add(..) | Node::Sub(..) | Node::Mul(..) | Node::Select { .. }
+        );
+        let v = if computed && !pinned_values.contains(&v) {
+            v
+        } else {
+            let copy = graph.push_raw(Node::Add(v, zero));
+            graph.sinks[i] = Sink::State(slot, copy);
+            copy
+        };
+        pinned_values.push(v);
+    }
+    Ok(())
+}

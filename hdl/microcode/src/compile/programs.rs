@@ -1,0 +1,192 @@
+//! The engine's programs, each traced from the generic formulas in [`crate::curve`].
+//!
+//! A program is three straight-line segments: a prologue run once per job, a body run once per
+//! stream item, an epilogue run once at the end. State that survives between segments (an
+//! accumulator) lives in pinned registers 0..state_slots.
+
+use super::{compile_segment, CompileError, EngineConfig, Segment};
+use crate::curve::{add, double, scalar_mul, Curve, Point, G1, G2};
+use crate::field::{Field, Fp2};
+use crate::trace::{Traced, TracedBit, Tracer};
+
+/// Which computation a program performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProgramKind {
+    /// Per item: P, Q → P + Q (G1). Also the combining round of aggregations.
+    AddG1,
+    /// Per item: P, Q → P + Q (G2).
+    AddG2,
+    /// Per item: P → 2P (G1).
+    DoubleG1,
+    /// Per item: P → 2P (G2).
+    DoubleG2,
+    /// Items P → one partial sum per lane (G1).
+    AggregateG1,
+    /// Items P → one partial sum per lane (G2).
+    AggregateG2,
+    /// Per item: k, P → kP (G1).
+    ScalarMulG1,
+    /// Per item: k, P → kP (G2).
+    ScalarMulG2,
+    /// Items (k, P) → one partial Σ kP per lane (G1).
+    MultiScalarG1,
+    /// Items (k, P) → one partial Σ kP per lane (G2).
+    MultiScalarG2,
+}
+
+impl ProgramKind {
+    /// Every program, in ROM order.
+    pub const ALL: [ProgramKind; 10] = [
+        ProgramKind::AddG1,
+        ProgramKind::AddG2,
+        ProgramKind::DoubleG1,
+        ProgramKind::DoubleG2,
+        ProgramKind::AggregateG1,
+        ProgramKind::AggregateG2,
+        ProgramKind::ScalarMulG1,
+        ProgramKind::ScalarMulG2,
+        ProgramKind::MultiScalarG1,
+        ProgramKind::MultiScalarG2,
+    ];
+
+    /// Whether it works over Fp2.
+    pub fn is_g2(self) -> bool {
+        matches!(
+            self,
+            ProgramKind::AddG2
+                | ProgramKind::DoubleG2
+                | ProgramKind::AggregateG2
+                | ProgramKind::ScalarMulG2
+                | ProgramKind::MultiScalarG2
+        )
+    }
+}
+
+/// A compiled program.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// What it computes.
+    pub kind: ProgramKind,
+    /// Run once per job.
+    pub prologue: Segment,
+    /// Run once per item.
+    pub body: Segment,
+    /// Run once at the end of the job.
+    pub epilogue: Segment,
+}
+
+/// The coordinates of a point as a flat list of base-field values, in stream order.
+trait Flatten: Field<Bit = TracedBit> {
+    fn flatten(&self) -> Vec<Traced>;
+    fn from_flat(values: &mut dyn Iterator<Item = Traced>) -> Self;
+}
+
+impl Flatten for Traced {
+    fn flatten(&self) -> Vec<Traced> {
+        vec![self.clone()]
+    }
+    fn from_flat(values: &mut dyn Iterator<Item = Traced>) -> Self {
+        values.next().expect("enough values")
+    }
+}
+
+impl Flatten for Fp2<Traced> {
+    fn flatten(&self) -> Vec<Traced> {
+        vec![self.c0.clone(), self.c1.clone()]
+    }
+    fn from_flat(values: &mut dyn Iterator<Item = Traced>) -> Self {
+        Fp2::new(Traced::from_flat(values), Traced::from_flat(values))
+    }
+}
+
+fn flatten<F: Flatten>(p: &Point<F>) -> Vec<Traced> {
+    [p.x.flatten(), p.y.flatten(), p.z.flatten()].concat()
+}
+
+fn load_point<F: Flatten>(t: &Tracer) -> Point<F> {
+    let mut it = std::iter::from_fn(|| Some(t.load()));
+    Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
+}
+
+fn state_point<F: Flatten>(t: &Tracer) -> Point<F> {
+    let mut slot = 0u8;
+    let mut it = std::iter::from_fn(|| {
+        slot += 1;
+        Some(t.state(slot - 1))
+    });
+    Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
+}
+
+fn set_state_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
+    for (slot, v) in flatten(p).iter().enumerate() {
+        t.set_state(slot as u8, v);
+    }
+}
+
+fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
+    for v in flatten(p) {
+        t.store(&v);
+    }
+}
+
+/// The three segments' graphs of a program over point coordinates `F` on curve `C`.
+fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind) -> [Tracer; 3] {
+    let [pro, body, epi] = [Tracer::new(), Tracer::new(), Tracer::new()];
+    match kind {
+        ProgramKind::AddG1 | ProgramKind::AddG2 => {
+            let p: Point<F> = load_point(&body);
+            let q: Point<F> = load_point(&body);
+            store_point(&body, &add::<F, C>(&p, &q));
+        }
+        ProgramKind::DoubleG1 | ProgramKind::DoubleG2 => {
+            let p: Point<F> = load_point(&body);
+            store_point(&body, &double::<F, C>(&p));
+        }
+        ProgramKind::ScalarMulG1 | ProgramKind::ScalarMulG2 => {
+            let bits = body.load_scalar();
+            let p: Point<F> = load_point(&body);
+            store_point(&body, &scalar_mul::<F, C>(&p, &bits));
+        }
+        ProgramKind::AggregateG1
+        | ProgramKind::AggregateG2
+        | ProgramKind::MultiScalarG1
+        | ProgramKind::MultiScalarG2 => {
+            // Any traced value of type F gives access to its constants; the anchor itself is
+            // never read, so it compiles to nothing.
+            let anchor = F::from_flat(&mut std::iter::repeat(pro.state(0)));
+            let acc0 = Point::<F>::identity_like(&anchor);
+            set_state_point(&pro, &acc0);
+
+            let acc: Point<F> = state_point(&body);
+            let term = if matches!(kind, ProgramKind::MultiScalarG1 | ProgramKind::MultiScalarG2) {
+                let bits = body.load_scalar();
+                let p: Point<F> = load_point(&body);
+                scalar_mul::<F, C>(&p, &bits)
+            } else {
+                load_point(&body)
+            };
+            set_state_point(&body, &add::<F, C>(&acc, &term));
+
+            let acc: Point<F> = state_point(&epi);
+            store_point(&epi, &acc);
+        }
+    }
+    [pro, body, epi]
+}
+
+/// Traces and compiles one program for `cfg`.
+pub fn compile_program(kind: ProgramKind, cfg: &EngineConfig) -> Result<Program, CompileError> {
+    let (segments, slots) = if kind.is_g2() {
+        (trace::<Fp2<Traced>, G2>(kind), 6)
+    } else {
+        (trace::<Traced, G1>(kind), 3)
+    };
+    let name = format!("{kind:?}");
+    let [pro, body, epi] = segments;
+    Ok(Program {
+        kind,
+        prologue: compile_segment(&name, pro.finish(), slots, cfg)?,
+        body: compile_segment(&name, body.finish(), slots, cfg)?,
+        epilogue: compile_segment(&name, epi.finish(), slots, cfg)?,
+    })
+}

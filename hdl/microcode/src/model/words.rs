@@ -1,0 +1,35 @@
+//! Points and scalars as the engine's stream words (one base-field element each).
+
+use ark_bls12_381::Fq;
+
+use crate::curve::Point;
+use crate::field::Fp2;
+
+/// X, Y, Z.
+pub fn g1_words(p: &Point<Fq>) -> Vec<Fq> {
+    vec![p.x, p.y, p.z]
+}
+
+/// Inverse of [`g1_words`].
+pub fn g1_from_words(w: &[Fq]) -> Point<Fq> {
+    Point { x: w[0], y: w[1], z: w[2] }
+}
+
+/// X.c0, X.c1, Y.c0, Y.c1, Z.c0, Z.c1.
+pub fn g2_words(p: &Point<Fp2<Fq>>) -> Vec<Fq> {
+    vec![p.x.c0, p.x.c1, p.y.c0, p.y.c1, p.z.c0, p.z.c1]
+}
+
+/// Inverse of [`g2_words`].
+pub fn g2_from_words(w: &[Fq]) -> Point<Fp2<Fq>> {
+    Point {
+        x: Fp2 { c0: w[0], c1: w[1] },
+        y: Fp2 { c0: w[2], c1: w[3] },
+        z: Fp2 { c0: w[4], c1: w[5] },
+    }
+}
+
+/// A scalar as a stream word (its low 64 bits are the scalar register's value).
+pub fn scalar_word(k: u64) -> Fq {
+    Fq::from(k)
+}

@@ -1,0 +1,98 @@
+//! The golden model (generic formulas evaluated on arkworks fields) against arkworks' own group
+//! law, on random points, non-normalised projective inputs and every edge case.
+
+use ark_bls12_381::{Fq, Fr, G1Projective, G2Projective};
+use ark_ec::{CurveGroup, PrimeGroup};
+use ark_ff::{AdditiveGroup, Zero};
+use ark_std::UniformRand;
+use tollgate_microcode::curve::{
+    add, double, g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark, scalar_bits, scalar_mul, Point,
+    G1, G2,
+};
+use tollgate_microcode::field::{Field, Fp2};
+
+/// The same point with every coordinate scaled by a random λ ≠ 0 (still the same point).
+fn rescale<F: Field>(p: &Point<F>, lambda: &F) -> Point<F> {
+    Point::new(p.x.mul(lambda), p.y.mul(lambda), p.z.mul(lambda))
+}
+
+fn g1_add(a: &G1Projective, b: &G1Projective) -> G1Projective {
+    g1_to_ark(&add::<Fq, G1>(&g1_from_ark(a), &g1_from_ark(b)))
+}
+
+fn g2_add(a: &G2Projective, b: &G2Projective) -> G2Projective {
+    g2_to_ark(&add::<Fp2<Fq>, G2>(&g2_from_ark(a), &g2_from_ark(b)))
+}
+
+const EDGE_SCALARS: [u64; 6] = [0, 1, 2, 3, u64::MAX, 1 << 63];
+
+#[test]
+fn g1_add_and_double_match_arkworks() {
+    let mut rng = ark_std::test_rng();
+    let zero = G1Projective::zero();
+    for _ in 0..50 {
+        let p = G1Projective::rand(&mut rng);
+        let q = G1Projective::rand(&mut rng);
+        assert_eq!(g1_add(&p, &q), p + q);
+        assert_eq!(g1_add(&p, &p), AdditiveGroup::double(&p), "P + P");
+        assert_eq!(g1_add(&p, &-p), zero, "P + (−P)");
+        assert_eq!(g1_add(&zero, &p), p, "∞ + P");
+        assert_eq!(g1_add(&p, &zero), p, "P + ∞");
+        assert_eq!(g1_to_ark(&double::<Fq, G1>(&g1_from_ark(&p))), AdditiveGroup::double(&p));
+        // Projective inputs that are not normalised.
+        let lambda = Fq::rand(&mut rng);
+        let (pp, qq) = (rescale(&g1_from_ark(&p), &lambda), rescale(&g1_from_ark(&q), &lambda.square()));
+        let sum = add::<Fq, G1>(&pp, &qq);
+        assert_eq!(g1_to_ark(&sum), p + q);
+        assert!(g1_to_ark(&sum).into_affine().is_on_curve());
+        assert_eq!(g1_to_ark(&double::<Fq, G1>(&pp)), AdditiveGroup::double(&p));
+    }
+    assert_eq!(g1_add(&zero, &zero), zero);
+    assert_eq!(g1_to_ark(&double::<Fq, G1>(&g1_from_ark(&zero))), zero);
+    // Infinity in a non-canonical projective form (0 : λ : 0).
+    let odd_inf = Point::new(<Fq as Zero>::zero(), Fq::from(7u64), <Fq as Zero>::zero());
+    let g = G1Projective::generator();
+    assert_eq!(g1_to_ark(&add::<Fq, G1>(&odd_inf, &g1_from_ark(&g))), g);
+}
+
+#[test]
+fn g2_add_and_double_match_arkworks() {
+    let mut rng = ark_std::test_rng();
+    let zero = G2Projective::zero();
+    for _ in 0..20 {
+        let p = G2Projective::rand(&mut rng);
+        let q = G2Projective::rand(&mut rng);
+        assert_eq!(g2_add(&p, &q), p + q);
+        assert_eq!(g2_add(&p, &p), AdditiveGroup::double(&p), "P + P");
+        assert_eq!(g2_add(&p, &-p), zero, "P + (−P)");
+        assert_eq!(g2_add(&zero, &p), p, "∞ + P");
+        assert_eq!(g2_add(&p, &zero), p, "P + ∞");
+        assert_eq!(g2_to_ark(&double::<Fp2<Fq>, G2>(&g2_from_ark(&p))), AdditiveGroup::double(&p));
+        let lambda = Fp2::new(Fq::rand(&mut rng), Fq::rand(&mut rng));
+        let pp = rescale(&g2_from_ark(&p), &lambda);
+        let sum = add::<Fp2<Fq>, G2>(&pp, &g2_from_ark(&q));
+        assert_eq!(g2_to_ark(&sum), p + q);
+        assert_eq!(g2_to_ark(&double::<Fp2<Fq>, G2>(&pp)), AdditiveGroup::double(&p));
+    }
+    assert_eq!(g2_add(&zero, &zero), zero);
+}
+
+#[test]
+fn scalar_multiplication_matches_arkworks() {
+    let mut rng = ark_std::test_rng();
+    let p1 = G1Projective::rand(&mut rng);
+    let p2 = G2Projective::rand(&mut rng);
+    let mut scalars = EDGE_SCALARS.to_vec();
+    scalars.extend((0..4).map(|_| u64::rand(&mut rng)));
+    for k in scalars {
+        let bits = scalar_bits(k);
+        let got1 = g1_to_ark(&scalar_mul::<Fq, G1>(&g1_from_ark(&p1), &bits));
+        assert_eq!(got1, p1 * Fr::from(k), "G1 k = {k}");
+        let got2 = g2_to_ark(&scalar_mul::<Fp2<Fq>, G2>(&g2_from_ark(&p2), &bits));
+        assert_eq!(got2, p2 * Fr::from(k), "G2 k = {k}");
+    }
+    // Multiplying infinity by anything is infinity.
+    let inf = g1_from_ark(&G1Projective::zero());
+    let got = g1_to_ark(&scalar_mul::<Fq, G1>(&inf, &scalar_bits(u64::MAX)));
+    assert_eq!(got, G1Projective::zero());
+}
