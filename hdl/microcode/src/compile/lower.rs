@@ -6,6 +6,9 @@ use super::schedule::{schedule, Task, Unit};
 use super::{CompileError, EngineConfig, Segment};
 use crate::trace::{Const, Graph, Node, Sink, ValueId};
 
+/// Program-order preferences tried by the scheduler (see [`schedule`]).
+const ORDER_BIASES: [usize; 6] = [0, 4, 8, 16, 32, 64];
+
 /// Compiles one segment of program `name` whose persistent state uses `state_slots` slots
 /// (registers 0..state_slots of every window).
 pub fn compile_segment(
@@ -88,49 +91,20 @@ pub fn compile_segment(
         }
     }
 
-    let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window)?;
-
-    // Lifetimes of the values that occupy a register.
-    let mut last_use = vec![None::<usize>; n];
-    for (t, &v) in nodes_of_task.iter().enumerate() {
-        for o in Graph::operands(&graph.nodes[v]) {
-            last_use[o] = last_use[o].max(Some(at[t]));
+    // A few scheduling priorities; keep the shortest program that fits the window.
+    let mut best: Option<(Vec<usize>, usize, Vec<Option<usize>>, usize)> = None;
+    let mut needed = usize::MAX;
+    for bias in ORDER_BIASES {
+        let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window, bias)?;
+        let (reg_of, registers) = allocate_registers(&graph, &nodes_of_task, &store_tasks, &at, state_slots);
+        needed = needed.min(registers);
+        if registers <= cfg.window && best.as_ref().is_none_or(|b| len < b.1) {
+            best = Some((at, len, reg_of, registers));
         }
     }
-    for &(t, v) in &store_tasks {
-        last_use[v] = last_use[v].max(Some(at[t]));
-    }
-    let mut pinned = vec![None; n];
-    for (v, node) in graph.nodes.iter().enumerate() {
-        if let Node::State(s) = node {
-            pinned[v] = Some(*s);
-        }
-    }
-    for sink in &graph.sinks {
-        if let Sink::State(s, v) = *sink {
-            pinned[v] = Some(s);
-        }
-    }
-    let lifetimes: Vec<Lifetime> = nodes_of_task
-        .iter()
-        .enumerate()
-        .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar))
-        .map(|(t, &v)| Lifetime {
-            value: v,
-            def: at[t],
-            // A value never read still lands in a register: hold it one instruction.
-            last_use: last_use[v].unwrap_or(at[t] + 1),
-            pinned: pinned[v],
-        })
-        .collect();
-    let (reg_of, registers) = allocate(&lifetimes, n, state_slots as usize);
-    if registers > cfg.window {
-        return Err(CompileError::OutOfRegisters {
-            program: name.to_string(),
-            needed: registers,
-            window: cfg.window,
-        });
-    }
+    let Some((at, len, reg_of, registers)) = best else {
+        return Err(CompileError::OutOfRegisters { program: name.to_string(), needed, window: cfg.window });
+    };
 
     let operand = |v: ValueId| match graph.nodes[v] {
         Node::Const(c) => Operand::Const(c),
@@ -175,6 +149,50 @@ pub fn compile_segment(
     }
     seg.instrs = instrs;
     Ok(seg)
+}
+
+/// Lifetimes of the values that occupy a register under schedule `at`, then linear scan.
+fn allocate_registers(
+    graph: &Graph,
+    nodes_of_task: &[ValueId],
+    store_tasks: &[(usize, ValueId)],
+    at: &[usize],
+    state_slots: u8,
+) -> (Vec<Option<usize>>, usize) {
+    let n = graph.nodes.len();
+    let mut last_use = vec![None::<usize>; n];
+    for (t, &v) in nodes_of_task.iter().enumerate() {
+        for o in Graph::operands(&graph.nodes[v]) {
+            last_use[o] = last_use[o].max(Some(at[t]));
+        }
+    }
+    for &(t, v) in store_tasks {
+        last_use[v] = last_use[v].max(Some(at[t]));
+    }
+    let mut pinned = vec![None; n];
+    for (v, node) in graph.nodes.iter().enumerate() {
+        if let Node::State(s) = node {
+            pinned[v] = Some(*s);
+        }
+    }
+    for sink in &graph.sinks {
+        if let Sink::State(s, v) = *sink {
+            pinned[v] = Some(s);
+        }
+    }
+    let lifetimes: Vec<Lifetime> = nodes_of_task
+        .iter()
+        .enumerate()
+        .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar))
+        .map(|(t, &v)| Lifetime {
+            value: v,
+            def: at[t],
+            // A value never read still lands in a register: hold it one instruction.
+            last_use: last_use[v].unwrap_or(at[t] + 1),
+            pinned: pinned[v],
+        })
+        .collect();
+    allocate(&lifetimes, n, state_slots as usize)
 }
 
 /// Every state sink must be a value computed in this segment and pinned to one slot only;

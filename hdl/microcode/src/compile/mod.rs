@@ -28,19 +28,22 @@ pub struct EngineConfig {
     pub io_latency: usize,
     /// Scheduling look-ahead, in operations.
     pub sched_window: usize,
+    /// Independent accumulators per lane in aggregation (points consumed per body run).
+    pub accumulators: usize,
 }
 
 impl EngineConfig {
     /// The configuration the tests and the benchmark use: 40 lanes over a multiplier of
-    /// latency up to 40, two add/sub units.
+    /// latency up to 40, three add/sub units, two accumulators per lane in aggregation.
     pub const DEFAULT: EngineConfig = EngineConfig {
         lanes: 40,
         window: 64,
-        alu_slots: 2,
+        alu_slots: 3,
         mul_latency: 40,
         alu_latency: 4,
         io_latency: 2,
         sched_window: 160,
+        accumulators: 3,
     };
 
     /// Checks the no-hazard premise: every result is back before the lane's next instruction.
@@ -51,6 +54,9 @@ impl EngineConfig {
         }
         if self.alu_slots == 0 || self.alu_slots > isa::MAX_ALU_SLOTS {
             return Err(CompileError::AluSlots(self.alu_slots));
+        }
+        if self.accumulators == 0 {
+            return Err(CompileError::NoAccumulator);
         }
         if self.window > isa::MAX_WINDOW {
             return Err(CompileError::WindowTooLarge(self.window));
@@ -76,6 +82,9 @@ pub enum CompileError {
     /// The encoding addresses at most 112 registers per lane.
     #[error("window of {0} registers exceeds the encodable 112")]
     WindowTooLarge(usize),
+    /// Aggregation needs at least one accumulator.
+    #[error("aggregation needs at least one accumulator")]
+    NoAccumulator,
     /// The program needs more registers than a lane window has.
     #[error("program {program} needs {needed} registers, the window has {window}")]
     OutOfRegisters {

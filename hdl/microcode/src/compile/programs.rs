@@ -108,18 +108,24 @@ fn load_point<F: Flatten>(t: &Tracer) -> Point<F> {
     Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
 }
 
-fn state_point<F: Flatten>(t: &Tracer) -> Point<F> {
-    let mut slot = 0u8;
+/// Coordinates of a point of type `F` in stream words (3 for G1, 6 for G2).
+fn point_words<F: Flatten>() -> usize {
+    3 * F::from_flat(&mut std::iter::repeat(Tracer::new().load())).flatten().len()
+}
+
+/// The point held in state slots `first..first + point_words`.
+fn state_point<F: Flatten>(t: &Tracer, first: usize) -> Point<F> {
+    let mut slot = first;
     let mut it = std::iter::from_fn(|| {
         slot += 1;
-        Some(t.state(slot - 1))
+        Some(t.state((slot - 1) as u8))
     });
     Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
 }
 
-fn set_state_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
-    for (slot, v) in flatten(p).iter().enumerate() {
-        t.set_state(slot as u8, v);
+fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
+    for (i, v) in flatten(p).iter().enumerate() {
+        t.set_state((first + i) as u8, v);
     }
 }
 
@@ -129,58 +135,68 @@ fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
     }
 }
 
-/// The three segments' graphs of a program over point coordinates `F` on curve `C`.
-fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind) -> [Tracer; 3] {
+/// The three segments' graphs of a program over point coordinates `F` on curve `C`, and the
+/// number of state slots they use.
+fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([Tracer; 3], usize) {
     let [pro, body, epi] = [Tracer::new(), Tracer::new(), Tracer::new()];
-    match kind {
+    let words = point_words::<F>();
+    // Any traced value of type F gives access to its constants; the anchor itself is never
+    // read, so it compiles to nothing.
+    let infinity = Point::<F>::identity_like(&F::from_flat(&mut std::iter::repeat(pro.state(0))));
+    let slots = match kind {
         ProgramKind::AddG1 | ProgramKind::AddG2 => {
             let p: Point<F> = load_point(&body);
             let q: Point<F> = load_point(&body);
             store_point(&body, &add::<F, C>(&p, &q));
+            0
         }
         ProgramKind::DoubleG1 | ProgramKind::DoubleG2 => {
             let p: Point<F> = load_point(&body);
             store_point(&body, &double::<F, C>(&p));
+            0
         }
         ProgramKind::ScalarMulG1 | ProgramKind::ScalarMulG2 => {
             let bits = body.load_scalar();
             let p: Point<F> = load_point(&body);
             store_point(&body, &scalar_mul::<F, C>(&p, &bits));
+            0
         }
-        ProgramKind::AggregateG1
-        | ProgramKind::AggregateG2
-        | ProgramKind::MultiScalarG1
-        | ProgramKind::MultiScalarG2 => {
-            // Any traced value of type F gives access to its constants; the anchor itself is
-            // never read, so it compiles to nothing.
-            let anchor = F::from_flat(&mut std::iter::repeat(pro.state(0)));
-            let acc0 = Point::<F>::identity_like(&anchor);
-            set_state_point(&pro, &acc0);
-
-            let acc: Point<F> = state_point(&body);
-            let term = if matches!(kind, ProgramKind::MultiScalarG1 | ProgramKind::MultiScalarG2) {
-                let bits = body.load_scalar();
+        ProgramKind::AggregateG1 | ProgramKind::AggregateG2 => {
+            // Independent accumulators, one point each per body run: their additions have no
+            // dependence on each other, so the scheduler can overlap one's tail with another's
+            // head and keep the multiplier busy.
+            for u in 0..accumulators {
+                set_state_point(&pro, u * words, &infinity);
+                let acc: Point<F> = state_point(&body, u * words);
                 let p: Point<F> = load_point(&body);
-                scalar_mul::<F, C>(&p, &bits)
-            } else {
-                load_point(&body)
-            };
-            set_state_point(&body, &add::<F, C>(&acc, &term));
-
-            let acc: Point<F> = state_point(&epi);
-            store_point(&epi, &acc);
+                set_state_point(&body, u * words, &add::<F, C>(&acc, &p));
+            }
+            let total = (1..accumulators).fold(state_point::<F>(&epi, 0), |sum, u| {
+                add::<F, C>(&sum, &state_point(&epi, u * words))
+            });
+            store_point(&epi, &total);
+            accumulators * words
         }
-    }
-    [pro, body, epi]
+        ProgramKind::MultiScalarG1 | ProgramKind::MultiScalarG2 => {
+            set_state_point(&pro, 0, &infinity);
+            let acc: Point<F> = state_point(&body, 0);
+            let bits = body.load_scalar();
+            let p: Point<F> = load_point(&body);
+            set_state_point(&body, 0, &add::<F, C>(&acc, &scalar_mul::<F, C>(&p, &bits)));
+            let acc: Point<F> = state_point(&epi, 0);
+            store_point(&epi, &acc);
+            words
+        }
+    };
+    ([pro, body, epi], slots)
 }
 
 /// Traces and compiles one program for `cfg`.
 pub fn compile_program(kind: ProgramKind, cfg: &EngineConfig) -> Result<Program, CompileError> {
-    let (segments, slots) = if kind.is_g2() {
-        (trace::<Fp2<Traced>, G2>(kind), 6)
-    } else {
-        (trace::<Traced, G1>(kind), 3)
-    };
+    let acc = cfg.accumulators;
+    let (segments, slots) =
+        if kind.is_g2() { trace::<Fp2<Traced>, G2>(kind, acc) } else { trace::<Traced, G1>(kind, acc) };
+    let slots = u8::try_from(slots).map_err(|_| CompileError::WindowTooLarge(slots))?;
     let name = format!("{kind:?}");
     let [pro, body, epi] = segments;
     Ok(Program {

@@ -3,7 +3,8 @@
 //! Lanes are interleaved K ≥ latency deep, so a result is always back in the register file
 //! before the same lane's next instruction: a data dependence costs exactly one instruction.
 //! The resources per instruction are one multiply, `alu_slots` add/sub/select and one stream
-//! operation. Priority is the longest path to the end (critical path first); only operations
+//! operation. Priority is the longest path to the end (critical path first, with a
+//! configurable preference for program order); only operations
 //! within `window` positions of the oldest unscheduled one are considered, which keeps the
 //! register pressure of long unrolled programs (scalar multiplication) bounded.
 
@@ -32,7 +33,15 @@ pub struct Task {
 }
 
 /// Places every task; returns each task's instruction index and the instruction count.
-pub fn schedule(tasks: &[Task], alu_slots: usize, window: usize) -> Result<(Vec<usize>, usize), CompileError> {
+/// `order_bias` (in 1/16 instruction of height per position) favours tasks that come earlier
+/// in program order: it staggers independent chains (several accumulators) so that one's
+/// multiply-bound tail overlaps another's add-bound middle.
+pub fn schedule(
+    tasks: &[Task],
+    alu_slots: usize,
+    window: usize,
+    order_bias: usize,
+) -> Result<(Vec<usize>, usize), CompileError> {
     let n = tasks.len();
     let mut succs = vec![Vec::new(); n];
     for (i, t) in tasks.iter().enumerate() {
@@ -66,7 +75,7 @@ pub fn schedule(tasks: &[Task], alu_slots: usize, window: usize) -> Result<(Vec<
                 .filter(|&i| tasks[i].after.iter().all(|&p| at[p].is_some_and(|c| c < cycle)))
                 .filter(|&i| tasks[i].not_before.iter().all(|&p| at[p].is_some()))
                 .collect();
-            ready.sort_by_key(|&i| (std::cmp::Reverse(height[i]), i));
+            ready.sort_by_key(|&i| (std::cmp::Reverse(height[i] * 64 + (n - i) * order_bias / 16), i));
             let mut progress = false;
             for i in ready {
                 let free = match tasks[i].unit {

@@ -64,6 +64,16 @@ fn kinds(g2: bool) -> [ProgramKind; 5] {
     }
 }
 
+/// (0 : 1 : 0) as stream words.
+fn infinity_words(g2: bool) -> Vec<Fq> {
+    let (zero, one) = (Fq::from(0u64), Fq::from(1u64));
+    if g2 {
+        vec![zero, zero, one, zero, zero, zero]
+    } else {
+        vec![zero, one, zero]
+    }
+}
+
 /// Spreads items round-robin and runs one program; returns each item's output, in item order,
 /// and each active lane's epilogue output.
 fn spread(
@@ -118,8 +128,21 @@ impl Job {
                 .map(|(k, p)| std::iter::once(super::scalar_word(k)).chain(p).collect())
                 .collect()
         };
+        let accumulators = engine.rom.config.accumulators;
         let (g2, kind, items, sums) = match self {
-            Job::Aggregate { g2, points } => (g2, kinds(g2)[2], points, true),
+            Job::Aggregate { g2, points } => {
+                // One body run consumes one point per accumulator; the last is padded with
+                // infinity, which leaves the sum unchanged.
+                let infinity = infinity_words(g2);
+                let items = points
+                    .chunks(accumulators)
+                    .map(|chunk| {
+                        let pad = std::iter::repeat(&infinity).take(accumulators - chunk.len());
+                        chunk.iter().chain(pad).flatten().copied().collect()
+                    })
+                    .collect();
+                (g2, kinds(g2)[2], items, true)
+            }
             Job::AddPairs { g2, pairs } => {
                 (g2, kinds(g2)[0], pairs.into_iter().map(|(p, q)| [p, q].concat()).collect(), false)
             }
