@@ -27,10 +27,13 @@
 //! 3. Stream the job's input words into [`regs::IN_FIFO`], never more than
 //!    [`regs::IN_FIFO_FREE`] says is free (the device consumes while the host writes, so a job
 //!    may be far larger than the FIFO).
-//! 4. Poll [`regs::COMPLETION`] until [`completion::VALID`]; its tag must match, its status
-//!    say [`CompletionStatus::Ok`].
-//! 5. Read exactly [`Opcode::output_words`] words from [`regs::OUT_FIFO`] (check
-//!    [`regs::OUT_FIFO_COUNT`]), then write [`regs::COMPLETION_ACK`] to return to READY.
+//! 4. Read result words from [`regs::OUT_FIFO`] as [`regs::OUT_FIFO_COUNT`] reports them, while
+//!    still streaming input if need be: a job may produce more output than the FIFO holds
+//!    (ScalarMul*), and the device stalls while its output FIFO is full.
+//! 5. Poll [`regs::COMPLETION`] until [`completion::VALID`]; its tag must match, its status
+//!    say [`CompletionStatus::Ok`]. The device completes only after pushing its last output
+//!    word, so the rest of the [`Opcode::output_words`] words are in the FIFO by then; read
+//!    them, then write [`regs::COMPLETION_ACK`] to return to READY.
 //!
 //! A job that fails sets [`status::ERROR`] and the reason in [`regs::ERROR`]; the host
 //! recovers with [`control::SOFT_RESET`], which drops the job, empties both FIFOs and clears
@@ -221,6 +224,15 @@ pub mod completion {
     pub const STATUS_SHIFT: u32 = 16;
     /// Mask of the status code after shifting.
     pub const STATUS_MASK: u32 = 0xFF;
+}
+
+/// PCI identity the bitstream's PCIe core is configured with (the default the PCIe backend
+/// looks for when no address is given).
+pub mod pci {
+    /// Xilinx/AMD's vendor id, as the PCIe hard block ships.
+    pub const VENDOR_ID: u16 = 0x10EE;
+    /// Tollgate's device id within it.
+    pub const DEVICE_ID: u16 = 0x7011;
 }
 
 /// Port names and timing of the top level's register bus (see the crate docs).

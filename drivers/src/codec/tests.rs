@@ -1,0 +1,129 @@
+//! The codec against arkworks (the independent reference): its Montgomery limbs (R = 2^384),
+//! its uncompressed serialisation, and projective representatives with random Z.
+
+use ark_bls12_381::{Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{CurveGroup, PrimeGroup};
+use ark_ff::{Field, UniformRand};
+use ark_serialize::CanonicalSerialize;
+use ark_std::rand::{rngs::StdRng, SeedableRng};
+
+use super::*;
+
+fn ark_mont_words(value: &Fq) -> Vec<u32> {
+    // arkworks stores Fq in Montgomery form with R = 2^384, as six little-endian u64 limbs.
+    value
+        .0
+         .0
+        .iter()
+        .flat_map(|limb| [*limb as u32, (limb >> 32) as u32])
+        .collect()
+}
+
+fn uncompressed<T: CanonicalSerialize>(point: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    point.serialize_uncompressed(&mut out).unwrap();
+    out
+}
+
+fn g1_projective_words(x: &Fq, y: &Fq, z: &Fq) -> Vec<u32> {
+    [x * z, y * z, *z].iter().flat_map(ark_mont_words).collect()
+}
+
+fn fq2_words(value: &Fq2) -> Vec<u32> {
+    let mut words = ark_mont_words(&value.c0);
+    words.extend(ark_mont_words(&value.c1));
+    words
+}
+
+#[test]
+fn montgomery_words_match_arkworks_on_edges_and_random_elements() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut values = vec![Fq::from(0u64), Fq::from(1u64), -Fq::from(1u64)];
+    values.extend((0..50).map(|_| Fq::rand(&mut rng)));
+    for value in values {
+        let mut be = Vec::new();
+        value.serialize_uncompressed(&mut be).unwrap();
+        be.reverse(); // arkworks' field serialisation is little-endian
+        let fp = Fp::from_be(&be48(&be)).unwrap();
+        assert_eq!(fp.to_mont_words().to_vec(), ark_mont_words(&value));
+        assert_eq!(Fp::from_mont_words(&ark_mont_words(&value)).unwrap(), fp);
+    }
+}
+
+#[test]
+fn g1_points_round_trip_through_random_projective_representatives() {
+    let mut rng = StdRng::seed_from_u64(2);
+    for _ in 0..20 {
+        let point = G1Projective::rand(&mut rng).into_affine();
+        let bytes = uncompressed(&point);
+        assert_eq!(
+            encode_g1(&bytes).unwrap(),
+            g1_projective_words(&point.x, &point.y, &Fq::ONE)
+        );
+        let z = Fq::rand(&mut rng);
+        let decoded = decode_g1(&g1_projective_words(&point.x, &point.y, &z)).unwrap();
+        assert_eq!(decoded.to_vec(), bytes);
+    }
+}
+
+#[test]
+fn g2_points_round_trip_through_random_projective_representatives() {
+    let mut rng = StdRng::seed_from_u64(3);
+    for _ in 0..10 {
+        let point = G2Projective::rand(&mut rng).into_affine();
+        let bytes = uncompressed(&point);
+        let mut expected = fq2_words(&point.x);
+        expected.extend(fq2_words(&point.y));
+        expected.extend(fq2_words(&Fq2::ONE));
+        assert_eq!(encode_g2(&bytes).unwrap(), expected);
+        let z = Fq2::rand(&mut rng);
+        let mut words = fq2_words(&(point.x * z));
+        words.extend(fq2_words(&(point.y * z)));
+        words.extend(fq2_words(&z));
+        assert_eq!(decode_g2(&words).unwrap().to_vec(), bytes);
+    }
+}
+
+#[test]
+fn infinity_travels_as_z_zero_both_ways() {
+    let g1_inf = uncompressed(&G1Affine::identity());
+    let words = encode_g1(&g1_inf).unwrap();
+    let zero = Fq::from(0u64);
+    let expected: Vec<u32> = [zero, Fq::ONE, zero]
+        .iter()
+        .flat_map(ark_mont_words)
+        .collect();
+    assert_eq!(words, expected);
+    assert_eq!(decode_g1(&words).unwrap().to_vec(), g1_inf);
+    // Any Z = 0 is infinity, whatever X and Y say.
+    let g = G1Projective::generator().into_affine();
+    let odd = g1_projective_words(&g.x, &g.y, &Fq::from(0u64));
+    assert_eq!(decode_g1(&odd).unwrap().to_vec(), g1_inf);
+    let g2_inf = uncompressed(&G2Affine::identity());
+    assert_eq!(
+        decode_g2(&encode_g2(&g2_inf).unwrap()).unwrap().to_vec(),
+        g2_inf
+    );
+}
+
+#[test]
+fn malformed_inputs_are_refused_with_typed_errors() {
+    let g = uncompressed(&G1Projective::generator().into_affine());
+    let mut compressed = g.clone();
+    compressed[0] |= 0x80;
+    assert_eq!(encode_g1(&compressed), Err(CodecError::BadFlags));
+    assert!(matches!(
+        encode_g1(&g[..95]),
+        Err(CodecError::BadLength { .. })
+    ));
+    let mut big = g.clone();
+    big[..48].copy_from_slice(&[0x1f; 48]); // x ≥ p
+    assert_eq!(encode_g1(&big), Err(CodecError::NotReduced));
+    let mut words = encode_g1(&g).unwrap();
+    words[..12].copy_from_slice(&tollgate_abi::P_WORDS); // device word string = p: not reduced
+    assert_eq!(decode_g1(&words), Err(CodecError::NotReduced));
+    assert_eq!(
+        encode_scalar(0x1234_5678_9abc_def0),
+        [0x9abc_def0, 0x1234_5678]
+    );
+}

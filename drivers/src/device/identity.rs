@@ -1,0 +1,195 @@
+//! The identity page and the manifest it must match: a device is used only if it is the
+//! design the host was built and tested against.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tollgate_abi::{regs, DESIGN_HASH_WORDS, MAGIC, MONT_R_LOG2};
+
+use crate::transport::{RegisterAccess, TransportError};
+
+/// What the device says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// [`tollgate_abi::MAGIC`] on a Tollgate device.
+    pub magic: u32,
+    /// major << 16 | minor.
+    pub abi_version: u32,
+    /// The design hash as the manifest spells it (64 lowercase hex digits).
+    pub design_hash: String,
+    /// Bit mask of implemented opcodes.
+    pub capabilities: u32,
+    /// The design's clock in kHz.
+    pub clock_khz: u32,
+    /// log2 of the Montgomery radix of the data encodings.
+    pub mont_r_log2: u32,
+    /// Input FIFO capacity in words.
+    pub in_fifo_depth: u32,
+    /// Output FIFO capacity in words.
+    pub out_fifo_depth: u32,
+}
+
+impl Identity {
+    /// Reads the identity page.
+    pub fn read(transport: &mut dyn RegisterAccess) -> Result<Identity, TransportError> {
+        let mut hash = [0u32; DESIGN_HASH_WORDS];
+        for (i, word) in hash.iter_mut().enumerate() {
+            *word = transport.read32(regs::DESIGN_HASH + 4 * i as u32)?;
+        }
+        Ok(Identity {
+            magic: transport.read32(regs::MAGIC)?,
+            abi_version: transport.read32(regs::ABI_VERSION)?,
+            design_hash: hex::encode(tollgate_abi::design_hash_bytes(&hash)),
+            capabilities: transport.read32(regs::CAPABILITIES)?,
+            clock_khz: transport.read32(regs::CLOCK_KHZ)?,
+            mont_r_log2: transport.read32(regs::MONT_R_LOG2)?,
+            in_fifo_depth: transport.read32(regs::IN_FIFO_DEPTH)?,
+            out_fifo_depth: transport.read32(regs::OUT_FIFO_DEPTH)?,
+        })
+    }
+
+    /// Whether the device implements `opcode`.
+    pub fn supports(&self, opcode: tollgate_abi::Opcode) -> bool {
+        self.capabilities & opcode.capability_bit() != 0
+    }
+}
+
+/// The fields of `bitstreams/<design>/manifest.json` the driver relies on (others are ignored).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// Design name (the folder under bitstreams/).
+    #[serde(alias = "id", alias = "name")]
+    pub design: String,
+    /// ABI version the design implements, "major.minor".
+    pub abi_version: String,
+    /// The design hash the identity page must report, 64 hex digits.
+    pub design_hash: String,
+    /// Where it was read from (for messages).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        /// The manifest's path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a manifest.
+    #[error("malformed manifest {path}: {source}")]
+    Parse {
+        /// The manifest's path.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+}
+
+impl Manifest {
+    /// Loads `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut manifest: Manifest =
+            serde_json::from_str(&text).map_err(|source| ManifestError::Parse {
+                path: path.to_owned(),
+                source,
+            })?;
+        manifest.path = path.to_owned();
+        Ok(manifest)
+    }
+
+    /// `(major << 16) | minor` of [`Manifest::abi_version`], if well formed.
+    pub fn abi_version_packed(&self) -> Option<u32> {
+        let (major, minor) = self.abi_version.split_once('.')?;
+        Some((major.parse::<u16>().ok()? as u32) << 16 | minor.parse::<u16>().ok()? as u32)
+    }
+}
+
+/// Why a device was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityMismatch {
+    /// Not a Tollgate device at all (or BAR0 of something else).
+    #[error("not a Tollgate device: magic {found:#010x}, expected {MAGIC:#010x}")]
+    Magic {
+        /// What was read.
+        found: u32,
+    },
+    /// ABI versions differ in major (or the manifest is malformed).
+    #[error(
+        "ABI mismatch: device implements {}.{}, manifest {manifest} says {expected:?}, driver speaks {}.{}",
+        device >> 16, device & 0xFFFF, tollgate_abi::ABI_MAJOR, tollgate_abi::ABI_MINOR
+    )]
+    AbiVersion {
+        /// Reported by the device.
+        device: u32,
+        /// From the manifest.
+        expected: String,
+        /// The manifest's path.
+        manifest: String,
+    },
+    /// The device runs a different design than the manifest describes.
+    #[error(
+        "design hash mismatch: device reports {device}, manifest {manifest} expects {expected}; \
+         the loaded bitstream is not the one this host was built for — reload it or regenerate \
+         the manifest"
+    )]
+    DesignHash {
+        /// Reported by the device.
+        device: String,
+        /// From the manifest.
+        expected: String,
+        /// The manifest's path.
+        manifest: String,
+    },
+    /// The device encodes field elements with another Montgomery radix.
+    #[error("device uses Montgomery R = 2^{device}, the ABI defines 2^{MONT_R_LOG2}")]
+    MontgomeryRadix {
+        /// Reported by the device.
+        device: u32,
+    },
+}
+
+/// Checks a device's identity against the manifest and the driver's own ABI.
+pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMismatch> {
+    if identity.magic != MAGIC {
+        return Err(IdentityMismatch::Magic {
+            found: identity.magic,
+        });
+    }
+    let manifest_name = manifest.path.display().to_string();
+    let major = |v: u32| v >> 16;
+    let manifest_version = manifest.abi_version_packed();
+    if major(identity.abi_version) != tollgate_abi::ABI_MAJOR as u32
+        || manifest_version != Some(identity.abi_version)
+    {
+        return Err(IdentityMismatch::AbiVersion {
+            device: identity.abi_version,
+            expected: manifest.abi_version.clone(),
+            manifest: manifest_name,
+        });
+    }
+    if !identity
+        .design_hash
+        .eq_ignore_ascii_case(manifest.design_hash.trim())
+    {
+        return Err(IdentityMismatch::DesignHash {
+            device: identity.design_hash.clone(),
+            expected: manifest.design_hash.clone(),
+            manifest: manifest_name,
+        });
+    }
+    if identity.mont_r_log2 != MONT_R_LOG2 {
+        return Err(IdentityMismatch::MontgomeryRadix {
+            device: identity.mont_r_log2,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Fault injection at the transport: the real driver code above sees a device that hangs,
+//! corrupts a result word, reports an error status or answers slowly, exactly as it would see
+//! a misbehaving board. Switchable at run time through a shared [`FaultControl`].
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tollgate_abi::{completion, error, regs, status, CompletionStatus};
+
+use super::{RegisterAccess, TransportError};
+
+/// A kind of misbehaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The job never completes: COMPLETION never turns valid and STATUS stays BUSY.
+    Hang,
+    /// The first result word read of the job has its low bit flipped.
+    CorruptResult,
+    /// The job completes with status Failed and an INTERNAL error bit.
+    ErrorStatus,
+    /// Every register access takes this much longer.
+    Slow(Duration),
+}
+
+/// A fault and for how many jobs it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultSpec {
+    /// What goes wrong.
+    pub fault: Fault,
+    /// Number of jobs (doorbells) it affects; `None` until cleared.
+    pub jobs: Option<u32>,
+}
+
+/// Why a fault specification could not be parsed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FaultSpecError {
+    /// Unknown fault name.
+    #[error("unknown fault {0:?}: expected hang, corrupt, error or slow")]
+    UnknownFault(String),
+    /// Malformed `key=value` option.
+    #[error("bad fault option {0:?}: expected jobs=N or delay_us=N")]
+    BadOption(String),
+}
+
+impl FromStr for FaultSpec {
+    type Err = FaultSpecError;
+
+    /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default 2 ms).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut parts = text.split(',');
+        let kind = parts.next().unwrap_or_default().trim();
+        let mut jobs = None;
+        let mut delay = Duration::from_millis(2);
+        for option in parts {
+            let (key, value) = option
+                .split_once('=')
+                .ok_or_else(|| FaultSpecError::BadOption(option.to_string()))?;
+            let number: u64 = value
+                .trim()
+                .parse()
+                .map_err(|_| FaultSpecError::BadOption(option.to_string()))?;
+            match key.trim() {
+                "jobs" => {
+                    jobs = Some(
+                        u32::try_from(number)
+                            .map_err(|_| FaultSpecError::BadOption(option.to_string()))?,
+                    )
+                }
+                "delay_us" => delay = Duration::from_micros(number),
+                _ => return Err(FaultSpecError::BadOption(option.to_string())),
+            }
+        }
+        let fault = match kind {
+            "hang" => Fault::Hang,
+            "corrupt" => Fault::CorruptResult,
+            "error" => Fault::ErrorStatus,
+            "slow" => Fault::Slow(delay),
+            other => return Err(FaultSpecError::UnknownFault(other.to_string())),
+        };
+        Ok(FaultSpec { fault, jobs })
+    }
+}
+
+impl fmt::Display for FaultSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fault {
+            Fault::Hang => write!(f, "hang")?,
+            Fault::CorruptResult => write!(f, "corrupt")?,
+            Fault::ErrorStatus => write!(f, "error")?,
+            Fault::Slow(delay) => write!(f, "slow,delay_us={}", delay.as_micros())?,
+        }
+        if let Some(jobs) = self.jobs {
+            write!(f, ",jobs={jobs}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The switch shared between a [`FaultyTransport`] and whoever controls it (tests, CLI).
+#[derive(Debug, Default)]
+pub struct FaultControl {
+    armed: Mutex<Option<FaultSpec>>,
+}
+
+impl FaultControl {
+    /// A control with no fault armed.
+    pub fn new() -> Arc<FaultControl> {
+        Arc::new(FaultControl::default())
+    }
+
+    /// Arms a fault (replacing any other).
+    pub fn set(&self, spec: FaultSpec) {
+        *self.armed.lock().unwrap_or_else(PoisonError::into_inner) = Some(spec);
+    }
+
+    /// Disarms any fault.
+    pub fn clear(&self) {
+        *self.armed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The fault armed now, if any.
+    pub fn armed(&self) -> Option<FaultSpec> {
+        *self.armed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Called at each doorbell: the fault that applies to this job, consuming one job of a
+    /// counted fault.
+    fn take_for_job(&self) -> Option<Fault> {
+        let mut armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
+        let spec = (*armed)?;
+        match spec.jobs {
+            Some(0) => {
+                *armed = None;
+                None
+            }
+            Some(left) => {
+                *armed = (left > 1).then_some(FaultSpec {
+                    jobs: Some(left - 1),
+                    ..spec
+                });
+                Some(spec.fault)
+            }
+            None => Some(spec.fault),
+        }
+    }
+}
+
+/// A transport that misbehaves as its [`FaultControl`] says, around a real one.
+pub struct FaultyTransport<T> {
+    inner: T,
+    control: Arc<FaultControl>,
+    /// The fault of the job in flight (decided at its doorbell, dropped at reset).
+    job_fault: Option<Fault>,
+    corrupted: bool,
+}
+
+impl<T: RegisterAccess> FaultyTransport<T> {
+    /// Wraps `inner`; faults come from `control`.
+    pub fn new(inner: T, control: Arc<FaultControl>) -> FaultyTransport<T> {
+        FaultyTransport {
+            inner,
+            control,
+            job_fault: None,
+            corrupted: false,
+        }
+    }
+
+    fn slow_down(&self) {
+        // A slow fault delays every access while armed, job or not (a sick link).
+        if let Some(FaultSpec {
+            fault: Fault::Slow(delay),
+            ..
+        }) = self.control.armed()
+        {
+            std::thread::sleep(delay);
+        }
+    }
+}
+
+impl<T: RegisterAccess> RegisterAccess for FaultyTransport<T> {
+    fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
+        self.slow_down();
+        let value = self.inner.read32(addr)?;
+        Ok(match (self.job_fault, addr) {
+            (Some(Fault::Hang), regs::COMPLETION) => 0,
+            (Some(Fault::Hang), regs::STATUS) => {
+                (value | status::BUSY) & !(status::READY | status::DONE)
+            }
+            (Some(Fault::ErrorStatus), regs::COMPLETION) if value & completion::VALID != 0 => {
+                let tag = (value & completion::TAG_MASK) as u16;
+                tollgate_abi::Completion::encode(tag, CompletionStatus::Failed)
+            }
+            (Some(Fault::ErrorStatus), regs::ERROR) => value | error::INTERNAL,
+            (Some(Fault::ErrorStatus), regs::STATUS) if value & status::DONE != 0 => {
+                value | status::ERROR
+            }
+            (Some(Fault::CorruptResult), regs::OUT_FIFO) if !self.corrupted => {
+                self.corrupted = true;
+                value ^ 1
+            }
+            _ => value,
+        })
+    }
+
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
+        self.slow_down();
+        match addr {
+            regs::DOORBELL => {
+                self.job_fault = self.control.take_for_job();
+                self.corrupted = false;
+            }
+            regs::CONTROL if value & tollgate_abi::control::SOFT_RESET != 0 => {
+                self.job_fault = None;
+            }
+            _ => {}
+        }
+        self.inner.write32(addr, value)
+    }
+
+    fn idle(&mut self, cycles: u32, pause: Duration) -> Result<(), TransportError> {
+        self.inner.idle(cycles, pause)
+    }
+
+    fn full_reset(&mut self) -> Result<(), TransportError> {
+        self.job_fault = None;
+        self.inner.full_reset()
+    }
+
+    fn cycles(&self) -> Option<u64> {
+        self.inner.cycles()
+    }
+
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_print_back() {
+        for text in [
+            "hang",
+            "corrupt,jobs=2",
+            "error,jobs=1",
+            "slow,delay_us=500",
+        ] {
+            let spec: FaultSpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+        assert_eq!(
+            "melt".parse::<FaultSpec>(),
+            Err(FaultSpecError::UnknownFault("melt".into()))
+        );
+        assert_eq!(
+            "hang,jobs=x".parse::<FaultSpec>(),
+            Err(FaultSpecError::BadOption("jobs=x".into()))
+        );
+    }
+
+    #[test]
+    fn counted_faults_expire_after_their_jobs() {
+        let control = FaultControl::new();
+        control.set("hang,jobs=2".parse().unwrap());
+        assert_eq!(control.take_for_job(), Some(Fault::Hang));
+        assert_eq!(control.take_for_job(), Some(Fault::Hang));
+        assert_eq!(control.take_for_job(), None);
+        assert_eq!(control.armed(), None);
+    }
+}
