@@ -51,7 +51,25 @@
 //!   72 words, always X, Y, Z in that order.
 //! - Scalars: u64 as two words, low word first.
 
+//!
+//! # Design hash and manifest
+//!
+//! The identity page reports a 256-bit design hash that `bitstreams/<design>/manifest.json`
+//! must carry as `"design_hash"` (64 hex digits, bytes in order) beside `"abi_version"`
+//! ([`ABI_VERSION`] as a number, or `"major.minor"`). The RTL cannot contain a hash of its own
+//! text, so the generator computes it over the top level emitted with the eight hash words
+//! zero (covering every submodule and the microcode ROM), then emits the top level again with
+//! the hash filled in. The driver refuses a device whose hash or ABI major differs.
+//!
+//! The accelerator's top module is [`TOP_MODULE`], generated into
+//! `bitstreams/rtl/<TOP_MODULE>.v`, its manifest at `bitstreams/<DESIGN>/manifest.json`.
+
 #![forbid(unsafe_code)]
+
+/// Verilog name of the accelerator's top module (the one implementing this register map).
+pub const TOP_MODULE: &str = "tollgate_top";
+/// Design name of the accelerator (its folder under `bitstreams/`).
+pub const DESIGN: &str = "tollgate";
 
 /// `"TOLL"` in ASCII, read from [`regs::MAGIC`].
 pub const MAGIC: u32 = 0x544F_4C4C;
@@ -251,7 +269,8 @@ pub mod bus {
     pub const READ: &str = "bus_read";
     /// Read data, valid while `rvalid` is high.
     pub const RDATA: &str = "bus_rdata";
-    /// One-cycle pulse answering a read.
+    /// One-cycle pulse answering a read, registered: at the earliest on the clock edge after
+    /// the one that sampled `read`.
     pub const RVALID: &str = "bus_rvalid";
     /// Level interrupt: a completion is valid. A hint only; completion lives in registers.
     pub const IRQ: &str = "irq";

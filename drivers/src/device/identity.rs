@@ -60,13 +60,45 @@ pub struct Manifest {
     /// Design name (the folder under bitstreams/).
     #[serde(alias = "id", alias = "name")]
     pub design: String,
-    /// ABI version the design implements, "major.minor".
-    pub abi_version: String,
+    /// ABI version the design implements.
+    pub abi_version: AbiVersion,
     /// The design hash the identity page must report, 64 hex digits.
     pub design_hash: String,
     /// Where it was read from (for messages).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// A manifest's ABI version: `(major << 16) | minor` as a number, or `"major.minor"`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum AbiVersion {
+    /// Packed as the identity page reports it.
+    Packed(u32),
+    /// As text.
+    Text(String),
+}
+
+impl AbiVersion {
+    /// The packed form, if well formed.
+    pub fn packed(&self) -> Option<u32> {
+        match self {
+            AbiVersion::Packed(value) => Some(*value),
+            AbiVersion::Text(text) => {
+                let (major, minor) = text.split_once('.')?;
+                Some((major.parse::<u16>().ok()? as u32) << 16 | minor.parse::<u16>().ok()? as u32)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for AbiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.packed() {
+            Some(v) => write!(f, "{}.{}", v >> 16, v & 0xFFFF),
+            None => write!(f, "{self:?}"),
+        }
+    }
 }
 
 /// Why a manifest could not be loaded.
@@ -106,10 +138,9 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// `(major << 16) | minor` of [`Manifest::abi_version`], if well formed.
-    pub fn abi_version_packed(&self) -> Option<u32> {
-        let (major, minor) = self.abi_version.split_once('.')?;
-        Some((major.parse::<u16>().ok()? as u32) << 16 | minor.parse::<u16>().ok()? as u32)
+    /// The manifest of `design` in the repository's `bitstreams/` folder at `root`.
+    pub fn path_in(root: &Path, design: &str) -> PathBuf {
+        root.join("bitstreams").join(design).join("manifest.json")
     }
 }
 
@@ -124,7 +155,7 @@ pub enum IdentityMismatch {
     },
     /// ABI versions differ in major (or the manifest is malformed).
     #[error(
-        "ABI mismatch: device implements {}.{}, manifest {manifest} says {expected:?}, driver speaks {}.{}",
+        "ABI mismatch: device implements {}.{}, manifest {manifest} says {expected}, driver speaks {}.{}",
         device >> 16, device & 0xFFFF, tollgate_abi::ABI_MAJOR, tollgate_abi::ABI_MINOR
     )]
     AbiVersion {
@@ -166,13 +197,13 @@ pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMis
     }
     let manifest_name = manifest.path.display().to_string();
     let major = |v: u32| v >> 16;
-    let manifest_version = manifest.abi_version_packed();
+    let manifest_version = manifest.abi_version.packed();
     if major(identity.abi_version) != tollgate_abi::ABI_MAJOR as u32
         || manifest_version != Some(identity.abi_version)
     {
         return Err(IdentityMismatch::AbiVersion {
             device: identity.abi_version,
-            expected: manifest.abi_version.clone(),
+            expected: manifest.abi_version.to_string(),
             manifest: manifest_name,
         });
     }
