@@ -37,6 +37,7 @@ fn run(job: Job) -> JobResult {
     let mut engine = Engine::new(rom());
     let result = job.run(&mut engine).expect("job runs");
     assert_eq!(result.stats.hazards, 0, "a read saw a write still in flight");
+    assert_eq!(result.stats.bank_violations, 0, "a unit wrote outside its bank");
     result
 }
 
@@ -74,8 +75,10 @@ fn rom_words_decode_to_the_same_instructions() {
 fn configurations_that_would_need_hazard_logic_are_refused() {
     let cfg = EngineConfig { lanes: 8, ..EngineConfig::DEFAULT };
     assert!(matches!(Rom::build(cfg), Err(CompileError::TooFewLanes { lanes: 8, latency: 40 })));
-    let cfg = EngineConfig { window: 8, ..EngineConfig::DEFAULT };
+    let cfg = EngineConfig { bank_regs: [8, 4, 4, 4, 4], ..EngineConfig::DEFAULT };
     assert!(matches!(Rom::build(cfg), Err(CompileError::OutOfRegisters { .. })));
+    let cfg = EngineConfig { alu_slots: 2, ..EngineConfig::DEFAULT };
+    assert_eq!(Rom::build(cfg).err(), Some(CompileError::BankWithoutUnit));
     let cfg = EngineConfig { alu_slots: 4, ..EngineConfig::DEFAULT };
     assert_eq!(Rom::build(cfg).err(), Some(CompileError::AluSlots(4)));
 }
@@ -180,11 +183,12 @@ fn steady_state_meets_the_cycle_targets() {
     for kind in ProgramKind::ALL {
         let p = rom.program(kind);
         eprintln!(
-            "{kind:?}: body {} instrs, {} muls, {} alu, {} regs (prologue {}, epilogue {})",
+            "{kind:?}: body {} instrs, {} muls, {} alu, {} regs {:?} (prologue {}, epilogue {})",
             p.body.instrs.len(),
             p.body.muls,
             p.body.alus,
             p.body.registers,
+            [&p.prologue, &p.body, &p.epilogue].iter().fold([0; 5], |m, s| std::array::from_fn(|b| m[b].max(s.bank_use[b]))),
             p.prologue.instrs.len(),
             p.epilogue.instrs.len()
         );

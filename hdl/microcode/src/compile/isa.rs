@@ -4,7 +4,10 @@
 //! # Encoding (little-endian bit fields of a `u128`, `A` = alu slots ≤ 3)
 //!
 //! An operand is 7 bits: 0..=111 a register of the lane's window, 112 the constant 0,
-//! 113 the constant 1 (in the datapath's Montgomery form).
+//! 113 the constant 1 (in the datapath's Montgomery form). The window is split into banks, one
+//! per writing unit (see [`super::EngineConfig::bank_regs`]): a destination register always
+//! lies in its unit's bank, so each bank has a single write port; any operand may read any
+//! bank.
 //!
 //! | bits | field |
 //! |---|---|

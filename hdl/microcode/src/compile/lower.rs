@@ -2,15 +2,15 @@
 
 use super::isa::{AluKind, AluOp, Instr, IoOp, MulOp, Operand};
 use super::regalloc::{allocate, Lifetime};
-use super::schedule::{schedule, Task, Unit};
-use super::{CompileError, EngineConfig, Segment};
+use super::schedule::{schedule, Placement, Task, Unit};
+use super::{CompileError, EngineConfig, Segment, BANKS, BANK_LOAD, BANK_MUL};
 use crate::trace::{Const, Graph, Node, Sink, ValueId};
 
 /// Program-order preferences tried by the scheduler (see [`schedule`]).
 const ORDER_BIASES: [usize; 6] = [0, 4, 8, 16, 32, 64];
 
 /// Compiles one segment of program `name` whose persistent state uses `state_slots` slots
-/// (registers 0..state_slots of every window).
+/// (the first registers of add/sub unit 0's bank).
 pub fn compile_segment(
     name: &str,
     mut graph: Graph,
@@ -58,7 +58,7 @@ pub fn compile_segment(
             last_io = Some(tasks.len());
         }
         task_of[v] = Some(tasks.len());
-        tasks.push(Task { unit, after, not_before: Vec::new() });
+        tasks.push(Task { unit, after, not_before: Vec::new(), slot0: false });
         nodes_of_task.push(v);
     }
     let mut store_tasks = Vec::new();
@@ -68,7 +68,7 @@ pub fn compile_segment(
             after.extend(last_io);
             last_io = Some(tasks.len());
             store_tasks.push((tasks.len(), v));
-            tasks.push(Task { unit: Unit::Io, after, not_before: Vec::new() });
+            tasks.push(Task { unit: Unit::Io, after, not_before: Vec::new(), slot0: false });
         }
     }
     // A value replacing state slot s is written over register s: everything reading the old
@@ -76,6 +76,7 @@ pub fn compile_segment(
     for sink in &graph.sinks {
         if let Sink::State(slot, out) = *sink {
             let out_task = task_of[out].expect("pinned sinks are computed values");
+            tasks[out_task].slot0 = true;
             let old = (0..n).find(|&i| graph.nodes[i] == Node::State(slot));
             let Some(old) = old else { continue };
             let readers: Vec<usize> = (0..tasks.len())
@@ -91,20 +92,29 @@ pub fn compile_segment(
         }
     }
 
-    // A few scheduling priorities; keep the shortest program that fits the window.
-    let mut best: Option<(Vec<usize>, usize, Vec<Option<usize>>, usize)> = None;
-    let mut needed = usize::MAX;
+    // A few scheduling priorities; keep the shortest program whose banks fit.
+    let mut best: Option<(Vec<Placement>, usize, Vec<Option<usize>>, [usize; BANKS])> = None;
+    let mut shortfall = None;
     for bias in ORDER_BIASES {
         let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window, bias)?;
-        let (reg_of, registers) = allocate_registers(&graph, &nodes_of_task, &store_tasks, &at, state_slots);
-        needed = needed.min(registers);
-        if registers <= cfg.window && best.as_ref().is_none_or(|b| len < b.1) {
-            best = Some((at, len, reg_of, registers));
+        let (reg_of, used) =
+            allocate_registers(&graph, &nodes_of_task, &store_tasks, &at, state_slots, &cfg.bank_regs);
+        match (0..BANKS).find(|&b| used[b] > cfg.bank_regs[b]) {
+            Some(bank) => shortfall = Some((bank, used[bank])),
+            None if best.as_ref().is_none_or(|b| len < b.1) => best = Some((at, len, reg_of, used)),
+            None => {}
         }
     }
-    let Some((at, len, reg_of, registers)) = best else {
-        return Err(CompileError::OutOfRegisters { program: name.to_string(), needed, window: cfg.window });
+    let Some((at, len, reg_of, used)) = best else {
+        let (bank, needed) = shortfall.expect("no schedule fits only when one bank overflowed");
+        return Err(CompileError::OutOfRegisters {
+            program: name.to_string(),
+            bank,
+            needed,
+            available: cfg.bank_regs[bank],
+        });
     };
+    let registers = used.iter().sum();
 
     let operand = |v: ValueId| match graph.nodes[v] {
         Node::Const(c) => Operand::Const(c),
@@ -112,9 +122,9 @@ pub fn compile_segment(
         _ => Operand::Reg(reg_of[v].expect("allocated") as u8),
     };
     let mut instrs = vec![Instr::empty(cfg.alu_slots); len];
-    let mut seg = Segment { instrs: Vec::new(), registers, muls: 0, alus: 0, loads: 0, stores: 0 };
+    let mut seg = Segment { instrs: Vec::new(), registers, bank_use: used, muls: 0, alus: 0, loads: 0, stores: 0 };
     for (t, &v) in nodes_of_task.iter().enumerate() {
-        let instr = &mut instrs[at[t]];
+        let instr = &mut instrs[at[t].instr];
         let dst = || reg_of[v].expect("allocated") as u8;
         match graph.nodes[v] {
             Node::Mul(a, b) => {
@@ -128,8 +138,7 @@ pub fn compile_segment(
                     Node::Select { bit, .. } => AluKind::Select { bit },
                     _ => unreachable!("matched above"),
                 };
-                let slot = instr.alu.iter_mut().find(|s| s.is_none()).expect("scheduler respects slots");
-                *slot = Some(AluOp { kind, dst: dst(), a: operand(a), b: operand(b) });
+                instr.alu[at[t].slot] = Some(AluOp { kind, dst: dst(), a: operand(a), b: operand(b) });
                 seg.alus += 1;
             }
             Node::Load => {
@@ -144,7 +153,7 @@ pub fn compile_segment(
         }
     }
     for &(t, v) in &store_tasks {
-        instrs[at[t]].io = Some(IoOp::Store { src: operand(v) });
+        instrs[at[t].instr].io = Some(IoOp::Store { src: operand(v) });
         seg.stores += 1;
     }
     seg.instrs = instrs;
@@ -156,18 +165,19 @@ fn allocate_registers(
     graph: &Graph,
     nodes_of_task: &[ValueId],
     store_tasks: &[(usize, ValueId)],
-    at: &[usize],
+    at: &[Placement],
     state_slots: u8,
-) -> (Vec<Option<usize>>, usize) {
+    bank_regs: &[usize; BANKS],
+) -> (Vec<Option<usize>>, [usize; BANKS]) {
     let n = graph.nodes.len();
     let mut last_use = vec![None::<usize>; n];
     for (t, &v) in nodes_of_task.iter().enumerate() {
         for o in Graph::operands(&graph.nodes[v]) {
-            last_use[o] = last_use[o].max(Some(at[t]));
+            last_use[o] = last_use[o].max(Some(at[t].instr));
         }
     }
     for &(t, v) in store_tasks {
-        last_use[v] = last_use[v].max(Some(at[t]));
+        last_use[v] = last_use[v].max(Some(at[t].instr));
     }
     let mut pinned = vec![None; n];
     for (v, node) in graph.nodes.iter().enumerate() {
@@ -186,18 +196,24 @@ fn allocate_registers(
         .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar))
         .map(|(t, &v)| Lifetime {
             value: v,
-            def: at[t],
+            def: at[t].instr,
             // A value never read still lands in a register: hold it one instruction.
-            last_use: last_use[v].unwrap_or(at[t] + 1),
+            last_use: last_use[v].unwrap_or(at[t].instr + 1),
             pinned: pinned[v],
+            // Each unit writes only its own bank of the register file.
+            bank: match graph.nodes[v] {
+                Node::Mul(..) => BANK_MUL,
+                Node::Load => BANK_LOAD,
+                _ => at[t].slot,
+            },
         })
         .collect();
-    allocate(&lifetimes, n, state_slots as usize)
+    allocate(&lifetimes, n, state_slots as usize, bank_regs)
 }
 
-/// Every state sink must be a value computed in this segment and pinned to one slot only;
-/// anything else (a constant, a load, another slot's value, a value kept in two slots) gets
-/// an explicit copy `v + 0`.
+/// Every state sink must be a value computed on an add/sub unit in this segment and pinned to
+/// one slot only; anything else (a product, a constant, a load, another slot's value, a value
+/// kept in two slots) gets an explicit copy `v + 0`.
 fn pin_state_sinks(graph: &mut Graph) -> Result<(), CompileError> {
     let mut seen_slots = Vec::new();
     let mut pinned_values = Vec::new();
@@ -208,10 +224,8 @@ fn pin_state_sinks(graph: &mut Graph) -> Result<(), CompileError> {
             return Err(CompileError::StateSetTwice(slot));
         }
         seen_slots.push(slot);
-        let computed = matches!(
-            graph.nodes[v],
-            Node::Add(..) | Node::Sub(..) | Node::Mul(..) | Node::Select { .. }
-        );
+        // State lives in add/sub unit 0's bank, so only that unit may produce it.
+        let computed = matches!(graph.nodes[v], Node::Add(..) | Node::Sub(..) | Node::Select { .. });
         let v = if computed && !pinned_values.contains(&v) {
             v
         } else {

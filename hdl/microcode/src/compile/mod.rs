@@ -16,8 +16,9 @@ use thiserror::Error;
 pub struct EngineConfig {
     /// Interleaved lanes K; must cover every unit's latency.
     pub lanes: usize,
-    /// Registers in each lane's window.
-    pub window: usize,
+    /// Registers of each lane's window in each bank: banks 0..3 are written by add/sub units
+    /// 0..3, [`BANK_MUL`] by the multiplier, [`BANK_LOAD`] by the stream port.
+    pub bank_regs: [usize; BANKS],
     /// Add/sub/select units.
     pub alu_slots: usize,
     /// Cycles from issue until a product is written back.
@@ -32,12 +33,26 @@ pub struct EngineConfig {
     pub accumulators: usize,
 }
 
+/// Banks of the register file (one per writing unit).
+pub const BANKS: usize = 5;
+/// The bank the multiplier writes.
+pub const BANK_MUL: usize = 3;
+/// The bank the stream port's loads write.
+pub const BANK_LOAD: usize = 4;
+
 impl EngineConfig {
-    /// The configuration the tests and the benchmark use: 40 lanes over a multiplier of
-    /// latency up to 40, three add/sub units, two accumulators per lane in aggregation.
+    /// Registers in each lane's window, all banks together.
+    pub fn window(&self) -> usize {
+        self.bank_regs.iter().sum()
+    }
+
+    /// The configuration the tests and the benchmark use: 40 lanes, enough for tollgate-hdl's
+    /// multiplier (31 cycles) plus register-file and operand stages; three add/sub units; 88
+    /// registers per lane window in five single-writer banks; three accumulators per lane in
+    /// aggregation.
     pub const DEFAULT: EngineConfig = EngineConfig {
         lanes: 40,
-        window: 64,
+        bank_regs: [32, 16, 16, 16, 8],
         alu_slots: 3,
         mul_latency: 40,
         alu_latency: 4,
@@ -58,8 +73,11 @@ impl EngineConfig {
         if self.accumulators == 0 {
             return Err(CompileError::NoAccumulator);
         }
-        if self.window > isa::MAX_WINDOW {
-            return Err(CompileError::WindowTooLarge(self.window));
+        if self.window() > isa::MAX_WINDOW {
+            return Err(CompileError::WindowTooLarge(self.window()));
+        }
+        if (self.alu_slots..isa::MAX_ALU_SLOTS).any(|b| self.bank_regs[b] != 0) {
+            return Err(CompileError::BankWithoutUnit);
         }
         Ok(())
     }
@@ -85,15 +103,20 @@ pub enum CompileError {
     /// Aggregation needs at least one accumulator.
     #[error("aggregation needs at least one accumulator")]
     NoAccumulator,
-    /// The program needs more registers than a lane window has.
-    #[error("program {program} needs {needed} registers, the window has {window}")]
+    /// A bank was given registers but the add/sub unit that writes it does not exist.
+    #[error("register bank of a missing add/sub unit is not empty")]
+    BankWithoutUnit,
+    /// The program needs more registers in a bank than a lane window has.
+    #[error("program {program} needs {needed} registers in bank {bank}, which has {available}")]
     OutOfRegisters {
         /// Which program.
         program: String,
+        /// Which bank.
+        bank: usize,
         /// Registers needed.
         needed: usize,
         /// Registers available.
-        window: usize,
+        available: usize,
     },
     /// A state slot was set twice in one segment.
     #[error("state slot {0} set twice in one segment")]
@@ -108,8 +131,10 @@ pub enum CompileError {
 pub struct Segment {
     /// Its instructions.
     pub instrs: Vec<isa::Instr>,
-    /// Registers of the window it touches (state slots included).
+    /// Registers of the window it uses, all banks (state slots included).
     pub registers: usize,
+    /// Registers it uses in each bank.
+    pub bank_use: [usize; BANKS],
     /// Multiplications issued.
     pub muls: usize,
     /// Add/sub/select operations issued.

@@ -30,9 +30,20 @@ pub struct Task {
     pub after: Vec<usize>,
     /// Tasks that must not be later than it (they read a register it overwrites).
     pub not_before: Vec<usize>,
+    /// Must run on add/sub unit 0 (its result is state, which lives in unit 0's bank).
+    pub slot0: bool,
 }
 
-/// Places every task; returns each task's instruction index and the instruction count.
+/// Where a task went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Instruction index.
+    pub instr: usize,
+    /// Add/sub unit (0 for the multiplier and the stream port).
+    pub slot: usize,
+}
+
+/// Places every task; returns each task's placement and the instruction count.
 /// `order_bias` (in 1/16 instruction of height per position) favours tasks that come earlier
 /// in program order: it staggers independent chains (several accumulators) so that one's
 /// multiply-bound tail overlaps another's add-bound middle.
@@ -41,7 +52,7 @@ pub fn schedule(
     alu_slots: usize,
     window: usize,
     order_bias: usize,
-) -> Result<(Vec<usize>, usize), CompileError> {
+) -> Result<(Vec<Placement>, usize), CompileError> {
     let n = tasks.len();
     let mut succs = vec![Vec::new(); n];
     for (i, t) in tasks.iter().enumerate() {
@@ -55,6 +66,7 @@ pub fn schedule(
         height[i] = 1 + succs[i].iter().map(|&s| height[s]).max().unwrap_or(0);
     }
     let mut at: Vec<Option<usize>> = vec![None; n];
+    let mut slot = vec![0usize; n];
     let mut oldest = 0;
     let mut placed = 0;
     let mut cycle = 0;
@@ -64,7 +76,7 @@ pub fn schedule(
             return Err(CompileError::Unschedulable);
         }
         let mut free_mul = 1;
-        let mut free_alu = alu_slots;
+        let mut alu_free = vec![true; alu_slots];
         let mut free_io = 1;
         loop {
             while oldest < n && at[oldest].is_some() {
@@ -78,13 +90,25 @@ pub fn schedule(
             ready.sort_by_key(|&i| (std::cmp::Reverse(height[i] * 64 + (n - i) * order_bias / 16), i));
             let mut progress = false;
             for i in ready {
-                let free = match tasks[i].unit {
-                    Unit::Mul => &mut free_mul,
-                    Unit::Alu => &mut free_alu,
-                    Unit::Io => &mut free_io,
+                let fits = match tasks[i].unit {
+                    Unit::Mul => std::mem::replace(&mut free_mul, 0) == 1,
+                    Unit::Io => std::mem::replace(&mut free_io, 0) == 1,
+                    // State results need unit 0; the others take the highest free unit so that
+                    // unit 0 stays available for them.
+                    Unit::Alu => {
+                        let pick = if tasks[i].slot0 {
+                            alu_free[0].then_some(0)
+                        } else {
+                            (0..alu_slots).rev().find(|&s| alu_free[s])
+                        };
+                        pick.map(|s| {
+                            alu_free[s] = false;
+                            slot[i] = s;
+                        })
+                        .is_some()
+                    }
                 };
-                if *free > 0 {
-                    *free -= 1;
+                if fits {
                     at[i] = Some(cycle);
                     placed += 1;
                     progress = true;
@@ -97,7 +121,11 @@ pub fn schedule(
         }
         cycle += 1;
     }
-    let at: Vec<usize> = at.into_iter().map(|c| c.expect("all placed")).collect();
-    let len = at.iter().map(|c| c + 1).max().unwrap_or(0);
-    Ok((at, len))
+    let placed: Vec<Placement> = at
+        .into_iter()
+        .zip(slot)
+        .map(|(c, slot)| Placement { instr: c.expect("all placed"), slot })
+        .collect();
+    let len = placed.iter().map(|p| p.instr + 1).max().unwrap_or(0);
+    Ok((placed, len))
 }

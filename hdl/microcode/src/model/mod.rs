@@ -23,6 +23,7 @@ use thiserror::Error;
 use crate::compile::isa::{AluKind, Instr, IoOp, Operand};
 use crate::compile::programs::ProgramKind;
 use crate::compile::rom::Rom;
+use crate::compile::{BANK_LOAD, BANK_MUL};
 use crate::trace::Const;
 
 /// Why the model stopped.
@@ -58,6 +59,8 @@ pub struct Stats {
     pub alus: u64,
     /// Reads of a register whose write had not landed (must stay 0).
     pub hazards: u64,
+    /// Writes by a unit outside its own register bank (must stay 0).
+    pub bank_violations: u64,
 }
 
 impl Stats {
@@ -71,6 +74,7 @@ impl Stats {
         self.muls += other.muls;
         self.alus += other.alus;
         self.hazards += other.hazards;
+        self.bank_violations += other.bank_violations;
     }
 }
 
@@ -103,7 +107,7 @@ impl<'r> Engine<'r> {
     /// An engine running `rom`, registers cleared.
     pub fn new(rom: &'r Rom) -> Self {
         let k = rom.config.lanes;
-        let w = rom.config.window;
+        let w = rom.config.window();
         Engine {
             rom,
             regs: vec![vec![Fq::zero(); w]; k],
@@ -233,14 +237,21 @@ impl<'r> Engine<'r> {
         stats: &mut Stats,
     ) -> Result<(), ModelError> {
         let cfg = self.rom.config;
+        let in_bank = |bank: usize, reg: u8| {
+            let base: usize = cfg.bank_regs[..bank].iter().sum();
+            (base..base + cfg.bank_regs[bank]).contains(&(reg as usize))
+        };
         // All reads first (the hardware reads every operand at issue), then the writes.
         let mut results = Vec::new();
         if let Some(m) = instr.mul {
             let v = self.read(lane, m.a, stats) * self.read(lane, m.b, stats);
             results.push((now + cfg.mul_latency as u64, Target::Reg(m.dst as usize), v));
             stats.muls += 1;
+            stats.bank_violations += u64::from(!in_bank(BANK_MUL, m.dst));
         }
-        for op in instr.alu.iter().flatten() {
+        for (slot, op) in instr.alu.iter().enumerate() {
+            let Some(op) = op else { continue };
+            stats.bank_violations += u64::from(!in_bank(slot, op.dst));
             let a = self.read(lane, op.a, stats);
             let b = self.read(lane, op.b, stats);
             let v = match op.kind {
@@ -264,6 +275,7 @@ impl<'r> Engine<'r> {
             None => {}
             Some(IoOp::Store { src }) => outputs[lane].push(self.read(lane, src, stats)),
             Some(IoOp::Load { dst }) => {
+                stats.bank_violations += u64::from(!in_bank(BANK_LOAD, dst));
                 let v = inputs[lane].pop_front().ok_or(ModelError::InputUnderflow { lane })?;
                 results.push((now + cfg.io_latency as u64, Target::Reg(dst as usize), v));
             }
