@@ -1,1 +1,8 @@
 //! The Tollgate accelerator, described in rust-hdl.
+//!
+//! - [`field`]: the BLS12-381 base-field core (leaf multiplier, pipelined Montgomery
+//!   multiplier, pipelined add/sub/negate).
+//! - [`rtl`]: the generator that writes `bitstreams/rtl/*.v` and the manifests.
+
+pub mod field;
+pub mod rtl;
