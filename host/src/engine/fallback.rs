@@ -1,0 +1,148 @@
+//! When the device engine trusts the accelerator, and what it counts when it does not.
+//!
+//! The policy is deliberately conservative: the CPU keeps small jobs (below the crossover the
+//! device does not pay for its transfers), every device-backed "invalid" is confirmed on the
+//! CPU, a configurable fraction of device-backed "valid" verdicts and aggregates is recomputed
+//! on the CPU, and any disagreement takes the device out of service until a background probe
+//! (full reset, identity check, known-answer job) brings it back.
+
+use std::time::Duration;
+
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use tollgate_drivers::DeviceError;
+
+/// Tunables of the device engine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Policy {
+    /// Batches smaller than this are verified on the CPU (the measured crossover).
+    pub min_batch: usize,
+    /// Aggregations of fewer points than this stay on the CPU.
+    pub min_points: usize,
+    /// Fraction (0..=1) of device-backed "valid" results recomputed on the CPU.
+    pub reverify_fraction: f64,
+    /// How often a device marked down is probed.
+    pub probe_interval: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_batch: 2,
+            min_points: 2,
+            reverify_fraction: 0.05,
+            probe_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why work the device could have done went to the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// A job missed its deadline after the full escalation.
+    Timeout,
+    /// The device reported an error status, broke the protocol or its transport failed.
+    DeviceError,
+    /// The device returned a point that is not on the curve or not in the subgroup.
+    BadResult,
+    /// The CPU computed a different answer than the device.
+    Disagreement,
+    /// The device is marked down, waiting for the probe.
+    Down,
+    /// Another caller holds the device; the CPU does not wait for it.
+    Busy,
+}
+
+impl FallbackReason {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            FallbackReason::Timeout => "timeout",
+            FallbackReason::DeviceError => "device_error",
+            FallbackReason::BadResult => "bad_result",
+            FallbackReason::Disagreement => "disagreement",
+            FallbackReason::Down => "down",
+            FallbackReason::Busy => "busy",
+        }
+    }
+
+    /// The reason a failed device job stands for.
+    pub fn of(error: &DeviceError) -> FallbackReason {
+        match error {
+            DeviceError::Timeout { .. } => FallbackReason::Timeout,
+            DeviceError::Down { last } if last.contains("timed out") => FallbackReason::Timeout,
+            DeviceError::Down { .. } => FallbackReason::Down,
+            _ => FallbackReason::DeviceError,
+        }
+    }
+}
+
+/// The device engine's metrics (names fixed by the architecture).
+#[derive(Clone)]
+pub struct DeviceMetrics {
+    /// 1 while the device is in service.
+    pub up: IntGauge,
+    /// Device jobs by result (`ok`, `timeout`, `error`, `bad_result`, `disagreement`).
+    pub jobs: IntCounterVec,
+    /// Work redone or kept on the CPU, by reason.
+    pub fallbacks: IntCounterVec,
+    /// Wall time of one device job (submission to result, escalation included).
+    pub job_duration: Histogram,
+    /// Device clock cycles of completed jobs (from the device's own counter).
+    pub job_cycles: IntCounterVec,
+}
+
+const DURATION_BUCKETS: &[f64] =
+    &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0];
+
+impl DeviceMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &Registry) -> prometheus::Result<DeviceMetrics> {
+        let metrics = DeviceMetrics {
+            up: IntGauge::new("tollgate_device_up", "1 while the accelerator is in service")?,
+            jobs: IntCounterVec::new(
+                Opts::new("tollgate_device_jobs_total", "Accelerator jobs by result"),
+                &["result"],
+            )?,
+            fallbacks: IntCounterVec::new(
+                Opts::new("tollgate_fallbacks_total", "Device work done on the CPU instead, by reason"),
+                &["reason"],
+            )?,
+            job_duration: Histogram::with_opts(
+                HistogramOpts::new(
+                    "tollgate_device_job_duration_seconds",
+                    "Wall time of one accelerator job, escalation included",
+                )
+                .buckets(DURATION_BUCKETS.to_vec()),
+            )?,
+            job_cycles: IntCounterVec::new(
+                Opts::new("tollgate_device_job_cycles_total", "Device clock cycles of completed jobs"),
+                &["opcode"],
+            )?,
+        };
+        registry.register(Box::new(metrics.up.clone()))?;
+        registry.register(Box::new(metrics.jobs.clone()))?;
+        registry.register(Box::new(metrics.fallbacks.clone()))?;
+        registry.register(Box::new(metrics.job_duration.clone()))?;
+        registry.register(Box::new(metrics.job_cycles.clone()))?;
+        for reason in [
+            FallbackReason::Timeout,
+            FallbackReason::DeviceError,
+            FallbackReason::BadResult,
+            FallbackReason::Disagreement,
+            FallbackReason::Down,
+            FallbackReason::Busy,
+        ] {
+            // Present from the start, so a scrape sees 0 rather than nothing.
+            metrics.fallbacks.with_label_values(&[reason.label()]);
+        }
+        for result in ["ok", "timeout", "error", "bad_result", "disagreement"] {
+            metrics.jobs.with_label_values(&[result]);
+        }
+        Ok(metrics)
+    }
+
+    /// Counts one fallback.
+    pub fn fallback(&self, reason: FallbackReason) {
+        self.fallbacks.with_label_values(&[reason.label()]).inc();
+    }
+}
