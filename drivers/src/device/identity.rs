@@ -224,3 +224,114 @@ pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMis
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    fn manifest(json: &str) -> Manifest {
+        let mut manifest: Manifest = serde_json::from_str(json).unwrap();
+        manifest.path = PathBuf::from("bitstreams/tollgate/manifest.json");
+        manifest
+    }
+
+    fn good() -> (Identity, Manifest) {
+        let identity = Identity {
+            magic: MAGIC,
+            abi_version: tollgate_abi::ABI_VERSION,
+            design_hash: HASH.into(),
+            capabilities: 0x7E,
+            clock_khz: 250_000,
+            mont_r_log2: MONT_R_LOG2,
+            in_fifo_depth: 512,
+            out_fifo_depth: 512,
+        };
+        let json = format!(
+            r#"{{"design": "tollgate", "abi_version": {}, "design_hash": "{HASH}", "clock_mhz": 250}}"#,
+            tollgate_abi::ABI_VERSION
+        );
+        (identity, manifest(&json))
+    }
+
+    #[test]
+    fn a_matching_device_is_accepted_with_either_version_spelling() {
+        let (identity, manifest_numeric) = good();
+        assert_eq!(check(&identity, &manifest_numeric), Ok(()));
+        let text = format!(
+            r#"{{"design": "tollgate", "abi_version": "{}.{}", "design_hash": "{}"}}"#,
+            tollgate_abi::ABI_MAJOR,
+            tollgate_abi::ABI_MINOR,
+            HASH.to_uppercase()
+        );
+        assert_eq!(check(&identity, &manifest(&text)), Ok(()));
+    }
+
+    #[test]
+    fn each_mismatch_is_refused_with_a_message_naming_both_sides() {
+        let (identity, manifest) = good();
+
+        let other_hash = Identity {
+            design_hash: HASH.replace("00", "ff"),
+            ..identity.clone()
+        };
+        let error = check(&other_hash, &manifest).unwrap_err();
+        assert!(matches!(error, IdentityMismatch::DesignHash { .. }));
+        let message = error.to_string();
+        assert!(
+            message.contains(HASH) && message.contains(&other_hash.design_hash),
+            "{message}"
+        );
+        assert!(
+            message.contains("bitstreams/tollgate/manifest.json"),
+            "{message}"
+        );
+
+        let next_major = Identity {
+            abi_version: tollgate_abi::ABI_VERSION + (1 << 16),
+            ..identity.clone()
+        };
+        let error = check(&next_major, &manifest).unwrap_err();
+        assert!(
+            matches!(error, IdentityMismatch::AbiVersion { .. }),
+            "{error}"
+        );
+        assert!(error
+            .to_string()
+            .contains(&format!("{}.", tollgate_abi::ABI_MAJOR + 1)));
+
+        let not_ours = Identity {
+            magic: 0xFFFF_FFFF,
+            ..identity.clone()
+        };
+        assert_eq!(
+            check(&not_ours, &manifest),
+            Err(IdentityMismatch::Magic { found: 0xFFFF_FFFF })
+        );
+
+        let other_radix = Identity {
+            mont_r_log2: 390,
+            ..identity
+        };
+        assert_eq!(
+            check(&other_radix, &manifest),
+            Err(IdentityMismatch::MontgomeryRadix { device: 390 })
+        );
+    }
+
+    #[test]
+    fn manifests_without_a_design_hash_or_with_bad_versions_do_not_pass() {
+        let missing: Result<Manifest, _> =
+            serde_json::from_str(r#"{"design": "tollgate", "abi_version": 65536}"#);
+        assert!(missing.is_err());
+        let (identity, _) = good();
+        let garbled = manifest(&format!(
+            r#"{{"design": "tollgate", "abi_version": "one", "design_hash": "{HASH}"}}"#
+        ));
+        assert!(matches!(
+            check(&identity, &garbled),
+            Err(IdentityMismatch::AbiVersion { .. })
+        ));
+    }
+}

@@ -31,10 +31,14 @@ pub struct DeviceConfig {
 
 impl Default for DeviceConfig {
     fn default() -> Self {
+        // From the engine's measured costs (bench/RESULTS.md "Curve engine"): a lane's 64-bit
+        // scalar multiplication takes ~52k (G1) / ~150k (G2) cycles, amortised ~1.3k / ~3.8k
+        // per item over 40 lanes; aggregation ~13 / ~43 cycles per point. Deadlines allow
+        // about twice that plus the register traffic of streaming the input.
         DeviceConfig {
-            base_cycles: 200_000,
-            cycles_per_point: 20_000,
-            cycles_per_scalar_item: 400_000,
+            base_cycles: 400_000,
+            cycles_per_point: 200,
+            cycles_per_scalar_item: 4_000,
             poll_cycles: 64,
             poll_pause: Duration::from_micros(5),
         }
