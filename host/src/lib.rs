@@ -2,5 +2,12 @@
 
 pub mod api;
 pub mod client;
+pub mod codec;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod service;
 pub mod signer;
 pub mod suite;

@@ -10,12 +10,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the verification service (HTTP API).
+    Serve(tollgate::config::ServeArgs),
     #[command(flatten)]
     Client(tollgate::client::Command),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Serve(args) => {
+            tollgate::logging::init();
+            tollgate::http::serve(tollgate::config::Settings::resolve(&args)?)
+        }
         Command::Client(command) => command.run(),
     }
 }

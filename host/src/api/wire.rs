@@ -100,3 +100,32 @@ pub struct ErrorBody {
 pub fn to_hex(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
+
+/// `GET /v1/info`: what this server runs and accepts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InfoResponse {
+    pub name: String,
+    pub version: String,
+    /// The backend serving requests now.
+    pub backend: String,
+    /// Every backend this build can run.
+    pub backends: Vec<String>,
+    pub schemes: Vec<String>,
+    pub variants: Vec<String>,
+    pub default_scheme: Scheme,
+    pub default_variant: Variant,
+    pub limits: InfoLimits,
+    /// Validated public keys held in the cache now.
+    pub cached_keys: usize,
+}
+
+/// The limits a client must respect (docs/API.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InfoLimits {
+    pub max_body_bytes: usize,
+    pub max_items: usize,
+    pub max_batch_size: usize,
+    pub max_queue_delay_ms: u64,
+    pub queue_capacity: usize,
+    pub key_cache_capacity: usize,
+}

@@ -1,0 +1,161 @@
+//! Settings of `tollgate serve`: command line, `TOLLGATE_*` environment variables and a TOML
+//! file. Precedence: command line, then environment, then file, then built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::engine::Backend;
+use crate::service::ServiceConfig;
+use crate::suite::{Scheme, Suite, Variant};
+
+/// `tollgate serve` arguments.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (same names, snake_case).
+    #[arg(long, env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsLayer,
+    /// Accelerator options (command line and environment only).
+    #[command(flatten)]
+    pub device: crate::engine::device::DeviceArgs,
+}
+
+/// One source of settings; unset fields fall through to the next source.
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    /// Address to listen on; port 0 picks a free port (printed on stdout). [default: 127.0.0.1:8080]
+    #[arg(long, env = "TOLLGATE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Verification backend. [default: cpu]
+    #[arg(long, env = "TOLLGATE_BACKEND", value_enum)]
+    pub backend: Option<Backend>,
+    /// Scheme of requests that name none. [default: pop]
+    #[arg(long, env = "TOLLGATE_SCHEME", value_enum)]
+    pub scheme: Option<Scheme>,
+    /// Variant of requests that name none. [default: min-pk]
+    #[arg(long, env = "TOLLGATE_VARIANT", value_enum)]
+    pub variant: Option<Variant>,
+    /// Most signatures in one engine batch. [default: 128]
+    #[arg(long, env = "TOLLGATE_MAX_BATCH_SIZE")]
+    pub max_batch_size: Option<usize>,
+    /// Milliseconds the batcher waits for a batch to fill; 0 batches what the backlog holds. [default: 0]
+    #[arg(long, env = "TOLLGATE_MAX_QUEUE_DELAY_MS")]
+    pub max_queue_delay_ms: Option<u64>,
+    /// Most signatures waiting for verification before requests get 429. [default: 4096]
+    #[arg(long, env = "TOLLGATE_QUEUE_CAPACITY")]
+    pub queue_capacity: Option<usize>,
+    /// Most items, keys or signatures in one request. [default: 1024]
+    #[arg(long, env = "TOLLGATE_MAX_ITEMS")]
+    pub max_items: Option<usize>,
+    /// Largest request body in bytes. [default: 4194304]
+    #[arg(long, env = "TOLLGATE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most validated public keys kept decoded. [default: 65536]
+    #[arg(long, env = "TOLLGATE_KEY_CACHE_CAPACITY")]
+    pub key_cache_capacity: Option<usize>,
+    /// HTTP worker threads (decoding runs there). [default: 2]
+    #[arg(long, env = "TOLLGATE_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// Seconds to finish requests in flight after SIGTERM. [default: 30]
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_TIMEOUT_SECS")]
+    pub shutdown_timeout_secs: Option<u64>,
+    /// Retry-After seconds sent with 429. [default: 1]
+    #[arg(long, env = "TOLLGATE_RETRY_AFTER_SECS")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Resolved settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub backend: Backend,
+    pub service: ServiceConfig,
+    pub max_body_bytes: usize,
+    pub http_workers: usize,
+    pub shutdown_timeout_secs: u64,
+    pub retry_after_secs: u64,
+    pub device: crate::engine::device::DeviceArgs,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+}
+
+impl Settings {
+    /// Command line and environment (already merged by clap) over the file over defaults.
+    pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?
+            }
+            None => SettingsLayer::default(),
+        };
+        let mut settings = Self::from_layers(&args.settings, &file)?;
+        settings.device = args.device.clone();
+        Ok(settings)
+    }
+
+    fn from_layers(top: &SettingsLayer, file: &SettingsLayer) -> Result<Self, ConfigError> {
+        let defaults = ServiceConfig::default();
+        macro_rules! pick {
+            ($field:ident, $default:expr) => {
+                top.$field.clone().or(file.$field.clone()).unwrap_or($default)
+            };
+        }
+        let positive = |name: &'static str, value: usize| if value == 0 { Err(ConfigError::Zero(name)) } else { Ok(value) };
+        let service = ServiceConfig {
+            default_suite: Suite::new(pick!(scheme, Scheme::default()), pick!(variant, Variant::default())),
+            max_batch_size: positive("max_batch_size", pick!(max_batch_size, defaults.max_batch_size))?,
+            max_queue_delay: Duration::from_millis(pick!(max_queue_delay_ms, 0)),
+            queue_capacity: positive("queue_capacity", pick!(queue_capacity, defaults.queue_capacity))?,
+            max_items: positive("max_items", pick!(max_items, defaults.max_items))?,
+            key_cache_capacity: pick!(key_cache_capacity, defaults.key_cache_capacity),
+        };
+        Ok(Settings {
+            listen: pick!(listen, SocketAddr::from(([127, 0, 0, 1], 8080))),
+            backend: pick!(backend, Backend::Cpu),
+            service,
+            max_body_bytes: positive("max_body_bytes", pick!(max_body_bytes, 4 << 20))?,
+            http_workers: positive("http_workers", pick!(http_workers, 2))?,
+            shutdown_timeout_secs: pick!(shutdown_timeout_secs, 30),
+            retry_after_secs: pick!(retry_after_secs, 1),
+            device: Default::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_beats_file_beats_defaults() {
+        let file: SettingsLayer = toml::from_str("max_batch_size = 7\nqueue_capacity = 9\nscheme = \"basic\"").unwrap();
+        let top = SettingsLayer { max_batch_size: Some(3), ..Default::default() };
+        let settings = Settings::from_layers(&top, &file).unwrap();
+        assert_eq!(settings.service.max_batch_size, 3);
+        assert_eq!(settings.service.queue_capacity, 9);
+        assert_eq!(settings.service.default_suite.scheme, Scheme::Basic);
+        assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(settings.max_body_bytes, 4 << 20);
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_zero_sizes() {
+        assert!(toml::from_str::<SettingsLayer>("max_batch = 3").is_err());
+        let zero = SettingsLayer { max_items: Some(0), ..Default::default() };
+        assert!(matches!(Settings::from_layers(&zero, &SettingsLayer::default()), Err(ConfigError::Zero("max_items"))));
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP API on actix-web (docs/API.md): routes, body limits, request metrics, and the
+//! server with graceful drain on SIGTERM.
+
+mod body;
+mod handlers;
+pub mod openapi;
+mod routes;
+mod server;
+
+pub use handlers::AppState;
+pub use routes::ROUTES;
+pub use server::serve;
+
+use std::time::Instant;
+
+use actix_web::dev::Service as _;
+use actix_web::{web, App};
+
+/// Registers every route of `ROUTES` with its handler.
+fn register(cfg: &mut web::ServiceConfig) {
+    for &(method, path) in ROUTES {
+        let route = match path {
+            "/v1/verify" => web::post().to(handlers::verify),
+            "/v1/aggregate" => web::post().to(handlers::aggregate),
+            "/v1/aggregate-verify" => web::post().to(handlers::aggregate_verify),
+            "/v1/fast-aggregate-verify" => web::post().to(handlers::fast_aggregate_verify),
+            "/v1/info" => web::get().to(handlers::info),
+            "/healthz" => web::get().to(handlers::healthz),
+            "/readyz" => web::get().to(handlers::readyz),
+            "/metrics" => web::get().to(handlers::metrics),
+            "/openapi.json" => web::get().to(handlers::openapi),
+            other => unreachable!("route table entry {method} {other} has no handler"),
+        };
+        cfg.service(web::resource(path).route(route).default_service(web::to(handlers::method_not_allowed)));
+    }
+}
+
+/// The application: routes, state, and request metrics by route pattern and status.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = state.service.clone();
+    App::new()
+        .app_data(state)
+        .configure(register)
+        .default_service(web::to(handlers::not_found))
+        .wrap_fn(move |req, srv| {
+            let started = Instant::now();
+            // The route pattern, not the raw path: unknown paths must not create label values.
+            let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+            let service = metrics.clone();
+            let response = srv.call(req);
+            async move {
+                let response = response.await?;
+                service
+                    .metrics()
+                    .request_duration
+                    .with_label_values(&[endpoint.as_str(), response.status().as_str()])
+                    .observe(started.elapsed().as_secs_f64());
+                Ok(response)
+            }
+        })
+}

@@ -1,0 +1,76 @@
+//! Request-level errors: the whole request is refused, with an HTTP status and a code.
+
+use crate::codec::ItemError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The body is not JSON.
+    #[error("body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// JSON, but not the shape the endpoint takes (missing field, wrong type...).
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("unknown scheme {0:?}: expected basic, aug or pop")]
+    UnknownScheme(String),
+    #[error("unknown variant {0:?}: expected min_pk or min_sig")]
+    UnknownVariant(String),
+    /// A scheme the endpoint does not allow (fast aggregate verify is POP only).
+    #[error("{0}")]
+    UnsupportedScheme(String),
+    #[error("no items to process")]
+    EmptyBatch,
+    #[error("{got} items, at most {max} per request")]
+    BatchTooLarge { max: usize, got: usize },
+    #[error("{public_keys} public keys but {messages} messages")]
+    LengthMismatch { public_keys: usize, messages: usize },
+    #[error("body larger than {max} bytes")]
+    BodyTooLarge { max: usize },
+    /// One input of /v1/aggregate is invalid; the code is the item's.
+    #[error("{field}[{index}]: {error}")]
+    InvalidInput { field: &'static str, index: usize, error: ItemError },
+    #[error("verification queue is full")]
+    QueueFull,
+    #[error("server is shutting down")]
+    ShuttingDown,
+    #[error("verification engine failed: {0}")]
+    EngineFailure(String),
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+}
+
+impl RequestError {
+    /// The code carried in `{"error": CODE}`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::MalformedJson(_) => "malformed_json",
+            RequestError::InvalidRequest(_) => "invalid_request",
+            RequestError::UnknownScheme(_) => "unknown_scheme",
+            RequestError::UnknownVariant(_) => "unknown_variant",
+            RequestError::UnsupportedScheme(_) => "unsupported_scheme",
+            RequestError::EmptyBatch => "empty_batch",
+            RequestError::BatchTooLarge { .. } => "batch_too_large",
+            RequestError::LengthMismatch { .. } => "length_mismatch",
+            RequestError::BodyTooLarge { .. } => "body_too_large",
+            RequestError::InvalidInput { error, .. } => error.code(),
+            RequestError::QueueFull => "queue_full",
+            RequestError::ShuttingDown => "shutting_down",
+            RequestError::EngineFailure(_) => "engine_failure",
+            RequestError::NotFound => "not_found",
+            RequestError::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            RequestError::BodyTooLarge { .. } => 413,
+            RequestError::QueueFull => 429,
+            RequestError::ShuttingDown | RequestError::EngineFailure(_) => 503,
+            RequestError::NotFound => 404,
+            RequestError::MethodNotAllowed => 405,
+            _ => 400,
+        }
+    }
+}

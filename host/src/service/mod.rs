@@ -1,0 +1,330 @@
+//! The verification service without HTTP: decodes requests strictly, queues the work for the
+//! batcher thread and assembles per-item answers. The HTTP layer and in-process callers (the
+//! benchmarks) use the same `Service`.
+
+mod batcher;
+mod error;
+mod queue;
+
+pub use error::RequestError;
+pub use queue::PushError;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::api::wire::{
+    AggregateRequest, AggregateResponse, AggregateVerifyRequest, FastAggregateVerifyRequest, Item, Verdict,
+    VerdictResponse, VerifyRequest, VerifyResponse,
+};
+use crate::codec::{decode_signature, encode_public_key, encode_signature, parse_hex, ItemError, KeyCache, PublicKey};
+use crate::engine::{Engine, SignedItem};
+use crate::metrics::Metrics;
+use crate::suite::{Scheme, Suite, Variant};
+use batcher::Batcher;
+use queue::{Queue, Work};
+
+/// Tunables of the service (see docs/API.md for the defaults and why).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// Used when a request names no scheme / variant.
+    pub default_suite: Suite,
+    /// Most signatures in one engine batch.
+    pub max_batch_size: usize,
+    /// How long the batcher waits for a batch to fill (0: take what the backlog holds).
+    pub max_queue_delay: Duration,
+    /// Most signatures waiting in the queue before requests get 429.
+    pub queue_capacity: usize,
+    /// Most items (or keys, or signatures) in one request.
+    pub max_items: usize,
+    /// Most validated public keys kept decoded.
+    pub key_cache_capacity: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            default_suite: Suite::default(),
+            max_batch_size: 128,
+            max_queue_delay: Duration::ZERO,
+            queue_capacity: 4096,
+            max_items: 1024,
+            key_cache_capacity: 65536,
+        }
+    }
+}
+
+/// The running service: an engine, its batcher thread and the key cache.
+pub struct Service {
+    config: ServiceConfig,
+    engine: Arc<dyn Engine>,
+    metrics: Arc<Metrics>,
+    keys: KeyCache,
+    queue: Arc<Queue>,
+    batcher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Service {
+    /// Starts the batcher thread on `engine`.
+    pub fn start(config: ServiceConfig, engine: Arc<dyn Engine>, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+        let queue = Arc::new(Queue::new(config.queue_capacity));
+        let batcher = Batcher {
+            queue: queue.clone(),
+            engine: engine.clone(),
+            metrics: metrics.clone(),
+            max_batch_size: config.max_batch_size.max(1),
+            max_queue_delay: config.max_queue_delay,
+        };
+        let handle = std::thread::Builder::new().name("tollgate-batcher".into()).spawn(move || batcher.run())?;
+        Ok(Self {
+            keys: KeyCache::new(config.key_cache_capacity),
+            config,
+            engine,
+            metrics,
+            queue,
+            batcher: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Refuses new work, answers everything already queued, then stops the batcher thread.
+    pub fn shutdown(&self) {
+        self.queue.close();
+        let handle = self.batcher.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            // The batcher catches engine panics itself; a join error would be a bug in it.
+            if handle.join().is_err() {
+                tracing::error!("batcher thread panicked");
+            }
+        }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn engine(&self) -> &dyn Engine {
+        self.engine.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Validated keys held in the cache.
+    pub fn cached_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Ready for traffic: not shutting down and the queue has room.
+    pub fn is_ready(&self) -> bool {
+        !self.queue.is_closed() && self.queue.depth() < self.queue.capacity()
+    }
+
+    fn suite(&self, scheme: Option<Scheme>, variant: Option<Variant>) -> Suite {
+        Suite::new(
+            scheme.unwrap_or(self.config.default_suite.scheme),
+            variant.unwrap_or(self.config.default_suite.variant),
+        )
+    }
+
+    fn check_count(&self, n: usize) -> Result<(), RequestError> {
+        if n == 0 {
+            return Err(RequestError::EmptyBatch);
+        }
+        if n > self.config.max_items {
+            return Err(RequestError::BatchTooLarge { max: self.config.max_items, got: n });
+        }
+        Ok(())
+    }
+
+    /// A public key through the cache (KeyValidate once per distinct key).
+    pub fn decode_public_key(&self, variant: Variant, hex: &str) -> Result<(PublicKey, Vec<u8>), ItemError> {
+        let bytes = parse_hex(hex)?;
+        let (result, hit) = self.keys.lookup(variant, &bytes);
+        self.metrics.key_cache_lookups.with_label_values(&[if hit { "hit" } else { "miss" }]).inc();
+        Ok((result?, bytes))
+    }
+
+    /// One signed item, strictly decoded, message augmented for AUG.
+    pub fn decode_item(&self, suite: Suite, item: &Item) -> Result<SignedItem, ItemError> {
+        let (public_key, pk_bytes) = self.decode_public_key(suite.variant, &item.public_key)?;
+        let signature = decode_signature(suite.variant, &parse_hex(&item.signature)?)?;
+        let message = augment(suite, &pk_bytes, parse_hex(&item.message)?);
+        Ok(SignedItem { public_key, message, signature })
+    }
+
+    fn enqueue(&self, work: Work) -> Result<(), RequestError> {
+        match self.queue.try_push(work) {
+            Ok(depth) => {
+                self.metrics.queue_depth.set(depth as i64);
+                Ok(())
+            }
+            Err(PushError::Full) => Err(RequestError::QueueFull),
+            Err(PushError::Closed) => Err(RequestError::ShuttingDown),
+        }
+    }
+
+    /// `POST /v1/verify`: a verdict per item, in order.
+    pub async fn verify(&self, request: VerifyRequest) -> Result<VerifyResponse, RequestError> {
+        self.check_count(request.items.len())?;
+        let suite = self.suite(request.scheme, request.variant);
+        let mut results: Vec<Option<ItemError>> = Vec::with_capacity(request.items.len());
+        let mut positions = Vec::new();
+        let mut items = Vec::new();
+        for (index, item) in request.items.iter().enumerate() {
+            match self.decode_item(suite, item) {
+                Ok(decoded) => {
+                    positions.push(index);
+                    items.push(decoded);
+                    results.push(None);
+                }
+                Err(error) => results.push(Some(error)),
+            }
+        }
+        if !items.is_empty() {
+            let (reply, answer) = oneshot::channel();
+            self.enqueue(Work::Items { suite, items, reply })?;
+            let verdicts = receive(answer).await?;
+            for (position, valid) in positions.into_iter().zip(verdicts) {
+                if !valid {
+                    results[position] = Some(ItemError::InvalidSignature);
+                }
+            }
+        }
+        let results: Vec<Verdict> = results
+            .into_iter()
+            .map(|error| Verdict { valid: error.is_none(), error: error.map(|e| e.code().to_string()) })
+            .collect();
+        let valid = results.iter().filter(|v| v.valid).count();
+        Ok(VerifyResponse { invalid: results.len() - valid, valid, results })
+    }
+
+    /// `POST /v1/aggregate`: the sum of signatures, or of public keys (KeyValidate on each).
+    pub fn aggregate(&self, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
+        let variant = request.variant.unwrap_or(self.config.default_suite.variant);
+        match (request.signatures, request.public_keys) {
+            (Some(signatures), None) => {
+                self.check_count(signatures.len())?;
+                let mut points = Vec::with_capacity(signatures.len());
+                for (index, hex) in signatures.iter().enumerate() {
+                    let point = parse_hex(hex)
+                        .and_then(|bytes| decode_signature(variant, &bytes))
+                        .map_err(|error| RequestError::InvalidInput { field: "signatures", index, error })?;
+                    points.push(point);
+                }
+                let sum = self.engine.aggregate_signatures(&points).map_err(engine_failure)?;
+                Ok(AggregateResponse { signature: Some(encode_signature(&sum)), public_key: None })
+            }
+            (None, Some(public_keys)) => {
+                self.check_count(public_keys.len())?;
+                let mut points = Vec::with_capacity(public_keys.len());
+                for (index, hex) in public_keys.iter().enumerate() {
+                    let (point, _) = self
+                        .decode_public_key(variant, hex)
+                        .map_err(|error| RequestError::InvalidInput { field: "public_keys", index, error })?;
+                    points.push(point);
+                }
+                let sum = self.engine.aggregate_public_keys(&points).map_err(engine_failure)?;
+                Ok(AggregateResponse { signature: None, public_key: Some(encode_public_key(&sum)) })
+            }
+            _ => Err(RequestError::InvalidRequest(
+                "exactly one of \"signatures\" or \"public_keys\" is required".into(),
+            )),
+        }
+    }
+
+    /// `POST /v1/aggregate-verify`: one signature over distinct (key, message) pairs
+    /// (distinctness enforced for BASIC only, as the ciphersuites require).
+    pub async fn aggregate_verify(&self, request: AggregateVerifyRequest) -> Result<VerdictResponse, RequestError> {
+        if request.public_keys.len() != request.messages.len() {
+            return Err(RequestError::LengthMismatch {
+                public_keys: request.public_keys.len(),
+                messages: request.messages.len(),
+            });
+        }
+        self.check_count(request.public_keys.len())?;
+        let suite = self.suite(request.scheme, request.variant);
+        let decoded = (|| {
+            let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+            let mut public_keys = Vec::with_capacity(request.public_keys.len());
+            let mut messages = Vec::with_capacity(request.messages.len());
+            for (pk_hex, msg_hex) in request.public_keys.iter().zip(&request.messages) {
+                let (pk, pk_bytes) = self.decode_public_key(suite.variant, pk_hex)?;
+                public_keys.push(pk);
+                messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
+            }
+            if suite.scheme == Scheme::Basic {
+                let mut seen = HashSet::with_capacity(messages.len());
+                if !messages.iter().all(|m| seen.insert(m.as_slice())) {
+                    return Err(ItemError::DuplicateMessage);
+                }
+            }
+            Ok((signature, public_keys, messages))
+        })();
+        let (signature, public_keys, messages) = match decoded {
+            Ok(parts) => parts,
+            Err(error) => return Ok(verdict(Err(error))),
+        };
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Work::Aggregate { suite, public_keys, messages, signature, reply })?;
+        let valid = receive(answer).await?;
+        Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
+    }
+
+    /// `POST /v1/fast-aggregate-verify`: one signature by many keys over one message (POP).
+    pub async fn fast_aggregate_verify(
+        &self,
+        request: FastAggregateVerifyRequest,
+    ) -> Result<VerdictResponse, RequestError> {
+        self.check_count(request.public_keys.len())?;
+        let suite = Suite::new(Scheme::Pop, request.variant.unwrap_or(self.config.default_suite.variant));
+        let decoded = (|| {
+            let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+            let mut public_keys = Vec::with_capacity(request.public_keys.len());
+            for pk_hex in &request.public_keys {
+                public_keys.push(self.decode_public_key(suite.variant, pk_hex)?.0);
+            }
+            Ok((signature, public_keys, parse_hex(&request.message)?))
+        })();
+        let (signature, public_keys, message) = match decoded {
+            Ok(parts) => parts,
+            Err(error) => return Ok(verdict(Err(error))),
+        };
+        // Key aggregation is a few point additions, cheap enough for the handler; the pairing
+        // check, the expensive part, goes through the queue like all verification.
+        let aggregate = self.engine.aggregate_public_keys(&public_keys).map_err(engine_failure)?;
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Work::Aggregate { suite, public_keys: vec![aggregate], messages: vec![message], signature, reply })?;
+        let valid = receive(answer).await?;
+        Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
+    }
+}
+
+/// AUG signs pk ‖ msg; the other schemes sign msg.
+fn augment(suite: Suite, pk_bytes: &[u8], message: Vec<u8>) -> Vec<u8> {
+    if suite.scheme == Scheme::Aug {
+        [pk_bytes, &message].concat()
+    } else {
+        message
+    }
+}
+
+fn verdict(result: Result<(), ItemError>) -> VerdictResponse {
+    VerdictResponse { valid: result.is_ok(), error: result.err().map(|e| e.code().to_string()) }
+}
+
+fn engine_failure(err: crate::engine::EngineError) -> RequestError {
+    RequestError::EngineFailure(err.to_string())
+}
+
+async fn receive<T>(answer: oneshot::Receiver<Result<T, crate::engine::EngineError>>) -> Result<T, RequestError> {
+    match answer.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(engine_failure(err)),
+        // The batcher answers every job it takes; a dropped sender means it is gone.
+        Err(_) => Err(RequestError::ShuttingDown),
+    }
+}

@@ -1,0 +1,152 @@
+//! The bounded queue between request handlers and the batcher thread.
+//!
+//! Capacity counts signatures (an aggregate job weighs its number of keys), not requests:
+//! it bounds the work the server has promised to do, hence the latency of what it accepts.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::codec::{PublicKey, Signature};
+use crate::engine::{EngineError, SignedItem};
+use crate::suite::Suite;
+
+/// Verification work for the engine, with the channel its answer goes back on.
+pub enum Work {
+    /// Independent signatures: one verdict each.
+    Items {
+        suite: Suite,
+        items: Vec<SignedItem>,
+        reply: oneshot::Sender<Result<Vec<bool>, EngineError>>,
+    },
+    /// One aggregate signature over (key, message) pairs (messages final, distinctness checked).
+    Aggregate {
+        suite: Suite,
+        public_keys: Vec<PublicKey>,
+        messages: Vec<Vec<u8>>,
+        signature: Signature,
+        reply: oneshot::Sender<Result<bool, EngineError>>,
+    },
+}
+
+impl Work {
+    /// Signatures' worth of engine work.
+    pub fn weight(&self) -> usize {
+        match self {
+            Work::Items { items, .. } => items.len(),
+            Work::Aggregate { public_keys, .. } => public_keys.len(),
+        }
+    }
+}
+
+/// Work with the time it was accepted.
+pub struct Queued {
+    pub work: Work,
+    pub enqueued: Instant,
+}
+
+/// Why work was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error("queue full")]
+    Full,
+    #[error("queue closed")]
+    Closed,
+}
+
+pub struct Queue {
+    capacity: usize,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: VecDeque<Queued>,
+    depth: usize,
+    closed: bool,
+}
+
+impl Queue {
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity, state: Mutex::new(State::default()), changed: Condvar::new() }
+    }
+
+    /// Accepts work unless that would exceed the capacity. An empty queue accepts any single
+    /// job, so a request larger than the capacity is slow rather than never served.
+    pub fn try_push(&self, work: Work) -> Result<usize, PushError> {
+        let weight = work.weight();
+        let mut state = self.lock();
+        if state.closed {
+            return Err(PushError::Closed);
+        }
+        if state.depth > 0 && state.depth + weight > self.capacity {
+            return Err(PushError::Full);
+        }
+        state.depth += weight;
+        state.jobs.push_back(Queued { work, enqueued: Instant::now() });
+        self.changed.notify_all();
+        Ok(state.depth)
+    }
+
+    /// Signatures waiting.
+    pub fn depth(&self) -> usize {
+        self.lock().depth
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Refuses new work; what is queued is still handed out.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// The next engine batch: jobs from the front whose weights sum to at most `max_batch`
+    /// (always at least one job). With a `delay`, waits up to that long after the first job
+    /// was queued for the batch to fill. `None` once the queue is closed and empty.
+    pub fn pop_batch(&self, max_batch: usize, delay: Duration) -> Option<Vec<Queued>> {
+        let mut state = self.lock();
+        while state.jobs.is_empty() {
+            if state.closed {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        if !delay.is_zero() {
+            let deadline = state.jobs[0].enqueued + delay;
+            while !state.closed && state.depth < max_batch {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            }
+        }
+        let mut batch = Vec::new();
+        let mut total = 0;
+        while let Some(front) = state.jobs.front() {
+            let weight = front.work.weight();
+            if !batch.is_empty() && total + weight > max_batch {
+                break;
+            }
+            total += weight;
+            batch.extend(state.jobs.pop_front());
+        }
+        state.depth -= total;
+        Some(batch)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every mutation under this lock completes before it can panic; a poisoned lock is safe.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
