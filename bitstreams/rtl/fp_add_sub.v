@@ -26,9 +26,12 @@ module fp_add_sub(clock,in_valid,in_tag,op,a,b,out_valid,out_tag,result);
     reg [127:0] g_t1_a1_9;
     wire [0:0] g_t1_cy_10;
     wire [0:0] g_t1_cy_11;
+    // |t| < 2^382: only the sign (bit 383) and the low 381 bits are read
+    /* verilator lint_off UNUSEDSIGNAL */
     reg [383:0] g_t1_12;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [383:0] g_t2_s_13;
-    wire [383:0] g_t2_m_14;
+    wire [382:0] g_t2_m_14;
     wire [383:0] g_t2_c_15;
     reg [128:0] g_t2_a0_16;
     reg [128:0] g_t2_a0_17;
@@ -37,7 +40,10 @@ module fp_add_sub(clock,in_valid,in_tag,op,a,b,out_valid,out_tag,result);
     reg [127:0] g_t2_a1_20;
     wire [0:0] g_t2_cy_21;
     wire [0:0] g_t2_cy_22;
+    // |t| < 2^382: only the sign (bit 383) and the low 381 bits are read
+    /* verilator lint_off UNUSEDSIGNAL */
     reg [383:0] g_t2_23;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [0:0] g_d_24;
     reg [0:0] g_d_25;
     reg [380:0] g_out_26;
@@ -62,8 +68,8 @@ module fp_add_sub(clock,in_valid,in_tag,op,a,b,out_valid,out_tag,result);
     assign g_t1_cy_11 = (g_t1_cy_10 ? g_t1_a1_7[128] : g_t1_a0_6[128]);
     always @(posedge clock) g_t1_12 <= {(g_t1_cy_11 ? g_t1_a1_9 : g_t1_a0_8), (g_t1_cy_10 ? g_t1_a1_7[127:0] : g_t1_a0_6[127:0]), g_t1_a0_5[127:0]};
     assign g_t2_s_13 = g_x_1 ^ g_y_2 ^ g_k_4;
-    assign g_t2_m_14 = (g_x_1 & g_y_2) | (g_x_1 & g_k_4) | (g_y_2 & g_k_4);
-    assign g_t2_c_15 = {g_t2_m_14[382:0], 1'b0};
+    assign g_t2_m_14 = (g_x_1[382:0] & g_y_2[382:0]) | (g_x_1[382:0] & g_k_4[382:0]) | (g_y_2[382:0] & g_k_4[382:0]);
+    assign g_t2_c_15 = {g_t2_m_14, 1'b0};
     always @(posedge clock) g_t2_a0_16 <= {1'b0, g_t2_s_13[127:0]} + {1'b0, g_t2_c_15[127:0]} + {128'd0, g_sub_3};
     always @(posedge clock) g_t2_a0_17 <= {1'b0, g_t2_s_13[255:128]} + {1'b0, g_t2_c_15[255:128]};
     always @(posedge clock) g_t2_a1_18 <= {1'b0, g_t2_s_13[255:128]} + {1'b0, g_t2_c_15[255:128]} + 129'd1;

@@ -78,6 +78,9 @@ pub fn add_sub_netlist(tag_bits: usize, params: Params) -> (String, usize) {
     let csa = n.csa_level("t2", vec![x.clone(), y.clone(), k], w);
     let t2 = n.add("t2", &csa[0], &csa[1], &sub.name);
     let sub_d = n.delay(&sub, CPA_LATENCY, None);
+    for t in [&t1, &t2] {
+        n.allow_unused(t, "|t| < 2^382: only the sign (bit 383) and the low 381 bits are read");
+    }
     // Addition: x + y − p is the answer unless negative. Subtraction: x − y is the answer
     // unless negative. |t1|, |t2| < 2^382, so bit 383 is the sign.
     let top = w - 1;

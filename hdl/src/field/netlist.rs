@@ -155,6 +155,22 @@ impl Netlist {
         cur
     }
 
+    /// Waive Verilator's UNUSEDSIGNAL on `s`, whose unread bits are unused by design
+    /// (`why` is written beside the waiver in the RTL).
+    pub fn allow_unused(&mut self, s: &Sig, why: &str) {
+        let suffix = format!(" {};", s.name);
+        let init = format!(" {} = ", s.name);
+        if let Some(d) = self
+            .decls
+            .iter_mut()
+            .find(|d| d.ends_with(&suffix) || d.contains(&init))
+        {
+            *d = format!(
+                "// {why}\n/* verilator lint_off UNUSEDSIGNAL */\n{d}\n/* verilator lint_on UNUSEDSIGNAL */"
+            );
+        }
+    }
+
     /// Drive an output port of the enclosing module.
     pub fn drive_port(&mut self, port: &str, expr: &str) {
         self.body.push(format!("always @(*) {port} = {expr};"));
@@ -232,12 +248,18 @@ impl Netlist {
         for t in chunks.by_ref() {
             let (x, y, z) = (&t[0].name, &t[1].name, &t[2].name);
             out.push(self.wire(&format!("{stem}_s"), width, &format!("{x} ^ {y} ^ {z}")));
+            // The carry row is shifted up one place, so the top majority bit is never needed.
+            let (xl, yl, zl) = (
+                bits(&t[0], 0, width - 1),
+                bits(&t[1], 0, width - 1),
+                bits(&t[2], 0, width - 1),
+            );
             let maj = self.wire(
                 &format!("{stem}_m"),
-                width,
-                &format!("({x} & {y}) | ({x} & {z}) | ({y} & {z})"),
+                width - 1,
+                &format!("({xl} & {yl}) | ({xl} & {zl}) | ({yl} & {zl})"),
             );
-            let shifted = format!("{{{}, 1'b0}}", bits(&maj, 0, width - 1));
+            let shifted = format!("{{{}, 1'b0}}", maj.name);
             out.push(self.wire(&format!("{stem}_c"), width, &shifted));
         }
         out.extend(chunks.remainder().iter().cloned());
