@@ -1,0 +1,161 @@
+//! Shared by the server tests: a real `tollgate serve` child process on 127.0.0.1:0, a small
+//! HTTP client, signed items for any suite (through the library's signer), and the arkworks
+//! reference verifier.
+
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+pub mod reference;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tollgate::api::wire::to_hex;
+use tollgate::signer::SecretKey;
+use tollgate::suite::Suite;
+
+/// A `tollgate serve` child process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts the binary on an ephemeral port with extra `serve` arguments and waits for the
+    /// "tollgate listening on ADDR" line.
+    pub fn start(extra: &[&str]) -> Server {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// Like `start`, with extra environment variables.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("TOLLGATE_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tollgate serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            if let Some(addr) = line.strip_prefix("tollgate listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base: format!("http://{addr}") }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a raw body; returns status, body and the Retry-After header.
+    pub fn post_raw(&self, path: &str, body: &str) -> Response {
+        let request = agent().post(&self.url(path)).set("Content-Type", "application/json");
+        into_response(request.send_string(body))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Response {
+        self.post_raw(path, &body.to_string())
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        into_response(agent().get(&self.url(path)).call())
+    }
+
+    /// Sends SIGTERM to the child (our own process, by its id).
+    pub fn sigterm(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build()
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub retry_after: Option<String>,
+    pub content_type: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The `error` code of a request-level error body.
+    pub fn error_code(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.body)).to_string()
+    }
+}
+
+fn into_response(result: Result<ureq::Response, ureq::Error>) -> Response {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    let retry_after = response.header("Retry-After").map(str::to_string);
+    let content_type = response.content_type().to_string();
+    let body = response.into_string().expect("read body");
+    Response { status, body, retry_after, content_type }
+}
+
+/// `<repo>/../shared/vectors/bls12-381-tests`.
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/bls12-381-tests")
+}
+
+/// A keypair made from a deterministic seed.
+pub fn key(seed: u64) -> SecretKey {
+    let mut ikm = [7u8; 32];
+    ikm[..8].copy_from_slice(&seed.to_le_bytes());
+    SecretKey::from_ikm(&ikm).expect("32-byte ikm")
+}
+
+/// A valid `{"public_key","message","signature"}` item of `suite`.
+pub fn signed_item(suite: Suite, sk: &SecretKey, message: &[u8]) -> Value {
+    serde_json::json!({
+        "public_key": to_hex(&sk.public_key(suite.variant)),
+        "message": to_hex(message),
+        "signature": to_hex(&sk.sign(suite, message)),
+    })
+}
+
+/// Scheme and variant names as the API spells them.
+pub fn names(suite: Suite) -> (String, String) {
+    let scheme = serde_json::to_value(suite.scheme).unwrap().as_str().unwrap().to_string();
+    let variant = serde_json::to_value(suite.variant).unwrap().as_str().unwrap().to_string();
+    (scheme, variant)
+}
+
+pub fn all_suites() -> Vec<Suite> {
+    use tollgate::suite::{Scheme, Variant};
+    let mut suites = Vec::new();
+    for variant in [Variant::MinPk, Variant::MinSig] {
+        for scheme in [Scheme::Basic, Scheme::Aug, Scheme::Pop] {
+            suites.push(Suite::new(scheme, variant));
+        }
+    }
+    suites
+}

@@ -1,0 +1,128 @@
+//! Many clients at once: every request answered correctly; a full queue answers 429 with
+//! Retry-After; SIGTERM drains accepted requests before the process exits.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{key, signed_item, Server};
+use serde_json::{json, Value};
+use tollgate::suite::Suite;
+
+/// `n` items signed by a few keys; items at `bad` positions carry another message.
+fn batch(n: usize, salt: u64, bad: &[usize]) -> Value {
+    let suite = Suite::default();
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let message = format!("payment {salt} {i}");
+            let mut item = signed_item(suite, &key(salt % 7 + i as u64 % 3), message.as_bytes());
+            if bad.contains(&i) {
+                item["message"] = json!(tollgate::api::wire::to_hex(b"tampered"));
+            }
+            item
+        })
+        .collect();
+    json!({"items": items})
+}
+
+fn check_verdicts(body: &Value, n: usize, bad: &[usize]) {
+    for i in 0..n {
+        assert_eq!(body["results"][i]["valid"], json!(!bad.contains(&i)), "item {i}");
+    }
+}
+
+#[test]
+fn many_clients_all_answered() {
+    let server = Arc::new(Server::start(&[]));
+    let clients = 16;
+    let barrier = Arc::new(Barrier::new(clients));
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (server, barrier) = (server.clone(), barrier.clone());
+            let bad: Vec<usize> = if c % 3 == 0 { vec![c % 8] } else { vec![] };
+            let requests: Vec<Value> = (0..4).map(|r| batch(8, (c * 10 + r) as u64, &bad)).collect();
+            std::thread::spawn(move || {
+                barrier.wait();
+                for request in &requests {
+                    let r = server.post("/v1/verify", request);
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    check_verdicts(&r.json(), 8, &bad);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("client thread");
+    }
+    let metrics = server.get("/metrics").body;
+    let verified: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("tollgate_signatures_verified_total"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(verified, (16 * 4 * 8) as f64, "{metrics}");
+}
+
+#[test]
+fn full_queue_answers_429_with_retry_after() {
+    let server = Arc::new(Server::start(&["--queue-capacity", "32", "--max-batch-size", "32", "--max-items", "32", "--retry-after-secs", "2"]));
+    let clients = 24;
+    let barrier = Arc::new(Barrier::new(clients));
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (server, barrier) = (server.clone(), barrier.clone());
+            let request = batch(32, c as u64, &[]);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let r = server.post("/v1/verify", &request);
+                match r.status {
+                    200 => check_verdicts(&r.json(), 32, &[]),
+                    429 => {
+                        assert_eq!(r.error_code(), "queue_full");
+                        assert_eq!(r.retry_after.as_deref(), Some("2"));
+                    }
+                    other => panic!("status {other}: {}", r.body),
+                }
+                r.status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().expect("client thread")).collect();
+    assert!(statuses.contains(&429), "no request was refused: {statuses:?}");
+    assert!(statuses.contains(&200), "no request was served: {statuses:?}");
+    let metrics = server.get("/metrics").body;
+    assert!(metrics.contains("tollgate_rejections_total{reason=\"queue_full\"}"), "{metrics}");
+}
+
+#[test]
+fn sigterm_answers_accepted_requests_before_exit() {
+    let mut server = Server::start(&["--max-items", "512"]);
+    let clients = 8;
+    let requests: Vec<Value> = (0..clients).map(|c| batch(512, 100 + c as u64, &[c])).collect();
+    let base = server.base.clone();
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let handles: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(c, request)| {
+            let (base, barrier) = (base.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let r = ureq::post(&format!("{base}/v1/verify")).send_string(&request.to_string()).expect("answered");
+                let body: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+                check_verdicts(&body, 512, &[c]);
+                Instant::now()
+            })
+        })
+        .collect();
+    barrier.wait();
+    // Let every request reach the server, then ask it to stop while work is still queued.
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    server.sigterm();
+    let answered: Vec<Instant> = handles.into_iter().map(|h| h.join().expect("request answered")).collect();
+    assert!(answered.iter().any(|&t| t > signalled), "all work finished before SIGTERM: the drain was not exercised");
+    let status = server.child.wait().expect("server exits");
+    assert!(status.success(), "exit status {status}");
+}
