@@ -5,6 +5,7 @@
 //! - [`rtl`]: the generator that writes `bitstreams/rtl/*.v` and the manifests.
 //! - [`sim`]: Verilated models of the committed RTL (see build.rs).
 
+pub mod engine;
 pub mod field;
 pub mod rtl;
 pub mod sim;

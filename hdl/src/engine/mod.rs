@@ -1,0 +1,134 @@
+//! The lane-interleaved microcoded curve engine (core): a sequencer stepping K lanes through
+//! the microcode ROM compiled by `tollgate-microcode`, a register file of single-writer banks,
+//! one Montgomery multiplier and three add/sub units from [`crate::field`], select units and a
+//! word-wide stream port.
+//!
+//! Instruction `i` of lane `j` issues `i·K + j` cycles after the segment starts; every unit's
+//! result is written back before the same lane's next instruction reads (checked by
+//! [`EngineParams::validate`]), so there is no hazard logic at all.
+//!
+//! The generated core is built for [`EngineParams::standard`] (the microcode crate's default
+//! configuration); its ROM and program table come from the same compilation.
+//!
+//! # Ports
+//! - `clock`, `reset` (synchronous, active high).
+//! - Job: `start` (one-cycle pulse while `busy` is low) with `pro_start`, `pro_len`,
+//!   `body_start`, `body_len`, `epi_start`, `epi_len` (ROM ranges from the program table) and
+//!   `rounds` (body runs per lane, ≥ 1). `busy` is high from the cycle after `start` until the
+//!   last instruction has issued and every write has landed.
+//! - Input: `in_pop` is high in a cycle in which lane `in_lane` consumes `in_data` (a 381-bit
+//!   word: a Montgomery-form Fp element, or a scalar in bits 63..0). `in_pop` depends on
+//!   registers only, so the feeder may answer within the cycle (first-word-fall-through FIFO).
+//!   The engine never waits: the feeder must have the word.
+//! - Output: `out_valid` with `out_lane` and `out_data` (a Montgomery-form Fp element).
+//! - `mul_issue`: high in every cycle in which the multiplier accepts an operand pair (for
+//!   the performance counters).
+
+mod verilog;
+
+pub use verilog::{core_body, EngineParams};
+
+use rust_hdl::prelude::*;
+
+use crate::field::add_sub::FpAddSub;
+use crate::field::mont_mul::FpMontMul;
+use crate::field::FP_BITS;
+
+/// Version of the core's port interface (bump on any port or timing change).
+pub const ENGINE_CORE_PORTS_VERSION: u32 = 1;
+
+/// Lane-number bits of the unit tags (so at most 64 lanes).
+pub const LANE_BITS: usize = 6;
+/// Tag carried through the field units: lane and destination register.
+pub const ENGINE_TAG_BITS: usize = LANE_BITS + 7;
+/// ROM address and segment-length width.
+pub const PC_BITS: usize = 16;
+
+/// The engine core; see the module documentation for its ports.
+#[derive(LogicBlock)]
+pub struct EngineCore {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
+    pub start: Signal<In, Bit>,
+    pub pro_start: Signal<In, Bits<PC_BITS>>,
+    pub pro_len: Signal<In, Bits<PC_BITS>>,
+    pub body_start: Signal<In, Bits<PC_BITS>>,
+    pub body_len: Signal<In, Bits<PC_BITS>>,
+    pub epi_start: Signal<In, Bits<PC_BITS>>,
+    pub epi_len: Signal<In, Bits<PC_BITS>>,
+    pub rounds: Signal<In, Bits<32>>,
+    pub busy: Signal<Out, Bit>,
+    pub in_pop: Signal<Out, Bit>,
+    pub in_lane: Signal<Out, Bits<LANE_BITS>>,
+    pub in_data: Signal<In, Bits<FP_BITS>>,
+    pub out_valid: Signal<Out, Bit>,
+    pub out_lane: Signal<Out, Bits<LANE_BITS>>,
+    pub out_data: Signal<Out, Bits<FP_BITS>>,
+    pub mul_issue: Signal<Out, Bit>,
+    mul: FpMontMul<ENGINE_TAG_BITS>,
+    alu0: FpAddSub<ENGINE_TAG_BITS>,
+    alu1: FpAddSub<ENGINE_TAG_BITS>,
+    alu2: FpAddSub<ENGINE_TAG_BITS>,
+}
+
+impl Default for EngineCore {
+    fn default() -> Self {
+        EngineCore {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            pro_start: Default::default(),
+            pro_len: Default::default(),
+            body_start: Default::default(),
+            body_len: Default::default(),
+            epi_start: Default::default(),
+            epi_len: Default::default(),
+            rounds: Default::default(),
+            busy: Default::default(),
+            in_pop: Default::default(),
+            in_lane: Default::default(),
+            in_data: Default::default(),
+            out_valid: Default::default(),
+            out_lane: Default::default(),
+            out_data: Default::default(),
+            mul_issue: Default::default(),
+            mul: Default::default(),
+            alu0: Default::default(),
+            alu1: Default::default(),
+            alu2: Default::default(),
+        }
+    }
+}
+
+impl Logic for EngineCore {
+    /// No rust-hdl simulation model: the core is simulated through Verilator, like the field
+    /// units it contains.
+    fn update(&mut self) {}
+
+    fn connect(&mut self) {
+        self.busy.connect();
+        self.in_pop.connect();
+        self.in_lane.connect();
+        self.out_valid.connect();
+        self.out_lane.connect();
+        self.out_data.connect();
+        self.mul_issue.connect();
+        for unit in [&mut self.alu0, &mut self.alu1, &mut self.alu2] {
+            unit.clock.connect();
+            unit.in_valid.connect();
+            unit.in_tag.connect();
+            unit.op.connect();
+            unit.a.connect();
+            unit.b.connect();
+        }
+        self.mul.clock.connect();
+        self.mul.in_valid.connect();
+        self.mul.in_tag.connect();
+        self.mul.a.connect();
+        self.mul.b.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(core_body(EngineParams::standard()))
+    }
+}
