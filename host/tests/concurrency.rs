@@ -65,6 +65,40 @@ fn many_clients_all_answered() {
 }
 
 #[test]
+fn queue_delay_batches_across_requests() {
+    // With a queue delay the batcher waits for concurrent requests to fill one engine batch.
+    let server = Arc::new(Server::start(&["--max-queue-delay-ms", "200", "--max-batch-size", "64"]));
+    let clients = 6;
+    let barrier = Arc::new(Barrier::new(clients));
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (server, barrier) = (server.clone(), barrier.clone());
+            let bad = vec![c];
+            let request = batch(8, 500 + c as u64, &bad);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let r = server.post("/v1/verify", &request);
+                assert_eq!(r.status, 200, "{}", r.body);
+                check_verdicts(&r.json(), 8, &bad);
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("client thread");
+    }
+    // Fewer engine batches than requests: some batch spanned several requests.
+    let metrics = server.get("/metrics").body;
+    let batches: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("tollgate_engine_batch_size_count"))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(batches < clients as f64, "{batches} engine batches for {clients} requests");
+}
+
+#[test]
 fn full_queue_answers_429_with_retry_after() {
     let server = Arc::new(Server::start(&["--queue-capacity", "32", "--max-batch-size", "32", "--max-items", "32", "--retry-after-secs", "2"]));
     let clients = 24;
@@ -97,9 +131,9 @@ fn full_queue_answers_429_with_retry_after() {
 
 #[test]
 fn sigterm_answers_accepted_requests_before_exit() {
-    let mut server = Server::start(&["--max-items", "512"]);
+    let mut server = Server::start(&["--max-items", "256"]);
     let clients = 8;
-    let requests: Vec<Value> = (0..clients).map(|c| batch(512, 100 + c as u64, &[c])).collect();
+    let requests: Vec<Value> = (0..clients).map(|c| batch(256, 100 + c as u64, &[c])).collect();
     let base = server.base.clone();
     let barrier = Arc::new(Barrier::new(clients + 1));
     let handles: Vec<_> = requests
@@ -111,7 +145,7 @@ fn sigterm_answers_accepted_requests_before_exit() {
                 barrier.wait();
                 let r = ureq::post(&format!("{base}/v1/verify")).send_string(&request.to_string()).expect("answered");
                 let body: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
-                check_verdicts(&body, 512, &[c]);
+                check_verdicts(&body, 256, &[c]);
                 Instant::now()
             })
         })

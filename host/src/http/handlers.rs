@@ -57,7 +57,7 @@ pub async fn aggregate(state: web::Data<AppState>, req: HttpRequest, payload: we
     let result = async {
         let body = read_body(&req, payload, state.max_body_bytes).await?;
         let request: AggregateRequest = parse(&body, SchemeRule::Any)?;
-        state.service.aggregate(request)
+        state.service.aggregate(request).await
     }
     .await;
     state.reply(result)

@@ -28,6 +28,9 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     });
     let server = HttpServer::new(move || app(state.clone()))
         .workers(settings.http_workers)
+        // Decoding runs on each worker's blocking pool: one thread per worker keeps decoding at
+        // one thread per configured worker, beside blst's own pool for verification.
+        .worker_max_blocking_threads(1)
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .bind(settings.listen)?;
     for addr in server.addrs() {

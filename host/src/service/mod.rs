@@ -167,14 +167,25 @@ impl Service {
         }
     }
 
-    /// `POST /v1/verify`: a verdict per item, in order.
-    pub async fn verify(&self, request: VerifyRequest) -> Result<VerifyResponse, RequestError> {
-        self.check_count(request.items.len())?;
-        let suite = self.suite(request.scheme, request.variant);
-        let mut results: Vec<Option<ItemError>> = Vec::with_capacity(request.items.len());
+    /// Runs CPU-bound decoding (subgroup checks, KeyValidate) on the runtime's blocking pool, so
+    /// that the HTTP event loop keeps accepting and reading connections meanwhile. The server
+    /// bounds that pool to one thread per HTTP worker.
+    async fn off_loop<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Service) -> T + Send + 'static,
+    ) -> Result<T, RequestError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || work(&this))
+            .await
+            .map_err(|e| RequestError::EngineFailure(format!("decoding task failed: {e}")))
+    }
+
+    /// Decodes every item: per-item errors, and the positions and values of the good ones.
+    fn decode_items(&self, suite: Suite, request: &[Item]) -> (Vec<Option<ItemError>>, Vec<usize>, Vec<SignedItem>) {
+        let mut results = Vec::with_capacity(request.len());
         let mut positions = Vec::new();
         let mut items = Vec::new();
-        for (index, item) in request.items.iter().enumerate() {
+        for (index, item) in request.iter().enumerate() {
             match self.decode_item(suite, item) {
                 Ok(decoded) => {
                     positions.push(index);
@@ -184,6 +195,14 @@ impl Service {
                 Err(error) => results.push(Some(error)),
             }
         }
+        (results, positions, items)
+    }
+
+    /// `POST /v1/verify`: a verdict per item, in order.
+    pub async fn verify(self: &Arc<Self>, request: VerifyRequest) -> Result<VerifyResponse, RequestError> {
+        self.check_count(request.items.len())?;
+        let suite = self.suite(request.scheme, request.variant);
+        let (mut results, positions, items) = self.off_loop(move |s| s.decode_items(suite, &request.items)).await?;
         if !items.is_empty() {
             let (reply, answer) = oneshot::channel();
             self.enqueue(Work::Items { suite, items, reply })?;
@@ -203,7 +222,11 @@ impl Service {
     }
 
     /// `POST /v1/aggregate`: the sum of signatures, or of public keys (KeyValidate on each).
-    pub fn aggregate(&self, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
+    pub async fn aggregate(self: &Arc<Self>, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
+        self.off_loop(move |s| s.aggregate_points(request)).await?
+    }
+
+    fn aggregate_points(&self, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
         let variant = request.variant.unwrap_or(self.config.default_suite.variant);
         match (request.signatures, request.public_keys) {
             (Some(signatures), None) => {
@@ -238,7 +261,10 @@ impl Service {
 
     /// `POST /v1/aggregate-verify`: one signature over distinct (key, message) pairs
     /// (distinctness enforced for BASIC only, as the ciphersuites require).
-    pub async fn aggregate_verify(&self, request: AggregateVerifyRequest) -> Result<VerdictResponse, RequestError> {
+    pub async fn aggregate_verify(
+        self: &Arc<Self>,
+        request: AggregateVerifyRequest,
+    ) -> Result<VerdictResponse, RequestError> {
         if request.public_keys.len() != request.messages.len() {
             return Err(RequestError::LengthMismatch {
                 public_keys: request.public_keys.len(),
@@ -247,12 +273,12 @@ impl Service {
         }
         self.check_count(request.public_keys.len())?;
         let suite = self.suite(request.scheme, request.variant);
-        let decoded = (|| {
+        let decoded = self.off_loop(move |s| -> Result<_, ItemError> {
             let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
             let mut public_keys = Vec::with_capacity(request.public_keys.len());
             let mut messages = Vec::with_capacity(request.messages.len());
             for (pk_hex, msg_hex) in request.public_keys.iter().zip(&request.messages) {
-                let (pk, pk_bytes) = self.decode_public_key(suite.variant, pk_hex)?;
+                let (pk, pk_bytes) = s.decode_public_key(suite.variant, pk_hex)?;
                 public_keys.push(pk);
                 messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
             }
@@ -263,7 +289,8 @@ impl Service {
                 }
             }
             Ok((signature, public_keys, messages))
-        })();
+        })
+        .await?;
         let (signature, public_keys, messages) = match decoded {
             Ok(parts) => parts,
             Err(error) => return Ok(verdict(Err(error))),
@@ -276,19 +303,21 @@ impl Service {
 
     /// `POST /v1/fast-aggregate-verify`: one signature by many keys over one message (POP).
     pub async fn fast_aggregate_verify(
-        &self,
+        self: &Arc<Self>,
         request: FastAggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
         self.check_count(request.public_keys.len())?;
         let suite = Suite::new(Scheme::Pop, request.variant.unwrap_or(self.config.default_suite.variant));
-        let decoded = (|| {
-            let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-            let mut public_keys = Vec::with_capacity(request.public_keys.len());
-            for pk_hex in &request.public_keys {
-                public_keys.push(self.decode_public_key(suite.variant, pk_hex)?.0);
-            }
-            Ok((signature, public_keys, parse_hex(&request.message)?))
-        })();
+        let decoded = self
+            .off_loop(move |s| -> Result<_, ItemError> {
+                let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+                let mut public_keys = Vec::with_capacity(request.public_keys.len());
+                for pk_hex in &request.public_keys {
+                    public_keys.push(s.decode_public_key(suite.variant, pk_hex)?.0);
+                }
+                Ok((signature, public_keys, parse_hex(&request.message)?))
+            })
+            .await?;
         let (signature, public_keys, message) = match decoded {
             Ok(parts) => parts,
             Err(error) => return Ok(verdict(Err(error))),
