@@ -76,3 +76,27 @@ impl KeyCache {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_at_most_capacity_valid_keys_and_never_invalid_ones() {
+        let keys: Vec<Vec<u8>> = (1..=5u8)
+            .map(|i| blst::min_pk::SecretKey::key_gen(&[i; 32], &[]).unwrap().sk_to_pk().compress().to_vec())
+            .collect();
+        let cache = KeyCache::new(3);
+        for key in &keys {
+            assert!(matches!(cache.lookup(Variant::MinPk, key), (Ok(_), false)));
+        }
+        assert_eq!(cache.len(), 3);
+        // First in, first out: the last three stay.
+        assert!(matches!(cache.lookup(Variant::MinPk, &keys[4]), (Ok(_), true)));
+        assert!(matches!(cache.lookup(Variant::MinPk, &keys[0]), (Ok(_), false)));
+        let mut infinity = vec![0u8; 48];
+        infinity[0] = 0xc0;
+        assert_eq!(cache.get(Variant::MinPk, &infinity), Err(ItemError::InfinityPublicKey));
+        assert_eq!(cache.len(), 3);
+    }
+}
