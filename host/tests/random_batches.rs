@@ -53,7 +53,7 @@ fn bad_items_are_flagged_exactly_and_agree_with_arkworks() {
             let n = rng.gen_range(12..=24);
             let mut items = Vec::with_capacity(n);
             let mut bad = vec![false; n];
-            for i in 0..n {
+            for flag in bad.iter_mut() {
                 // A few keys sign many items, as devices do: exercises the key cache.
                 let signer = rng.gen_range(0..5u64);
                 let mut message = vec![0u8; rng.gen_range(0..48)];
@@ -61,7 +61,7 @@ fn bad_items_are_flagged_exactly_and_agree_with_arkworks() {
                 let mut item = signed_item(suite, &key(signer), &message);
                 if round == 1 && rng.gen_bool(0.2) {
                     corrupt(&mut rng, suite, &mut item, signer);
-                    bad[i] = true;
+                    *flag = true;
                 }
                 items.push(item);
             }

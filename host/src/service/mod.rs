@@ -296,7 +296,7 @@ impl Service {
             Err(error) => return Ok(verdict(Err(error))),
         };
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Work::Aggregate { suite, public_keys, messages, signature, reply })?;
+        self.enqueue(Work::Aggregate { suite, public_keys, messages, signature: Box::new(signature), reply })?;
         let valid = receive(answer).await?;
         Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
     }
@@ -326,7 +326,13 @@ impl Service {
         // check, the expensive part, goes through the queue like all verification.
         let aggregate = self.engine.aggregate_public_keys(&public_keys).map_err(engine_failure)?;
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Work::Aggregate { suite, public_keys: vec![aggregate], messages: vec![message], signature, reply })?;
+        self.enqueue(Work::Aggregate {
+            suite,
+            public_keys: vec![aggregate],
+            messages: vec![message],
+            signature: Box::new(signature),
+            reply,
+        })?;
         let valid = receive(answer).await?;
         Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
     }

@@ -26,7 +26,8 @@ pub enum Work {
         suite: Suite,
         public_keys: Vec<PublicKey>,
         messages: Vec<Vec<u8>>,
-        signature: Signature,
+        // Boxed: a G2 point would make every queued job as large as this variant.
+        signature: Box<Signature>,
         reply: oneshot::Sender<Result<bool, EngineError>>,
     },
 }
