@@ -587,7 +587,7 @@ pub struct DeviceArgs {
     /// ",jobs=N" (only the next N jobs) and ",delay_us=N" (slow). For testing the fallback.
     #[arg(long, env = "TOLLGATE_INJECT_FAULT")]
     pub inject_fault: Option<tollgate_drivers::FaultSpec>,
-    /// Batches smaller than this stay on the CPU. [default: 2]
+    /// Batches smaller than this stay on the CPU (the measured crossover). [default: 256]
     #[arg(long, env = "TOLLGATE_DEVICE_MIN_BATCH")]
     pub device_min_batch: Option<usize>,
     /// Fraction of device-backed results recomputed on the CPU. [default: 0.05]
@@ -654,7 +654,7 @@ impl DeviceArgs {
         let min_batch = self.device_min_batch.unwrap_or(defaults.min_batch).max(1);
         Ok(Policy {
             min_batch,
-            min_points: min_batch.max(defaults.min_points),
+            min_points: defaults.min_points,
             reverify_fraction: fraction,
             probe_interval: self
                 .device_probe_interval_ms

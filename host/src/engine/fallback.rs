@@ -27,7 +27,8 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            min_batch: 2,
+            // The measured crossover (bench/RESULTS.md "## Device"): below it the CPU is faster.
+            min_batch: 256,
             min_points: 2,
             reverify_fraction: 0.05,
             probe_interval: Duration::from_secs(5),
