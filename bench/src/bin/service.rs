@@ -152,7 +152,7 @@ impl Drop for Server {
 fn start_server(bin: &Path, max_batch: usize) -> anyhow::Result<Server> {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--max-batch-size", &max_batch.to_string()])
-        .env("RUST_LOG", "warn")
+        .env("TOLLGATE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -306,9 +306,9 @@ fn main() -> anyhow::Result<()> {
 
     let mut s = String::new();
     s.push_str("## Service (CPU)\n\n");
-    s.push_str("Command: `cargo run --release -p tollgate-bench --bin service`");
     s.push_str(&format!(
-        " (defaults: `--rounds {} --seconds {} --clients {} --request-items {} --batch-sizes {} --keys {}`).\n\n",
+        "Command: `cargo run --release -p tollgate-bench --bin service -- --rounds {} --seconds {} --clients {} \
+         --request-items {} --batch-sizes {} --keys {}`.\n\n",
         args.rounds,
         args.seconds,
         args.clients,
