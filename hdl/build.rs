@@ -10,6 +10,7 @@ const MODELS: &[(&str, &str)] = &[
     ("leaf_mul.v", "leaf_mul"),
     ("fp_mont_mul.v", "fp_mont_mul"),
     ("fp_add_sub.v", "fp_add_sub"),
+    ("engine_core.v", "engine_core"),
 ];
 
 fn main() {

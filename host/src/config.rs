@@ -37,7 +37,7 @@ pub struct SettingsLayer {
     /// Scheme of requests that name none. [default: pop]
     #[arg(long, env = "TOLLGATE_SCHEME", value_enum)]
     pub scheme: Option<Scheme>,
-    /// Variant of requests that name none. [default: min-pk]
+    /// Variant of requests that name none. [default: min_pk]
     #[arg(long, env = "TOLLGATE_VARIANT", value_enum)]
     pub variant: Option<Variant>,
     /// Most signatures in one engine batch. [default: 128]

@@ -16,14 +16,17 @@ pub enum Scheme {
     Pop,
 }
 
-/// Which group holds the public key and which the signature.
+/// Which group holds the public key and which the signature. Spelled `min_pk`/`min_sig`
+/// everywhere (JSON, TOML, flags, env); flags also take the kebab-case form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// Public keys in G1 (48 bytes), signatures in G2 (96 bytes).
     #[default]
+    #[value(name = "min_pk", alias = "min-pk")]
     MinPk,
     /// Public keys in G2 (96 bytes), signatures in G1 (48 bytes).
+    #[value(name = "min_sig", alias = "min-sig")]
     MinSig,
 }
 
