@@ -132,7 +132,7 @@ fn main() {
     let body = |kind| rom.program(kind).body.instrs.len() as f64;
     let acc = cfg.accumulators as f64;
     println!("Engine: K = {} lanes, {} add/sub units, window {} registers, multiplier latency {} (h1's core: 31 + register file), {} accumulators per lane in aggregation; ROM {} words × {} bits.",
-        cfg.lanes, cfg.alu_slots, cfg.window, cfg.mul_latency, cfg.accumulators, rom.instrs.len(), rom.word_bits());
+        cfg.lanes, cfg.alu_slots, cfg.window(), cfg.mul_latency, cfg.accumulators, rom.instrs.len(), rom.word_bits());
     println!("Projection: {} MHz × {} engines (DSP-bound: {} DSP48E2 / {} per multiplier).\n", CLOCK_HZ / 1e6, engines, PART_DSPS, ENGINE_DSPS);
     println!("| operation | cycles/op per engine (steady state) | multiplier use | projected ops/s ({engines} engines) | blst on this CPU, ops/s (1 core) | ratio |");
     println!("|---|---|---|---|---|---|");
