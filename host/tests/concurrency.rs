@@ -32,16 +32,14 @@ fn check_verdicts(body: &Value, n: usize, bad: &[usize]) {
     }
 }
 
-#[test]
-fn many_clients_all_answered() {
-    let server = Arc::new(Server::start(&[]));
-    let clients = 16;
+/// Releases `clients` threads at once; client `c` posts the 8-item batches of `plan(c)` in
+/// order and checks each verdict against the bad positions `plan(c)` names.
+fn concurrent_clients(server: &Arc<Server>, clients: usize, plan: impl Fn(usize) -> (Vec<Value>, Vec<usize>)) {
     let barrier = Arc::new(Barrier::new(clients));
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let (server, barrier) = (server.clone(), barrier.clone());
-            let bad: Vec<usize> = if c % 3 == 0 { vec![c % 8] } else { vec![] };
-            let requests: Vec<Value> = (0..4).map(|r| batch(8, (c * 10 + r) as u64, &bad)).collect();
+            let (requests, bad) = plan(c);
             std::thread::spawn(move || {
                 barrier.wait();
                 for request in &requests {
@@ -55,6 +53,15 @@ fn many_clients_all_answered() {
     for handle in handles {
         handle.join().expect("client thread");
     }
+}
+
+#[test]
+fn many_clients_all_answered() {
+    let server = Arc::new(Server::start(&[]));
+    concurrent_clients(&server, 16, |c| {
+        let bad: Vec<usize> = if c % 3 == 0 { vec![c % 8] } else { vec![] };
+        ((0..4).map(|r| batch(8, (c * 10 + r) as u64, &bad)).collect(), bad)
+    });
     let metrics = server.get("/metrics").body;
     let verified: f64 = metrics
         .lines()
@@ -69,23 +76,7 @@ fn queue_delay_batches_across_requests() {
     // With a queue delay the batcher waits for concurrent requests to fill one engine batch.
     let server = Arc::new(Server::start(&["--max-queue-delay-ms", "200", "--max-batch-size", "64"]));
     let clients = 6;
-    let barrier = Arc::new(Barrier::new(clients));
-    let handles: Vec<_> = (0..clients)
-        .map(|c| {
-            let (server, barrier) = (server.clone(), barrier.clone());
-            let bad = vec![c];
-            let request = batch(8, 500 + c as u64, &bad);
-            std::thread::spawn(move || {
-                barrier.wait();
-                let r = server.post("/v1/verify", &request);
-                assert_eq!(r.status, 200, "{}", r.body);
-                check_verdicts(&r.json(), 8, &bad);
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("client thread");
-    }
+    concurrent_clients(&server, clients, |c| (vec![batch(8, 500 + c as u64, &[c])], vec![c]));
     // Fewer engine batches than requests: some batch spanned several requests.
     let metrics = server.get("/metrics").body;
     let batches: f64 = metrics
