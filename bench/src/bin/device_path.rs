@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 use blst::min_pk;
 use clap::Parser;
 use serde_json::json;
+use tollgate::api::wire::to_hex;
 use tollgate::client::{generate_batch, BatchSpec, Corruption};
 use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
@@ -62,8 +63,27 @@ fn post(agent: &ureq::Agent, url: &str, body: &str) -> anyhow::Result<serde_json
     Ok(serde_json::from_str(&response.into_string()?)?)
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
+/// Posts `body` once to warm the key cache, then `rounds` times timed; every reply must pass
+/// `ok`, or the bench stops with `what` and the reply.
+fn timed_posts(
+    agent: &ureq::Agent,
+    url: &str,
+    body: &str,
+    rounds: usize,
+    ok: impl Fn(&serde_json::Value) -> bool,
+    what: &str,
+) -> anyhow::Result<Vec<Duration>> {
+    post(agent, url, body)?;
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let reply = post(agent, url, body)?;
+        times.push(start.elapsed());
+        if !ok(&reply) {
+            bail!("{what}: {reply}");
+        }
+    }
+    Ok(times)
 }
 
 /// The CPU's share of the device path for a batch: the device engine's own pairing check,
@@ -107,16 +127,7 @@ fn main() -> anyhow::Result<()> {
         })?;
         let body = serde_json::to_string(&batch.request)?;
         let url = format!("{}/v1/verify", args.server);
-        post(&agent, &url, &body)?; // warms the key cache
-        let mut service = Vec::new();
-        for _ in 0..args.rounds {
-            let start = Instant::now();
-            let reply = post(&agent, &url, &body)?;
-            service.push(start.elapsed());
-            if reply["invalid"] != json!(0) {
-                bail!("valid batch reported invalid: {reply}");
-            }
-        }
+        let service = timed_posts(&agent, &url, &body, args.rounds, |r| r["invalid"] == json!(0), "valid batch reported invalid")?;
         let unhex = |s: &str| hex::decode(s.trim_start_matches("0x")).expect("hex");
         let pks: Vec<min_pk::PublicKey> = batch
             .request
@@ -181,22 +192,13 @@ fn main() -> anyhow::Result<()> {
         let total_sk: u128 = (0..n as u128).map(|i| base + i).sum();
         let signature = secret(total_sk).sign(message, DST, &[]);
         let body = json!({
-            "public_keys": pks.iter().map(|pk| hex0x(&pk.compress())).collect::<Vec<_>>(),
-            "message": hex0x(message),
-            "signature": hex0x(&signature.compress()),
+            "public_keys": pks.iter().map(|pk| to_hex(&pk.compress())).collect::<Vec<_>>(),
+            "message": to_hex(message),
+            "signature": to_hex(&signature.compress()),
         })
         .to_string();
         let url = format!("{}/v1/fast-aggregate-verify", args.server);
-        post(&agent, &url, &body)?; // warms the key cache
-        let mut service = Vec::new();
-        for _ in 0..args.rounds {
-            let start = Instant::now();
-            let reply = post(&agent, &url, &body)?;
-            service.push(start.elapsed());
-            if reply["valid"] != json!(true) {
-                bail!("valid aggregate reported invalid: {reply}");
-            }
-        }
+        let service = timed_posts(&agent, &url, &body, args.rounds, |r| r["valid"] == json!(true), "valid aggregate reported invalid")?;
         let refs: Vec<&min_pk::PublicKey> = pks.iter().collect();
         let aggregation = median(
             (0..args.rounds)

@@ -89,15 +89,20 @@ impl Generated {
         Ok(s)
     }
 
-    /// Write the files and manifest under `root` (the `bitstreams/` directory).
-    pub fn write(&self, root: &Path) -> Result<(), RtlError> {
+    /// Every file this design owns under `root` (RTL and manifest) with its generated text.
+    fn outputs(&self, root: &Path) -> Result<Vec<(PathBuf, String)>, RtlError> {
         let mut all = self
             .files
             .iter()
             .map(|(p, t)| (root.join(p), t.clone()))
             .collect::<Vec<_>>();
         all.push((manifest_path(root, &self.manifest.design), self.manifest_text()?));
-        for (path, text) in all {
+        Ok(all)
+    }
+
+    /// Write the files and manifest under `root` (the `bitstreams/` directory).
+    pub fn write(&self, root: &Path) -> Result<(), RtlError> {
+        for (path, text) in self.outputs(root)? {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|source| RtlError::Io {
                     path: dir.to_path_buf(),
@@ -111,13 +116,7 @@ impl Generated {
 
     /// Fail unless the files and manifest under `root` are exactly what was generated.
     pub fn check(&self, root: &Path) -> Result<(), RtlError> {
-        let mut all = self
-            .files
-            .iter()
-            .map(|(p, t)| (root.join(p), t.clone()))
-            .collect::<Vec<_>>();
-        all.push((manifest_path(root, &self.manifest.design), self.manifest_text()?));
-        for (path, text) in all {
+        for (path, text) in self.outputs(root)? {
             let on_disk = std::fs::read_to_string(&path).map_err(|source| RtlError::Io {
                 path: path.clone(),
                 source,
