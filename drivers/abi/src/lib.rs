@@ -23,17 +23,17 @@
 //! # Job protocol (one job in flight)
 //!
 //! 1. Wait for [`status::READY`] (device idle, no completion pending).
-//! 2. Write [`regs::JOB_OPCODE`], [`regs::JOB_COUNT`], then [`regs::DOORBELL`] with the tag.
-//! 3. Stream the job's input words into [`regs::IN_FIFO`], never more than
-//!    [`regs::IN_FIFO_FREE`] says is free (the device consumes while the host writes, so a job
-//!    may be far larger than the FIFO).
-//! 4. Read result words from [`regs::OUT_FIFO`] as [`regs::OUT_FIFO_COUNT`] reports them, while
-//!    still streaming input if need be: a job may produce more output than the FIFO holds
-//!    (ScalarMul*), and the device stalls while its output FIFO is full.
-//! 5. Poll [`regs::COMPLETION`] until [`completion::VALID`]; its tag must match, its status
-//!    say [`CompletionStatus::Ok`]. The device completes only after pushing its last output
-//!    word, so the rest of the [`Opcode::output_words`] words are in the FIFO by then; read
-//!    them, then write [`regs::COMPLETION_ACK`] to return to READY.
+//! 2. Write [`regs::JOB_OPCODE`], [`regs::JOB_ROUNDS`], then [`regs::DOORBELL`] with the tag.
+//!    The job's input and output must fit the buffers ([`layout::Shape::max_rounds`]).
+//! 3. Stream the job's input words ([`layout::input_stream`]) into [`regs::IN_FIFO`], never
+//!    more than [`regs::IN_FIFO_FREE`] says is free. The device buffers the whole input and
+//!    starts computing when the last word has arrived (the engine consumes a word every few
+//!    cycles and cannot wait for a slow bus, so it never starts on a partial input).
+//! 4. Poll [`regs::COMPLETION`] until [`completion::VALID`]; its tag must match, its status
+//!    say [`CompletionStatus::Ok`]. The device completes after the engine's last output, so
+//!    all [`layout::output_words`] words are then waiting in the output buffer
+//!    ([`regs::OUT_FIFO_COUNT`]); read them from [`regs::OUT_FIFO`], then write
+//!    [`regs::COMPLETION_ACK`] to return to READY.
 //!
 //! A job that fails sets [`status::ERROR`] and the reason in [`regs::ERROR`]; the host
 //! recovers with [`control::SOFT_RESET`], which drops the job, empties both FIFOs and clears
@@ -50,7 +50,17 @@
 //!   Results are projective; the host normalises them. G1 = 3 Fp = 36 words, G2 = 3 Fp2 =
 //!   72 words, always X, Y, Z in that order.
 //! - Scalars: u64 as two words, low word first.
-
+//!
+//! # Stream layout
+//!
+//! The engine runs K lanes ([`regs::LANES`]) through the same microcode, interleaved, and
+//! every lane runs the program's body the same number of times (the job's *rounds*). Data
+//! crosses the boundary as a stream of 12-word *elements* (an Fp coordinate, or a scalar in
+//! words 0–1 with the other ten zero), and element `n` of either stream belongs to lane
+//! `n mod K`. Items are dealt to lanes round-robin and padded with neutral items (infinity,
+//! scalar 0) so that every lane has the same work. [`layout`] turns a job's items into that
+//! stream and the output stream back into results; sums come back as K partial sums (one per
+//! lane), which the host adds.
 //!
 //! # Design hash and manifest
 //!
@@ -66,6 +76,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod layout;
+
 /// Verilog name of the accelerator's top module (the one implementing this register map).
 pub const TOP_MODULE: &str = "tollgate_top";
 /// Design name of the accelerator (its folder under `bitstreams/`).
@@ -75,7 +87,7 @@ pub const DESIGN: &str = "tollgate";
 pub const MAGIC: u32 = 0x544F_4C4C;
 
 /// ABI major version: bumped on any incompatible change of this crate's map or formats.
-pub const ABI_MAJOR: u16 = 1;
+pub const ABI_MAJOR: u16 = 2;
 /// ABI minor version: bumped on additions a version-1 driver can ignore.
 pub const ABI_MINOR: u16 = 0;
 /// Packed as the device reports it in [`regs::ABI_VERSION`].
@@ -133,6 +145,10 @@ pub mod regs {
     pub const IN_FIFO_DEPTH: u32 = 0x034;
     /// Capacity of the output FIFO in words.
     pub const OUT_FIFO_DEPTH: u32 = 0x038;
+    /// Interleaved lanes K of the engine (see the crate docs, "Stream layout").
+    pub const LANES: u32 = 0x03C;
+    /// Points one aggregation body run consumes per lane.
+    pub const AGGREGATE_FANIN: u32 = 0x040;
 
     // ---- control / status ----
     /// Write-only strobes and the enable bit, see [`crate::control`].
@@ -148,9 +164,9 @@ pub mod regs {
     // ---- job queue ----
     /// Opcode of the next job ([`crate::Opcode`]).
     pub const JOB_OPCODE: u32 = 0x200;
-    /// Item count of the next job (points, or scalar/point pairs), ≥ 1.
-    pub const JOB_COUNT: u32 = 0x204;
-    /// Writing the tag (low 16 bits) submits the job described by JOB_OPCODE/JOB_COUNT.
+    /// Rounds of the next job (body runs per lane, ≥ 1), see [`crate::layout`].
+    pub const JOB_ROUNDS: u32 = 0x204;
+    /// Writing the tag (low 16 bits) submits the job described by JOB_OPCODE/JOB_ROUNDS.
     pub const DOORBELL: u32 = 0x208;
     /// Completion of the job in flight, see [`crate::completion`].
     pub const COMPLETION: u32 = 0x20C;
@@ -172,8 +188,8 @@ pub mod regs {
     pub const BUSY_CYCLES_HI: u32 = 0x30C;
     /// Jobs completed (any status).
     pub const JOBS_DONE: u32 = 0x310;
-    /// Items consumed by completed jobs.
-    pub const ITEMS_DONE: u32 = 0x314;
+    /// Body runs (rounds × lanes) of completed jobs.
+    pub const RUNS_DONE: u32 = 0x314;
     /// Cycles of the last completed job, from doorbell to completion.
     pub const LAST_JOB_CYCLES: u32 = 0x318;
 
@@ -216,8 +232,8 @@ pub mod status {
 pub mod error {
     /// Doorbell with an opcode the device does not implement.
     pub const BAD_OPCODE: u32 = 1 << 0;
-    /// Doorbell with JOB_COUNT = 0.
-    pub const BAD_COUNT: u32 = 1 << 1;
+    /// Doorbell with JOB_ROUNDS = 0, or more rounds than the buffers hold.
+    pub const BAD_ROUNDS: u32 = 1 << 1;
     /// Doorbell while a job was in flight or a completion was pending.
     pub const BUSY_DOORBELL: u32 = 1 << 2;
     /// Write to IN_FIFO while it was full, or with no job to consume it.
@@ -355,19 +371,9 @@ impl Opcode {
         scalar + self.group().point_words()
     }
 
-    /// Total input words of a job of `count` items.
-    pub const fn input_words(self, count: u32) -> usize {
-        self.item_words() * count as usize
-    }
-
-    /// Total output words of a job of `count` items.
-    pub const fn output_words(self, count: u32) -> usize {
-        match self {
-            Opcode::ScalarMulG1 | Opcode::ScalarMulG2 => {
-                self.group().point_words() * count as usize
-            }
-            _ => self.group().point_words(),
-        }
+    /// Whether the job sums its items (one result) rather than mapping each (one per item).
+    pub const fn is_sum(self) -> bool {
+        !matches!(self, Opcode::ScalarMulG1 | Opcode::ScalarMulG2)
     }
 }
 
@@ -445,10 +451,9 @@ mod tests {
         }
         assert_eq!(Opcode::from_u32(0), None);
         assert_eq!(Opcode::from_u32(7), None);
-        assert_eq!(Opcode::AggregateG1.input_words(3), 3 * 36);
-        assert_eq!(Opcode::MultiScalarG2.input_words(2), 2 * (2 + 72));
-        assert_eq!(Opcode::MultiScalarG2.output_words(2), 72);
-        assert_eq!(Opcode::ScalarMulG1.output_words(5), 5 * 36);
+        assert_eq!(Opcode::AggregateG1.item_words(), 36);
+        assert_eq!(Opcode::MultiScalarG2.item_words(), 2 + 72);
+        assert!(Opcode::MultiScalarG2.is_sum() && !Opcode::ScalarMulG1.is_sum());
     }
 
     #[test]
@@ -486,12 +491,14 @@ mod tests {
             regs::MONT_R_LOG2,
             regs::IN_FIFO_DEPTH,
             regs::OUT_FIFO_DEPTH,
+            regs::LANES,
+            regs::AGGREGATE_FANIN,
             regs::CONTROL,
             regs::STATUS,
             regs::ERROR,
             regs::SCRATCH,
             regs::JOB_OPCODE,
-            regs::JOB_COUNT,
+            regs::JOB_ROUNDS,
             regs::DOORBELL,
             regs::COMPLETION,
             regs::COMPLETION_ACK,
@@ -502,7 +509,7 @@ mod tests {
             regs::BUSY_CYCLES_LO,
             regs::BUSY_CYCLES_HI,
             regs::JOBS_DONE,
-            regs::ITEMS_DONE,
+            regs::RUNS_DONE,
             regs::LAST_JOB_CYCLES,
             regs::IN_FIFO,
             regs::OUT_FIFO,

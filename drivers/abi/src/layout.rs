@@ -1,0 +1,295 @@
+//! The stream layout (crate docs, "Stream layout"): a job's items, in the host's order and
+//! [`Opcode::item_words`] format, to the lane-interleaved element stream the device consumes,
+//! and the device's output stream back to results.
+//!
+//! Item `i` goes to body run `u = i / per_run` (`per_run` = the aggregation fan-in, else 1),
+//! slot `i % per_run` of that run; run `u` is lane `u mod K`'s run number `u / K`, i.e. the
+//! job's round `u / K`. Every lane runs every round, so the last round is padded with neutral
+//! items (infinity, and scalar 0 where there are scalars), which add nothing to a sum and
+//! whose per-item results are dropped.
+
+use crate::{Group, Opcode, FP_WORDS, SCALAR_WORDS};
+
+/// Montgomery form of 1 (`R mod p`, R = 2^384), little-endian words: the Y of infinity.
+pub const ONE_MONT_WORDS: [u32; FP_WORDS] = [
+    0x0002_fffd,
+    0x7609_0000,
+    0xc40c_0002,
+    0xebf4_000b,
+    0x53c7_58ba,
+    0x5f48_9857,
+    0x7052_5745,
+    0x77ce_5853,
+    0xa256_ec6d,
+    0x5c07_1a97,
+    0xfa80_e493,
+    0x15f6_5ec3,
+];
+
+/// Why a job cannot be laid out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// No items.
+    #[error("a job needs at least one item")]
+    Empty,
+    /// The input is not a whole number of items.
+    #[error("{words} input words are not a whole number of {item_words}-word items")]
+    Ragged {
+        /// Words given.
+        words: usize,
+        /// Words per item.
+        item_words: usize,
+    },
+    /// More items than one device job holds.
+    #[error("{items} items need {rounds} rounds; the device's buffers hold {max_rounds}")]
+    TooLarge {
+        /// Items given.
+        items: usize,
+        /// Rounds they need.
+        rounds: u32,
+        /// Rounds the buffers hold.
+        max_rounds: u32,
+    },
+    /// The output stream has the wrong length.
+    #[error("expected {expected} output words, got {got}")]
+    OutputLength {
+        /// Words the job produces.
+        expected: usize,
+        /// Words given.
+        got: usize,
+    },
+}
+
+/// The engine's shape, as the identity page reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Interleaved lanes K ([`crate::regs::LANES`]).
+    pub lanes: u32,
+    /// Points per aggregation body run ([`crate::regs::AGGREGATE_FANIN`]).
+    pub aggregate_fanin: u32,
+    /// Input buffer, words ([`crate::regs::IN_FIFO_DEPTH`]).
+    pub in_words: u32,
+    /// Output buffer, words ([`crate::regs::OUT_FIFO_DEPTH`]).
+    pub out_words: u32,
+}
+
+/// Elements of one point (3 coordinates, each one or two Fp).
+const fn point_elements(group: Group) -> usize {
+    group.point_words() / FP_WORDS
+}
+
+/// Elements of one item: the scalar (if any) then the point.
+const fn item_elements(opcode: Opcode) -> usize {
+    opcode.has_scalars() as usize + point_elements(opcode.group())
+}
+
+impl Shape {
+    /// Items one body run consumes.
+    pub fn items_per_run(&self, opcode: Opcode) -> usize {
+        if opcode.has_scalars() {
+            1
+        } else {
+            self.aggregate_fanin as usize
+        }
+    }
+
+    /// Items one round consumes (every lane runs the body once).
+    pub fn items_per_round(&self, opcode: Opcode) -> usize {
+        self.lanes as usize * self.items_per_run(opcode)
+    }
+
+    /// Elements a lane consumes per body run.
+    fn run_elements(&self, opcode: Opcode) -> usize {
+        self.items_per_run(opcode) * item_elements(opcode)
+    }
+
+    /// Rounds `items` items need.
+    pub fn rounds(&self, opcode: Opcode, items: usize) -> u32 {
+        items.div_ceil(self.items_per_round(opcode)) as u32
+    }
+
+    /// Input words of a job of `rounds` rounds.
+    pub fn input_words(&self, opcode: Opcode, rounds: u32) -> usize {
+        self.lanes as usize * rounds as usize * self.run_elements(opcode) * FP_WORDS
+    }
+
+    /// Output words of a job of `rounds` rounds: a point per item (padding included) for
+    /// ScalarMul*, a partial sum per lane otherwise.
+    pub fn output_words(&self, opcode: Opcode, rounds: u32) -> usize {
+        let points = if opcode.is_sum() {
+            self.lanes as usize
+        } else {
+            self.lanes as usize * rounds as usize
+        };
+        points * opcode.group().point_words()
+    }
+
+    /// The most rounds of `opcode` one job may have (0 if not even one fits).
+    pub fn max_rounds(&self, opcode: Opcode) -> u32 {
+        let by_input = self.in_words as usize / self.input_words(opcode, 1).max(1);
+        let fits_output = |r: usize| self.output_words(opcode, r as u32) <= self.out_words as usize;
+        if opcode.is_sum() {
+            if fits_output(1) {
+                by_input as u32
+            } else {
+                0
+            }
+        } else {
+            let by_output = self.out_words as usize / self.output_words(opcode, 1).max(1);
+            by_input.min(by_output) as u32
+        }
+    }
+
+    /// The most items of `opcode` one job may have.
+    pub fn max_items(&self, opcode: Opcode) -> usize {
+        self.max_rounds(opcode) as usize * self.items_per_round(opcode)
+    }
+
+    /// Where element `e` of run-slot `slot` of round `round` of `lane` sits in the stream.
+    fn input_position(&self, opcode: Opcode, round: usize, lane: usize, element: usize) -> usize {
+        (round * self.run_elements(opcode) + element) * self.lanes as usize + lane
+    }
+
+    /// Lays out `items` (concatenated in [`Opcode::item_words`] format) as the input stream;
+    /// returns the job's rounds and the words to write to [`crate::regs::IN_FIFO`].
+    pub fn input_stream(&self, opcode: Opcode, items: &[u32]) -> Result<(u32, Vec<u32>), LayoutError> {
+        let item_words = opcode.item_words();
+        if items.len() % item_words != 0 {
+            return Err(LayoutError::Ragged { words: items.len(), item_words });
+        }
+        let count = items.len() / item_words;
+        if count == 0 {
+            return Err(LayoutError::Empty);
+        }
+        let rounds = self.rounds(opcode, count);
+        let max_rounds = self.max_rounds(opcode);
+        if rounds > max_rounds {
+            return Err(LayoutError::TooLarge { items: count, rounds, max_rounds });
+        }
+        let mut stream = vec![0u32; self.input_words(opcode, rounds)];
+        let (per_run, lanes) = (self.items_per_run(opcode), self.lanes as usize);
+        let padded = rounds as usize * self.items_per_round(opcode);
+        for i in 0..padded {
+            let (run, slot) = (i / per_run, i % per_run);
+            let (round, lane) = (run / lanes, run % lanes);
+            let mut element = |e: usize, words: &[u32]| {
+                let at = self.input_position(opcode, round, lane, slot * item_elements(opcode) + e) * FP_WORDS;
+                stream[at..at + words.len()].copy_from_slice(words);
+            };
+            match items.get(i * item_words..(i + 1) * item_words) {
+                Some(item) => {
+                    let (scalar, point) = item.split_at(if opcode.has_scalars() { SCALAR_WORDS } else { 0 });
+                    if opcode.has_scalars() {
+                        element(0, scalar);
+                    }
+                    let first = opcode.has_scalars() as usize;
+                    for (e, coordinate) in point.chunks_exact(FP_WORDS).enumerate() {
+                        element(first + e, coordinate);
+                    }
+                }
+                // Padding: scalar 0 and infinity (0 : 1 : 0); only Y's first Fp is non-zero.
+                None => {
+                    let y = opcode.has_scalars() as usize + point_elements(opcode.group()) / 3;
+                    element(y, &ONE_MONT_WORDS);
+                }
+            }
+        }
+        Ok((rounds, stream))
+    }
+
+    /// The results in an output stream of a job of `rounds` rounds and `items` items:
+    /// ScalarMul* → one point per item in item order; sums → one partial sum per lane, whose
+    /// sum is the job's result. Points in [`Group::point_words`] format.
+    pub fn results(&self, opcode: Opcode, rounds: u32, items: usize, stream: &[u32]) -> Result<Vec<u32>, LayoutError> {
+        let expected = self.output_words(opcode, rounds);
+        if stream.len() != expected {
+            return Err(LayoutError::OutputLength { expected, got: stream.len() });
+        }
+        let lanes = self.lanes as usize;
+        let elements = point_elements(opcode.group());
+        let points = if opcode.is_sum() { lanes } else { items };
+        let mut out = Vec::with_capacity(points * opcode.group().point_words());
+        for p in 0..points {
+            // Point p is lane p mod K's output number p / K (sums: each lane's only one).
+            let (round, lane) = (p / lanes, p % lanes);
+            for c in 0..elements {
+                let at = ((round * elements + c) * lanes + lane) * FP_WORDS;
+                out.extend_from_slice(&stream[at..at + FP_WORDS]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHAPE: Shape = Shape { lanes: 4, aggregate_fanin: 3, in_words: 4 * 12 * 9 * 2, out_words: 4 * 72 * 2 };
+
+    /// An item whose every word names it: item i's word w is i << 16 | w (w ≥ 1 so that no
+    /// word of a real item is 0 and padding is told apart).
+    fn items(opcode: Opcode, n: usize) -> Vec<u32> {
+        (0..n).flat_map(|i| (0..opcode.item_words()).map(move |w| (i as u32) << 16 | (w as u32 + 1))).collect()
+    }
+
+    #[test]
+    fn aggregate_items_are_dealt_to_lanes_and_padded_with_infinity() {
+        let op = Opcode::AggregateG1;
+        assert_eq!(SHAPE.max_rounds(op), 2);
+        let (rounds, stream) = SHAPE.input_stream(op, &items(op, 13)).unwrap();
+        assert_eq!(rounds, 2);
+        assert_eq!(stream.len(), 4 * 2 * 9 * 12);
+        // Element n belongs to lane n mod 4; lane 1's first run holds items 3, 4, 5.
+        let element = |n: usize| &stream[n * 12..n * 12 + 12];
+        assert_eq!(element(1)[0], 3 << 16 | 1);
+        assert_eq!(element(4 + 1)[0], 3 << 16 | 13);
+        assert_eq!(element(3 * 4 + 1)[0], 4 << 16 | 1);
+        // Item 12 is lane 0's second run, slot 0; slot 1 is padding: X = 0, Y = 1, Z = 0.
+        assert_eq!(element(9 * 4)[0], 12 << 16 | 1);
+        assert!(element(12 * 4).iter().all(|w| *w == 0));
+        assert_eq!(element(13 * 4), &ONE_MONT_WORDS);
+        assert!(element(14 * 4).iter().all(|w| *w == 0));
+    }
+
+    #[test]
+    fn scalar_items_keep_scalar_and_point_together() {
+        let op = Opcode::ScalarMulG2;
+        let (rounds, stream) = SHAPE.input_stream(op, &items(op, 5)).unwrap();
+        assert_eq!(rounds, 2);
+        let element = |n: usize| &stream[n * 12..n * 12 + 12];
+        // Item 5 is lane 1, round 1: its scalar is element 7 of that lane's stream.
+        assert_eq!(&element(7 * 4 + 1)[..3], &[5 << 16 | 1, 5 << 16 | 2, 0]);
+        assert_eq!(element(8 * 4 + 1)[0], 5 << 16 | 3);
+        // Padding (item 7: lane 3, round 1): scalar 0, Y.c0 = 1.
+        assert!(element(7 * 4 + 3).iter().all(|w| *w == 0));
+        assert_eq!(element(10 * 4 + 3), &ONE_MONT_WORDS);
+    }
+
+    #[test]
+    fn results_follow_the_lanes_back_to_items() {
+        let op = Opcode::ScalarMulG1;
+        let rounds = 2;
+        // Output element n is lane n mod 4's element n / 4; make each word say (lane, element).
+        let stream: Vec<u32> = (0..SHAPE.output_words(op, rounds) / 12)
+            .flat_map(|n| std::iter::repeat(((n % 4) << 8 | n / 4) as u32).take(12))
+            .collect();
+        let out = SHAPE.results(op, rounds, 6, &stream).unwrap();
+        assert_eq!(out.len(), 6 * 36);
+        // Item 5 = lane 1, its second point: lane elements 3, 4, 5.
+        assert_eq!([out[5 * 36], out[5 * 36 + 12], out[5 * 36 + 24]], [1 << 8 | 3, 1 << 8 | 4, 1 << 8 | 5]);
+        let sums = SHAPE.results(Opcode::AggregateG1, 1, 13, &stream[..4 * 36]).unwrap();
+        assert_eq!(sums.len(), 4 * 36);
+        assert_eq!(sums[2 * 36 + 12], 2 << 8 | 1);
+    }
+
+    #[test]
+    fn bad_jobs_are_refused() {
+        let op = Opcode::AggregateG2;
+        assert_eq!(SHAPE.input_stream(op, &[]), Err(LayoutError::Empty));
+        assert!(matches!(SHAPE.input_stream(op, &[1, 2, 3]), Err(LayoutError::Ragged { .. })));
+        let too_many = SHAPE.max_items(op) + 1;
+        assert!(matches!(SHAPE.input_stream(op, &items(op, too_many)), Err(LayoutError::TooLarge { .. })));
+        assert!(matches!(SHAPE.results(op, 1, 1, &[0; 5]), Err(LayoutError::OutputLength { .. })));
+    }
+}
