@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn scalar_items_keep_scalar_and_point_together() {
         let op = Opcode::ScalarMulG2;
-        let (rounds, stream) = SHAPE.input_stream(op, &items(op, 5)).unwrap();
+        let (rounds, stream) = SHAPE.input_stream(op, &items(op, 6)).unwrap();
         assert_eq!(rounds, 2);
         let element = |n: usize| &stream[n * 12..n * 12 + 12];
         // Item 5 is lane 1, round 1: its scalar is element 7 of that lane's stream.
