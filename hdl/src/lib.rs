@@ -9,3 +9,4 @@ pub mod engine;
 pub mod field;
 pub mod rtl;
 pub mod sim;
+pub mod top;

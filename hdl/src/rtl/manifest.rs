@@ -41,6 +41,10 @@ pub struct Manifest {
     pub target_part: String,
     pub clock_mhz: u32,
     pub files: Vec<ManifestFile>,
+    /// SHA-256 of the design-hashed module as emitted with a zero hash (see
+    /// [`super::RtlModule::design_hashed`]); the identity page reports the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design_hash: Option<String>,
 }
 
 /// Generated text of every file of a design, with its manifest.
@@ -53,8 +57,14 @@ pub struct Generated {
 pub fn generate(design: &Design) -> Generated {
     let mut files = vec![];
     let mut entries = vec![];
+    let mut design_hash = None;
     for m in &design.modules {
-        let text = (m.build)();
+        let mut text = (m.build)();
+        if m.design_hashed {
+            let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+            text = super::fill_design_hash(&text, &hash);
+            design_hash = Some(hex::encode(hash));
+        }
         let rel = format!("rtl/{}", m.file);
         entries.push(ManifestFile {
             path: rel.clone(),
@@ -71,6 +81,7 @@ pub fn generate(design: &Design) -> Generated {
             target_part: design.target_part.to_string(),
             clock_mhz: design.clock_mhz,
             files: entries,
+            design_hash,
         },
     }
 }

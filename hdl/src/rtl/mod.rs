@@ -32,6 +32,9 @@ pub struct RtlModule {
     pub top: &'static str,
     /// Builds the Verilog text.
     pub build: fn() -> String,
+    /// Whether the text carries [`crate::top::DESIGN_HASH_LINE`], to be filled with the
+    /// SHA-256 of the text as built (hash zero), which the manifest records as `design_hash`.
+    pub design_hashed: bool,
 }
 
 /// A design: what `gen-rtl` writes and the manifest records.
@@ -55,16 +58,19 @@ pub fn designs() -> Vec<Design> {
                 file: "leaf_mul.v",
                 top: "leaf_mul",
                 build: || emit("leaf_mul", LeafMul::default()),
+                design_hashed: false,
             },
             RtlModule {
                 file: "fp_mont_mul.v",
                 top: "fp_mont_mul",
                 build: || emit("fp_mont_mul", FpMontMul::<FIELD_CORE_TAG_BITS>::default()),
+                design_hashed: false,
             },
             RtlModule {
                 file: "fp_add_sub.v",
                 top: "fp_add_sub",
                 build: || emit("fp_add_sub", FpAddSub::<FIELD_CORE_TAG_BITS>::default()),
+                design_hashed: false,
             },
         ],
     },
@@ -78,8 +84,32 @@ pub fn designs() -> Vec<Design> {
             file: "engine_core.v",
             top: "engine_core",
             build: || emit("engine_core", crate::engine::EngineCore::default()),
+            design_hashed: false,
+        }],
+    },
+    // The accelerator (issues #4, #5): the ABI's register map around the engine.
+    Design {
+        name: tollgate_abi::DESIGN,
+        abi_version: tollgate_abi::ABI_VERSION,
+        target_part: TARGET_PART,
+        clock_mhz: CLOCK_MHZ,
+        modules: vec![RtlModule {
+            file: "tollgate_top.v",
+            top: tollgate_abi::TOP_MODULE,
+            build: || emit(tollgate_abi::TOP_MODULE, crate::top::TollgateTop::default()),
+            design_hashed: true,
         }],
     }]
+}
+
+/// `text` with its [`crate::top::DESIGN_HASH_LINE`] holding `hash` (word i of the identity
+/// page = bytes 4i..4i+4 little-endian, so the 256-bit constant is word 7 first).
+pub fn fill_design_hash(text: &str, hash: &[u8; 32]) -> String {
+    let line = crate::top::DESIGN_HASH_LINE;
+    assert_eq!(text.matches(line).count(), 1, "exactly one design-hash line");
+    let words = tollgate_abi::design_hash_words(hash);
+    let hex: String = words.iter().rev().map(|w| format!("{w:08x}")).collect();
+    text.replace(line, &line.replace("256'h0", &format!("256'h{hex}")))
 }
 
 /// Verilog for a rust-hdl block as top module `top`; rust-hdl's module names
