@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use tollgate_abi::layout::Shape;
 use tollgate_abi::{regs, DESIGN_HASH_WORDS, MAGIC, MONT_R_LOG2};
 
 use crate::transport::{RegisterAccess, TransportError};
@@ -27,6 +28,10 @@ pub struct Identity {
     pub in_fifo_depth: u32,
     /// Output FIFO capacity in words.
     pub out_fifo_depth: u32,
+    /// Interleaved lanes K of the engine.
+    pub lanes: u32,
+    /// Points one aggregation body run consumes per lane.
+    pub aggregate_fanin: u32,
 }
 
 impl Identity {
@@ -45,7 +50,19 @@ impl Identity {
             mont_r_log2: transport.read32(regs::MONT_R_LOG2)?,
             in_fifo_depth: transport.read32(regs::IN_FIFO_DEPTH)?,
             out_fifo_depth: transport.read32(regs::OUT_FIFO_DEPTH)?,
+            lanes: transport.read32(regs::LANES)?,
+            aggregate_fanin: transport.read32(regs::AGGREGATE_FANIN)?,
         })
+    }
+
+    /// The engine's shape, which lays out every job's stream.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            lanes: self.lanes,
+            aggregate_fanin: self.aggregate_fanin,
+            in_words: self.in_fifo_depth,
+            out_words: self.out_fifo_depth,
+        }
     }
 
     /// Whether the device implements `opcode`.
@@ -186,6 +203,15 @@ pub enum IdentityMismatch {
         /// Reported by the device.
         device: u32,
     },
+    /// The device reports an engine without lanes (or without aggregation fan-in), so no job
+    /// could be laid out for it.
+    #[error("device reports {lanes} lanes and aggregation fan-in {fanin}: no job fits such an engine")]
+    NoLanes {
+        /// [`regs::LANES`] as read.
+        lanes: u32,
+        /// [`regs::AGGREGATE_FANIN`] as read.
+        fanin: u32,
+    },
 }
 
 /// Checks a device's identity against the manifest and the driver's own ABI.
@@ -222,6 +248,12 @@ pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMis
             device: identity.mont_r_log2,
         });
     }
+    if identity.lanes == 0 || identity.aggregate_fanin == 0 {
+        return Err(IdentityMismatch::NoLanes {
+            lanes: identity.lanes,
+            fanin: identity.aggregate_fanin,
+        });
+    }
     Ok(())
 }
 
@@ -247,6 +279,8 @@ mod tests {
             mont_r_log2: MONT_R_LOG2,
             in_fifo_depth: 512,
             out_fifo_depth: 512,
+            lanes: 40,
+            aggregate_fanin: 3,
         };
         let json = format!(
             r#"{{"design": "tollgate", "abi_version": {}, "design_hash": "{HASH}", "clock_mhz": 250}}"#,
@@ -312,12 +346,31 @@ mod tests {
 
         let other_radix = Identity {
             mont_r_log2: 390,
-            ..identity
+            ..identity.clone()
         };
         assert_eq!(
             check(&other_radix, &manifest),
             Err(IdentityMismatch::MontgomeryRadix { device: 390 })
         );
+
+        let no_lanes = Identity {
+            lanes: 0,
+            ..identity
+        };
+        let error = check(&no_lanes, &manifest).unwrap_err();
+        assert_eq!(error, IdentityMismatch::NoLanes { lanes: 0, fanin: 3 });
+        assert!(error.to_string().contains("0 lanes"), "{error}");
+    }
+
+    #[test]
+    fn the_shape_comes_from_the_identity_page() {
+        let (identity, _) = good();
+        let shape = identity.shape();
+        assert_eq!((shape.lanes, shape.aggregate_fanin), (40, 3));
+        assert_eq!((shape.in_words, shape.out_words), (512, 512));
+        // 512 input words hold one round of G1 aggregation (40 lanes × 3 points × 36 words
+        // = 4,320) not at all: such a device can run no aggregation job.
+        assert_eq!(shape.max_items(tollgate_abi::Opcode::AggregateG1), 0);
     }
 
     #[test]

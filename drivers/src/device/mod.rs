@@ -2,64 +2,19 @@
 //! here once, over [`RegisterAccess`]; every wait has a deadline and every failure an
 //! escalation: wait once more, soft reset and resubmit, full reset and resubmit, mark down.
 
+mod config;
 pub mod identity;
 
 use std::time::{Duration, Instant};
 
+use tollgate_abi::layout::Shape;
 use tollgate_abi::{control, regs, status, Completion, CompletionStatus, Opcode};
 use tracing::{debug, info, warn};
 
+pub use config::DeviceConfig;
 pub use identity::{Identity, IdentityMismatch, Manifest, ManifestError};
 
 use crate::transport::{RegisterAccess, TransportError};
-
-/// Deadlines and polling, in device clock cycles so that they mean the same on a board and in
-/// simulation (where wall time depends on the simulator's speed, not on the design).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeviceConfig {
-    /// Fixed part of a job's deadline.
-    pub base_cycles: u64,
-    /// Added per point of an aggregation job (doubled for G2).
-    pub cycles_per_point: u64,
-    /// Added per (scalar, point) item (doubled for G2).
-    pub cycles_per_scalar_item: u64,
-    /// Cycles the device is left alone between two polls.
-    pub poll_cycles: u32,
-    /// The same pause on real hardware.
-    pub poll_pause: Duration,
-}
-
-impl Default for DeviceConfig {
-    fn default() -> Self {
-        // From the engine's measured costs (bench/RESULTS.md "Curve engine"): a lane's 64-bit
-        // scalar multiplication takes ~52k (G1) / ~150k (G2) cycles, amortised ~1.3k / ~3.8k
-        // per item over 40 lanes; aggregation ~13 / ~43 cycles per point. Deadlines allow
-        // about twice that plus the register traffic of streaming the input.
-        DeviceConfig {
-            base_cycles: 400_000,
-            cycles_per_point: 200,
-            cycles_per_scalar_item: 4_000,
-            poll_cycles: 64,
-            poll_pause: Duration::from_micros(5),
-        }
-    }
-}
-
-impl DeviceConfig {
-    /// The deadline of a job of `count` items, in device cycles.
-    pub fn job_cycles(&self, opcode: Opcode, count: u32) -> u64 {
-        let per_item = if opcode.has_scalars() {
-            self.cycles_per_scalar_item
-        } else {
-            self.cycles_per_point
-        };
-        let group = match opcode.group() {
-            tollgate_abi::Group::G1 => 1,
-            tollgate_abi::Group::G2 => 2,
-        };
-        self.base_cycles + per_item * group * count as u64
-    }
-}
 
 /// Why the device did not deliver a result.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +28,14 @@ pub enum DeviceError {
     /// The caller asked for something the device does not implement.
     #[error("device does not implement {0:?}")]
     Unsupported(Opcode),
+    /// The device's buffers cannot hold even one round of the opcode.
+    #[error("the device's buffers ({} input, {} output words) cannot hold one round of {opcode:?}", shape.in_words, shape.out_words)]
+    NoRoom {
+        /// The opcode asked for.
+        opcode: Opcode,
+        /// The device's shape.
+        shape: Shape,
+    },
     /// The caller's job is malformed (a bug of the caller, never retried).
     #[error("bad job: {0}")]
     BadJob(String),
@@ -101,14 +64,19 @@ pub enum DeviceError {
     },
 }
 
-/// A completed job.
+/// The result of [`Device::run`]: all the device jobs the items were split into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobOutput {
-    /// The result words, [`Opcode::output_words`] of them.
+    /// Points in [`tollgate_abi::Group::point_words`] format. ScalarMul*: one per item, in item
+    /// order. Sums (Aggregate*, MultiScalar*): each device job's K partial sums (one per lane,
+    /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up.
     pub words: Vec<u32>,
-    /// Device cycles from doorbell to completion, from [`regs::LAST_JOB_CYCLES`].
-    pub device_cycles: u32,
-    /// How many submissions it took (1 when nothing went wrong).
+    /// Device cycles from doorbell to completion, summed over the device jobs
+    /// ([`regs::LAST_JOB_CYCLES`]).
+    pub device_cycles: u64,
+    /// Device jobs the items were split into.
+    pub jobs: u32,
+    /// Submissions in total (equal to `jobs` when nothing went wrong).
     pub attempts: u32,
 }
 
@@ -121,16 +89,29 @@ pub struct Counters {
     pub busy_cycles: u64,
     /// Jobs completed.
     pub jobs_done: u32,
-    /// Items consumed.
-    pub items_done: u32,
+    /// Body runs (rounds × lanes) of completed jobs.
+    pub runs_done: u32,
 }
 
-/// A submitted job: what came back so far.
+/// One device job: a slice of the caller's items laid out as the device's stream.
+struct DeviceJob {
+    opcode: Opcode,
+    rounds: u32,
+    items: usize,
+    stream: Vec<u32>,
+}
+
+/// A submitted job.
 struct InFlight {
     tag: u16,
-    expected: usize,
-    output: Vec<u32>,
-    cycles: u64,
+    compute_cycles: u64,
+}
+
+/// What one device job returned.
+struct Done {
+    /// Its results ([`Shape::results`]).
+    words: Vec<u32>,
+    device_cycles: u32,
 }
 
 /// Where a deadline is measured: the simulator's cycle count, or wall time on hardware.
@@ -217,20 +198,56 @@ impl Device {
         self.transport.cycles()
     }
 
-    /// Runs a job with the full escalation. Refuses at once while the device is down.
-    pub fn run(&mut self, opcode: Opcode, input: &[u32]) -> Result<JobOutput, DeviceError> {
+    /// Runs `opcode` on `items` (concatenated in [`Opcode::item_words`] format): splits them
+    /// into device jobs of at most [`Shape::max_items`] items, runs each with the full
+    /// escalation, and returns their results (see [`JobOutput::words`]). Refuses at once while
+    /// the device is down.
+    pub fn run(&mut self, opcode: Opcode, items: &[u32]) -> Result<JobOutput, DeviceError> {
         if let Some(last) = &self.down {
             return Err(DeviceError::Down { last: last.clone() });
         }
-        let count = self.validate(opcode, input)?;
-        let first = match self.submit(opcode, count, input) {
-            Ok(mut job) => match self.complete(&mut job) {
-                Ok(output) => return Ok(output),
+        self.validate(opcode, items)?;
+        let shape = self.identity.shape();
+        let max_items = shape.max_items(opcode);
+        if max_items == 0 {
+            return Err(DeviceError::NoRoom { opcode, shape });
+        }
+        let mut output = JobOutput {
+            words: Vec::new(),
+            device_cycles: 0,
+            jobs: 0,
+            attempts: 0,
+        };
+        for chunk in items.chunks(max_items * opcode.item_words()) {
+            let (rounds, stream) = shape
+                .input_stream(opcode, chunk)
+                .map_err(|error| DeviceError::BadJob(error.to_string()))?;
+            let job = DeviceJob {
+                opcode,
+                rounds,
+                items: chunk.len() / opcode.item_words(),
+                stream,
+            };
+            let (done, attempts) = self.escalate(&job)?;
+            output.words.extend(done.words);
+            output.device_cycles += u64::from(done.device_cycles);
+            output.jobs += 1;
+            output.attempts += attempts;
+        }
+        Ok(output)
+    }
+
+    /// One device job with the full escalation: wait once more, soft reset and resubmit, full
+    /// reset and resubmit, mark down. Returns the result and the submissions it took.
+    fn escalate(&mut self, job: &DeviceJob) -> Result<(Done, u32), DeviceError> {
+        let first = match self.submit(job) {
+            Ok(in_flight) => match self.complete(job, &in_flight) {
+                Ok(done) => return Ok((done, 1)),
                 Err(DeviceError::Timeout { stage, cycles }) => {
                     // The device may be merely slow: give the same job one more deadline.
                     debug!(stage, cycles, "completion late; waiting once more");
-                    match self.complete(&mut job) {
-                        Ok(output) => return Ok(output),
+                    match self.complete(job, &in_flight) {
+                        Ok(done) => return Ok((done, 1)),
                         Err(error) => error,
                     }
                 }
@@ -239,29 +256,13 @@ impl Device {
             Err(error) => error,
         };
         warn!(backend = self.backend(), error = %first, "job failed; soft reset and resubmit");
-        let second = match self
-            .soft_reset()
-            .and_then(|()| self.attempt(opcode, count, input))
-        {
-            Ok(output) => {
-                return Ok(JobOutput {
-                    attempts: 2,
-                    ..output
-                })
-            }
+        let second = match self.soft_reset().and_then(|()| self.attempt(job)) {
+            Ok(done) => return Ok((done, 2)),
             Err(error) => error,
         };
         warn!(backend = self.backend(), error = %second, "job failed again; full reset");
-        let third = match self
-            .full_reset()
-            .and_then(|()| self.attempt(opcode, count, input))
-        {
-            Ok(output) => {
-                return Ok(JobOutput {
-                    attempts: 3,
-                    ..output
-                })
-            }
+        let third = match self.full_reset().and_then(|()| self.attempt(job)) {
+            Ok(done) => return Ok((done, 3)),
             Err(error) => error,
         };
         self.mark_down(third.to_string());
@@ -308,7 +309,7 @@ impl Device {
             cycles: cycles_hi << 32 | cycles_lo,
             busy_cycles: busy_hi << 32 | busy_lo,
             jobs_done: t.read32(regs::JOBS_DONE)?,
-            items_done: t.read32(regs::ITEMS_DONE)?,
+            runs_done: t.read32(regs::RUNS_DONE)?,
         })
     }
 
@@ -339,19 +340,18 @@ impl Device {
         Ok(())
     }
 
-    fn validate(&self, opcode: Opcode, input: &[u32]) -> Result<u32, DeviceError> {
+    fn validate(&self, opcode: Opcode, items: &[u32]) -> Result<(), DeviceError> {
         if !self.identity.supports(opcode) {
             return Err(DeviceError::Unsupported(opcode));
         }
         let item = opcode.item_words();
-        if input.is_empty() || !input.len().is_multiple_of(item) {
+        if items.is_empty() || !items.len().is_multiple_of(item) {
             return Err(DeviceError::BadJob(format!(
                 "{opcode:?} input of {} words is not a positive multiple of {item}",
-                input.len()
+                items.len()
             )));
         }
-        u32::try_from(input.len() / item)
-            .map_err(|_| DeviceError::BadJob(format!("{} items is too many", input.len() / item)))
+        Ok(())
     }
 
     fn deadline(&self, cycles: u64) -> Deadline {
@@ -400,23 +400,13 @@ impl Device {
     }
 
     /// One submission and its completion.
-    fn attempt(
-        &mut self,
-        opcode: Opcode,
-        count: u32,
-        input: &[u32],
-    ) -> Result<JobOutput, DeviceError> {
-        let mut job = self.submit(opcode, count, input)?;
-        self.complete(&mut job)
+    fn attempt(&mut self, job: &DeviceJob) -> Result<Done, DeviceError> {
+        let in_flight = self.submit(job)?;
+        self.complete(job, &in_flight)
     }
 
-    /// Doorbell, then the input streamed in (draining output meanwhile).
-    fn submit(
-        &mut self,
-        opcode: Opcode,
-        count: u32,
-        input: &[u32],
-    ) -> Result<InFlight, DeviceError> {
+    /// Rings the doorbell and streams the whole input into the device's buffer.
+    fn submit(&mut self, job: &DeviceJob) -> Result<InFlight, DeviceError> {
         let tag = self.take_tag();
         let status = self.transport.read32(regs::STATUS)?;
         if status & status::READY == 0 {
@@ -425,27 +415,19 @@ impl Device {
             )));
         }
         let t = self.transport.as_mut();
-        t.write32(regs::JOB_OPCODE, opcode as u32)?;
-        t.write32(regs::JOB_COUNT, count)?;
+        t.write32(regs::JOB_OPCODE, job.opcode as u32)?;
+        t.write32(regs::JOB_ROUNDS, job.rounds)?;
         t.write32(regs::DOORBELL, tag as u32)?;
-        let cycles = self.config.job_cycles(opcode, count);
+        let cycles = self.config.bus_cycles(job.stream.len());
         let deadline = self.deadline(cycles);
-        let mut job = InFlight {
-            tag,
-            expected: opcode.output_words(count),
-            output: Vec::with_capacity(opcode.output_words(count)),
-            cycles,
-        };
         let mut sent = 0;
-        while sent < input.len() {
+        while sent < job.stream.len() {
             let free = self.transport.read32(regs::IN_FIFO_FREE)? as usize;
-            let end = (sent + free).min(input.len());
-            for word in &input[sent..end] {
+            let end = (sent + free).min(job.stream.len());
+            for word in &job.stream[sent..end] {
                 self.transport.write32(regs::IN_FIFO, *word)?;
             }
-            let progress = end > sent;
-            sent = end;
-            if !(self.drain(&mut job)? || progress) {
+            if end == sent {
                 self.check_failed()?;
                 if self.expired(&deadline) {
                     return Err(DeviceError::Timeout {
@@ -455,33 +437,39 @@ impl Device {
                 }
                 self.pause()?;
             }
+            sent = end;
         }
-        Ok(job)
+        Ok(InFlight {
+            tag,
+            compute_cycles: self.config.compute_cycles(
+                &self.identity.shape(),
+                job.opcode,
+                job.rounds,
+            ),
+        })
     }
 
-    /// Waits (one deadline) for the completion of the job in flight and collects its result.
-    fn complete(&mut self, job: &mut InFlight) -> Result<JobOutput, DeviceError> {
-        let deadline = self.deadline(job.cycles);
+    /// Waits (one deadline) for the completion of the job in flight, then reads its output,
+    /// which is all in the output buffer by then.
+    fn complete(&mut self, job: &DeviceJob, in_flight: &InFlight) -> Result<Done, DeviceError> {
+        let cycles = in_flight.compute_cycles;
+        let deadline = self.deadline(cycles);
         let completion = loop {
-            let progress = self.drain(job)?;
             if let Some(done) = Completion::decode(self.transport.read32(regs::COMPLETION)?) {
                 break done;
             }
-            if !progress {
-                if self.expired(&deadline) {
-                    let cycles = job.cycles;
-                    return Err(DeviceError::Timeout {
-                        stage: "waiting for completion",
-                        cycles,
-                    });
-                }
-                self.pause()?;
+            if self.expired(&deadline) {
+                return Err(DeviceError::Timeout {
+                    stage: "waiting for completion",
+                    cycles,
+                });
             }
+            self.pause()?;
         };
-        if completion.tag != job.tag {
+        if completion.tag != in_flight.tag {
             return Err(DeviceError::Protocol(format!(
                 "completion tag {:#x}, submitted {:#x}",
-                completion.tag, job.tag
+                completion.tag, in_flight.tag
             )));
         }
         match CompletionStatus::from_u32(completion.status) {
@@ -497,34 +485,27 @@ impl Device {
                 )))
             }
         }
-        self.drain(job)?;
-        if job.output.len() != job.expected {
+        let shape = self.identity.shape();
+        let expected = shape.output_words(job.opcode, job.rounds);
+        let waiting = self.transport.read32(regs::OUT_FIFO_COUNT)? as usize;
+        if waiting != expected {
             return Err(DeviceError::Protocol(format!(
-                "completed with {} of {} result words",
-                job.output.len(),
-                job.expected
+                "completed with {waiting} result words waiting, the job makes {expected}"
             )));
+        }
+        let mut stream = Vec::with_capacity(expected);
+        for _ in 0..expected {
+            stream.push(self.transport.read32(regs::OUT_FIFO)?);
         }
         let device_cycles = self.transport.read32(regs::LAST_JOB_CYCLES)?;
         self.transport.write32(regs::COMPLETION_ACK, 1)?;
-        Ok(JobOutput {
-            words: std::mem::take(&mut job.output),
+        let words = shape
+            .results(job.opcode, job.rounds, job.items, &stream)
+            .map_err(|error| DeviceError::Protocol(error.to_string()))?;
+        Ok(Done {
+            words,
             device_cycles,
-            attempts: 1,
         })
-    }
-
-    /// Reads whatever result words are waiting (never more than the job produces).
-    fn drain(&mut self, job: &mut InFlight) -> Result<bool, DeviceError> {
-        if job.output.len() >= job.expected {
-            return Ok(false);
-        }
-        let waiting = self.transport.read32(regs::OUT_FIFO_COUNT)? as usize;
-        let take = waiting.min(job.expected - job.output.len());
-        for _ in 0..take {
-            job.output.push(self.transport.read32(regs::OUT_FIFO)?);
-        }
-        Ok(take > 0)
     }
 
     /// A device that failed the job while the host was still streaming says so in STATUS.

@@ -141,6 +141,59 @@ fn result_g2(words: &[u32], subgroup: bool) -> Result<blst_p2_affine, FallbackRe
     Ok(point.into())
 }
 
+/// Decodes the device's partial sums of G1 points (K per device job, see
+/// [`JobOutput::words`]) and adds them up with blst (infinity included). Every partial must be
+/// on the curve; the subgroup check, when asked for, is made on the sum, the value used.
+fn sum_g1(words: &[u32], subgroup: bool) -> Result<blst_p1_affine, FallbackReason> {
+    if words.is_empty() || words.len() % G1_WORDS != 0 {
+        return Err(FallbackReason::BadResult);
+    }
+    let partials: Vec<min_sig::Signature> = words
+        .chunks_exact(G1_WORDS)
+        .map(|w| result_g1(w, false).map(min_sig::Signature::from))
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&min_sig::Signature> = partials.iter().collect();
+    let sum = min_sig::AggregateSignature::aggregate(&refs, false)
+        .map_err(|_| FallbackReason::BadResult)?
+        .to_signature();
+    if subgroup && sum.validate(false).is_err() {
+        return Err(FallbackReason::BadResult);
+    }
+    Ok(sum.into())
+}
+
+/// [`sum_g1`] for G2.
+fn sum_g2(words: &[u32], subgroup: bool) -> Result<blst_p2_affine, FallbackReason> {
+    if words.is_empty() || words.len() % G2_WORDS != 0 {
+        return Err(FallbackReason::BadResult);
+    }
+    let partials: Vec<min_pk::Signature> = words
+        .chunks_exact(G2_WORDS)
+        .map(|w| result_g2(w, false).map(min_pk::Signature::from))
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&min_pk::Signature> = partials.iter().collect();
+    let sum = min_pk::AggregateSignature::aggregate(&refs, false)
+        .map_err(|_| FallbackReason::BadResult)?
+        .to_signature();
+    if subgroup && sum.validate(false).is_err() {
+        return Err(FallbackReason::BadResult);
+    }
+    Ok(sum.into())
+}
+
+/// The device's per-item points (ScalarMul*), one per item or the result is not trusted.
+fn item_points<P>(
+    words: &[u32],
+    point_words: usize,
+    items: usize,
+    decode: impl Fn(&[u32], bool) -> Result<P, FallbackReason>,
+) -> Result<Vec<P>, FallbackReason> {
+    if words.len() != items * point_words {
+        return Err(FallbackReason::BadResult);
+    }
+    words.chunks_exact(point_words).map(|w| decode(w, false)).collect()
+}
+
 /// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
 /// device-backed batch check, spread over the cores like the CPU engine's (one pairing
 /// accumulator per thread, merged before the final exponentiation).
@@ -218,11 +271,12 @@ impl Shared {
         self.metrics.job_duration.observe(start.elapsed().as_secs_f64());
         match result {
             Ok(output) => {
-                self.metrics.jobs.with_label_values(&["ok"]).inc();
+                // The driver splits large work into several device jobs: count each.
+                self.metrics.jobs.with_label_values(&["ok"]).inc_by(u64::from(output.jobs));
                 self.metrics
                     .job_cycles
                     .with_label_values(&[&format!("{opcode:?}")])
-                    .inc_by(output.device_cycles as u64);
+                    .inc_by(output.device_cycles);
                 Ok(output)
             }
             Err(error) => {
@@ -309,7 +363,7 @@ fn known_answer(device: &mut Device) -> Result<(), String> {
         push_g1(&mut input, &key.serialize()).map_err(|e| e.to_string())?;
     }
     let output = device.run(Opcode::AggregateG1, &input).map_err(|e| e.to_string())?;
-    let got = result_g1(&output.words, true).map_err(|r| format!("probe result: {}", r.label()))?;
+    let got = sum_g1(&output.words, true).map_err(|r| format!("probe result: {}", r.label()))?;
     let refs: Vec<&min_pk::PublicKey> = keys.iter().collect();
     let expected = min_pk::AggregatePublicKey::aggregate(&refs, false)
         .map_err(|e| format!("probe reference: {e:?}"))?
@@ -355,23 +409,15 @@ impl DeviceEngine {
             Variant::MinPk => (|| {
                 let blinded = shared.job(device, Opcode::ScalarMulG1, &keys)?;
                 let sum = shared.job(device, Opcode::MultiScalarG2, &sigs)?;
-                let blinded: Vec<blst_p1_affine> = blinded
-                    .words
-                    .chunks_exact(G1_WORDS)
-                    .map(|w| result_g1(w, false))
-                    .collect::<Result<_, _>>()?;
-                let sum = result_g2(&sum.words, false)?;
+                let blinded = item_points(&blinded.words, G1_WORDS, items.len(), result_g1)?;
+                let sum = sum_g2(&sum.words, false)?;
                 pairing_check(suite.dst(), &blinded, &messages, &sum)
             })(),
             Variant::MinSig => (|| {
                 let blinded = shared.job(device, Opcode::ScalarMulG2, &keys)?;
                 let sum = shared.job(device, Opcode::MultiScalarG1, &sigs)?;
-                let blinded: Vec<blst_p2_affine> = blinded
-                    .words
-                    .chunks_exact(G2_WORDS)
-                    .map(|w| result_g2(w, false))
-                    .collect::<Result<_, _>>()?;
-                let sum = result_g1(&sum.words, false)?;
+                let blinded = item_points(&blinded.words, G2_WORDS, items.len(), result_g2)?;
+                let sum = sum_g1(&sum.words, false)?;
                 pairing_check(suite.dst(), &blinded, &messages, &sum)
             })(),
         };
@@ -491,11 +537,11 @@ impl Engine for DeviceEngine {
         let result = match variant {
             Variant::MinPk => self
                 .device_sum(Opcode::AggregateG1, &input)
-                .and_then(|out| result_g1(&out.words, true))
+                .and_then(|out| sum_g1(&out.words, true))
                 .map(|p| PublicKey::G1(min_pk::PublicKey::from(p))),
             Variant::MinSig => self
                 .device_sum(Opcode::AggregateG2, &input)
-                .and_then(|out| result_g2(&out.words, true))
+                .and_then(|out| sum_g2(&out.words, true))
                 .map(|p| PublicKey::G2(min_sig::PublicKey::from(p))),
         };
         let sum = match result {
@@ -536,11 +582,11 @@ impl Engine for DeviceEngine {
         let result = match variant {
             Variant::MinPk => self
                 .device_sum(Opcode::AggregateG2, &input)
-                .and_then(|out| result_g2(&out.words, true))
+                .and_then(|out| sum_g2(&out.words, true))
                 .map(|p| Signature::G2(min_pk::Signature::from(p))),
             Variant::MinSig => self
                 .device_sum(Opcode::AggregateG1, &input)
-                .and_then(|out| result_g1(&out.words, true))
+                .and_then(|out| sum_g1(&out.words, true))
                 .map(|p| Signature::G1(min_sig::Signature::from(p))),
         };
         let sum = match result {
@@ -664,19 +710,19 @@ impl DeviceArgs {
 
     fn config(&self, transport: Transport) -> tollgate_drivers::DeviceConfig {
         let base = tollgate_drivers::DeviceConfig::default();
-        let scale = self.device_timeout_scale.unwrap_or(1).max(1);
-        let poll_cycles = match transport {
+        let scale = self.device_timeout_scale.unwrap_or(1);
+        let config = match transport {
             // The simulator pays for every register access: poll less often.
-            Transport::Sim => 256,
-            Transport::Pcie => base.poll_cycles,
+            Transport::Sim => tollgate_drivers::DeviceConfig { poll_cycles: 256, ..base },
+            // A board's MMIO: ~1 µs (250 cycles at 250 MHz) per access, and the host's
+            // scheduler adds wall-time jitter that a 20k-cycle (80 µs) base would not absorb.
+            Transport::Pcie => tollgate_drivers::DeviceConfig {
+                base_cycles: 2_500_000,
+                bus_cycles_per_word: 250,
+                ..base
+            },
         };
-        tollgate_drivers::DeviceConfig {
-            base_cycles: base.base_cycles * scale,
-            cycles_per_point: base.cycles_per_point * scale,
-            cycles_per_scalar_item: base.cycles_per_scalar_item * scale,
-            poll_cycles,
-            ..base
-        }
+        config.scaled(scale)
     }
 
     /// Opens the device on `transport`, checks its identity and starts the engine.
@@ -709,5 +755,89 @@ impl DeviceArgs {
         let device = Device::open(transport_box, manifest, self.config(transport))?;
         let metrics = DeviceMetrics::register(registry)?;
         Ok(DeviceEngine::start(device, policy, metrics))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The host's half of the sums (adding the device's partial points) against arkworks.
+
+    use ark_bls12_381::{G1Projective, G2Projective};
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::UniformRand;
+    use ark_serialize::CanonicalSerialize;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+
+    fn uncompressed<T: CanonicalSerialize>(point: &T) -> Vec<u8> {
+        let mut out = Vec::new();
+        point.serialize_uncompressed(&mut out).unwrap();
+        out
+    }
+
+    /// Partials the way a device reports them: random points, infinity, P and −P, P twice.
+    fn partial_sets<G: PrimeGroup + UniformRand>() -> Vec<Vec<G>> {
+        let mut rng = StdRng::seed_from_u64(5);
+        let p = G::rand(&mut rng);
+        let random: Vec<G> = (0..40).map(|_| G::rand(&mut rng)).collect();
+        let mut with_infinity = random.clone();
+        with_infinity[0] = G::zero();
+        with_infinity[39] = G::zero();
+        vec![random, with_infinity, vec![p, -p], vec![p, p], vec![G::zero(); 40], vec![p]]
+    }
+
+    #[test]
+    fn g1_partial_sums_add_up_like_arkworks() {
+        for partials in partial_sets::<G1Projective>() {
+            let mut words = Vec::new();
+            for point in &partials {
+                words.extend(codec::encode_g1(&uncompressed(&point.into_affine())).unwrap());
+            }
+            let sum = sum_g1(&words, true).unwrap();
+            let expected: G1Projective = partials.iter().sum();
+            assert_eq!(
+                min_sig::Signature::from(sum).serialize().to_vec(),
+                uncompressed(&expected.into_affine())
+            );
+        }
+    }
+
+    #[test]
+    fn g2_partial_sums_add_up_like_arkworks() {
+        for partials in partial_sets::<G2Projective>() {
+            let mut words = Vec::new();
+            for point in &partials {
+                words.extend(codec::encode_g2(&uncompressed(&point.into_affine())).unwrap());
+            }
+            let sum = sum_g2(&words, true).unwrap();
+            let expected: G2Projective = partials.iter().sum();
+            assert_eq!(
+                min_pk::Signature::from(sum).serialize().to_vec(),
+                uncompressed(&expected.into_affine())
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupted_or_missing_partial_is_a_bad_result() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let points: Vec<G1Projective> = (0..3).map(|_| G1Projective::rand(&mut rng)).collect();
+        let mut words = Vec::new();
+        for point in &points {
+            words.extend(codec::encode_g1(&uncompressed(&point.into_affine())).unwrap());
+        }
+        let mut flipped = words.clone();
+        // Partial 1's X, low bit: off the curve.
+        flipped[G1_WORDS] ^= 1;
+        assert_eq!(sum_g1(&flipped, false), Err(FallbackReason::BadResult));
+        assert_eq!(sum_g1(&words[..G1_WORDS + 5], false), Err(FallbackReason::BadResult));
+        assert_eq!(sum_g1(&[], false), Err(FallbackReason::BadResult));
+        // Per-item results must be exactly one per item.
+        assert_eq!(item_points(&words, G1_WORDS, 3, result_g1).map(|p| p.len()), Ok(3));
+        assert_eq!(
+            item_points(&words, G1_WORDS, 4, result_g1).map(|p| p.len()),
+            Err(FallbackReason::BadResult)
+        );
     }
 }

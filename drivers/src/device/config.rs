@@ -1,0 +1,129 @@
+//! Deadlines, in device clock cycles so that they mean the same on a board and in simulation
+//! (where wall time depends on the simulator's speed, not on the design). Each is a fixed part
+//! plus a margin times what the work was measured to cost (bench/RESULTS.md "Curve engine").
+
+use std::time::Duration;
+
+use tollgate_abi::layout::Shape;
+use tollgate_abi::{Group, Opcode};
+
+/// Deadlines and polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Fixed part of every deadline (pipeline fill and drain, a program's prologue and
+    /// epilogue, polling granularity); also the wait for READY after a reset.
+    pub base_cycles: u64,
+    /// One G1 point of an aggregation, per engine (measured 12.7 in steady state).
+    pub g1_add_cycles: u64,
+    /// One 64-bit G1 scalar multiplication, amortised per item over the lanes (measured
+    /// ~1,300: a lane's takes ~52k cycles, 40 lanes interleaved).
+    pub g1_scalar_mul_cycles: u64,
+    /// G2 work costs this many times the G1 work (measured: add 39 / 12.7, scalar mul ~2.9).
+    pub g2_factor: u64,
+    /// Bus cycles one job word costs to move (simulation: a write 1 cycle, a read ~2; a
+    /// board's MMIO is far slower per word and needs a larger value).
+    pub bus_cycles_per_word: u64,
+    /// Multiplies the measured costs (never below 1).
+    pub margin: u64,
+    /// Cycles the device is left alone between two polls.
+    pub poll_cycles: u32,
+    /// The same pause on real hardware.
+    pub poll_pause: Duration,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        // The measured fixed cost is ≤ 5k cycles (fill/drain 34–194, prologue and epilogue a
+        // few thousand); 20k leaves room without making every hang cost a long wait.
+        DeviceConfig {
+            base_cycles: 20_000,
+            g1_add_cycles: 13,
+            g1_scalar_mul_cycles: 1_300,
+            g2_factor: 3,
+            bus_cycles_per_word: 2,
+            margin: 2,
+            poll_cycles: 64,
+            poll_pause: Duration::from_micros(5),
+        }
+    }
+}
+
+impl DeviceConfig {
+    /// The deadline for the engine's work on a job of `rounds` rounds (doorbell → completion,
+    /// counted from the last input word, when the device starts computing).
+    pub fn compute_cycles(&self, shape: &Shape, opcode: Opcode, rounds: u32) -> u64 {
+        let per_item = if opcode.has_scalars() {
+            self.g1_scalar_mul_cycles
+        } else {
+            self.g1_add_cycles
+        };
+        let group = match opcode.group() {
+            Group::G1 => 1,
+            Group::G2 => self.g2_factor,
+        };
+        let items = rounds as u64 * shape.items_per_round(opcode) as u64;
+        self.base_cycles + self.margin.max(1) * items * per_item * group
+    }
+
+    /// The deadline for moving `words` words across the bus (streaming a job's input).
+    pub fn bus_cycles(&self, words: usize) -> u64 {
+        self.base_cycles + self.margin.max(1) * words as u64 * self.bus_cycles_per_word
+    }
+
+    /// Every cost scaled by `factor` (a slow host or link), polling unchanged.
+    pub fn scaled(self, factor: u64) -> DeviceConfig {
+        let factor = factor.max(1);
+        DeviceConfig {
+            base_cycles: self.base_cycles * factor,
+            margin: self.margin.max(1) * factor,
+            ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHAPE: Shape = Shape {
+        lanes: 40,
+        aggregate_fanin: 3,
+        in_words: 1 << 16,
+        out_words: 1 << 14,
+    };
+
+    #[test]
+    fn deadlines_follow_the_measured_costs_with_the_margin() {
+        let config = DeviceConfig::default();
+        // One round of G1 scalar multiplications: 40 items × 1,300 cycles, doubled.
+        assert_eq!(
+            config.compute_cycles(&SHAPE, Opcode::ScalarMulG1, 1),
+            20_000 + 2 * 40 * 1_300
+        );
+        // The measured whole job (51,994 cycles) fits with room to spare.
+        assert!(config.compute_cycles(&SHAPE, Opcode::ScalarMulG1, 1) > 2 * 51_994 - 10_000);
+        // Measured: Σ kᵢPᵢ G2, 2 rounds, 302,034 cycles.
+        assert!(config.compute_cycles(&SHAPE, Opcode::MultiScalarG2, 2) > 302_034 * 3 / 2);
+        // Measured: aggregate G1, 20 rounds of 3 points per lane, 31,874 cycles.
+        assert!(config.compute_cycles(&SHAPE, Opcode::AggregateG1, 20) > 31_874 * 3 / 2);
+        // Measured: aggregate G2, 2 rounds, 13,554 cycles (prologue/epilogue dominate).
+        assert!(config.compute_cycles(&SHAPE, Opcode::AggregateG2, 2) > 13_554 * 3 / 2);
+        // Rounds, not items: a deadline grows with the work the device really does.
+        assert_eq!(
+            config.compute_cycles(&SHAPE, Opcode::AggregateG2, 4) - config.base_cycles,
+            2 * (config.compute_cycles(&SHAPE, Opcode::AggregateG2, 2) - config.base_cycles)
+        );
+    }
+
+    #[test]
+    fn scaling_stretches_every_deadline() {
+        let config = DeviceConfig::default();
+        let slow = config.scaled(5);
+        assert_eq!(slow.bus_cycles(1000), 5 * config.bus_cycles(1000));
+        assert_eq!(
+            slow.compute_cycles(&SHAPE, Opcode::ScalarMulG2, 3),
+            5 * config.compute_cycles(&SHAPE, Opcode::ScalarMulG2, 3)
+        );
+        assert_eq!(config.scaled(0), config);
+    }
+}
