@@ -57,7 +57,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
     );
     
     // Update code (custom)
-    localparam [255:0] DESIGN_HASH = 256'h1727f783cb9aa89f4fbd526f5136b1bd2765b174809b7e91408dca80a20187a0;
+    localparam [255:0] DESIGN_HASH = 256'hd5b89e4b2762d0690e8912396614c613485118196d7e8c5c630ad1f1474fb41e;
     localparam IDLE = 2'd0, LOAD = 2'd1, START = 2'd2, RUN = 2'd3;
     reg [1:0] state; reg enabled; reg [31:0] err; reg [31:0] scratch; reg [31:0] job_opcode; reg [31:0] job_rounds;
     reg comp_valid; reg [15:0] comp_tag; reg [7:0] comp_status;
@@ -65,7 +65,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
     reg [13:0] in_wr; reg [13:0] in_rd; reg [13:0] in_expect; reg [3:0] in_wi; reg [351:0] in_asm;
     reg [13:0] out_wr; reg [13:0] out_rd; reg [13:0] out_expect; reg [3:0] out_wi;
     reg [63:0] cycles; reg [63:0] busy_cycles; reg [31:0] cycles_hi; reg [31:0] busy_hi;
-    reg [31:0] jobs_done; reg [31:0] runs_done; reg [31:0] job_cycles; reg [31:0] last_job_cycles;
+    reg [31:0] jobs_done; reg [31:0] runs_done; reg [31:0] mul_issues; reg [31:0] job_cycles; reg [31:0] last_job_cycles;
     reg r_pending; reg r_fifo; reg r_fifo_ok; reg [3:0] r_word; reg [31:0] r_reg;
     reg [31:0] rdata_q; reg rvalid_q;
     reg [0:0] req_valid;
@@ -156,6 +156,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
         12'h310: r_reg <= jobs_done;
         12'h314: r_reg <= runs_done;
         12'h318: r_reg <= last_job_cycles;
+        12'h31c: r_reg <= mul_issues;
         12'h404: r_reg <= 32'd0;
         12'h008: r_reg <= DESIGN_HASH[31:0];
         12'h00c: r_reg <= DESIGN_HASH[63:32];
@@ -176,11 +177,12 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
         comp_valid <= 1'b0; comp_tag <= 16'd0; comp_status <= 8'd0; tag <= 16'd0; op <= 32'd0; rounds <= 8'd0;
         soft_reset <= 1'b0; in_wr <= 0; in_rd <= 0; in_expect <= 0; in_wi <= 4'd0; out_wr <= 0; out_rd <= 0;
         out_expect <= 0; out_wi <= 4'd0; cycles <= 64'd0; busy_cycles <= 64'd0; cycles_hi <= 32'd0; busy_hi <= 32'd0;
-        jobs_done <= 32'd0; runs_done <= 32'd0; job_cycles <= 32'd0; last_job_cycles <= 32'd0;
+        jobs_done <= 32'd0; runs_done <= 32'd0; mul_issues <= 32'd0; job_cycles <= 32'd0; last_job_cycles <= 32'd0;
         r_fifo <= 1'b0; r_fifo_ok <= 1'b0; r_word <= 4'd0; in_lane_n <= 6'd0; out_lane_n <= 6'd0;
       end else begin
         soft_reset <= 1'b0;
         cycles <= cycles + 1'b1;
+        if (engine$mul_issue) mul_issues <= mul_issues + 1'b1;
         if (state != IDLE) begin busy_cycles <= busy_cycles + 1'b1; job_cycles <= job_cycles + 1'b1; end
         // The engine's side. The stream layout assumes element n belongs to lane n mod K; the
         // engine's lane outputs prove it on every word.
@@ -216,7 +218,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
               if (out_wi == 4'd11) begin out_wi <= 4'd0; out_rd <= out_rd + 1'b1; end else out_wi <= out_wi + 1'b1;
             end
           end
-          if (!(bus_addr == 12'h000 || bus_addr == 12'h004 || bus_addr == 12'h028 || bus_addr == 12'h02c || bus_addr == 12'h030 || bus_addr == 12'h034 || bus_addr == 12'h038 || bus_addr == 12'h03c || bus_addr == 12'h040 || bus_addr == 12'h100 || bus_addr == 12'h104 || bus_addr == 12'h108 || bus_addr == 12'h10c || bus_addr == 12'h200 || bus_addr == 12'h204 || bus_addr == 12'h20c || bus_addr == 12'h214 || bus_addr == 12'h218 || bus_addr == 12'h300 || bus_addr == 12'h304 || bus_addr == 12'h308 || bus_addr == 12'h30c || bus_addr == 12'h310 || bus_addr == 12'h314 || bus_addr == 12'h318 || bus_addr == 12'h404 || bus_addr == 12'h008 || bus_addr == 12'h00c || bus_addr == 12'h010 || bus_addr == 12'h014 || bus_addr == 12'h018 || bus_addr == 12'h01c || bus_addr == 12'h020 || bus_addr == 12'h024)) err[7] <= 1'b1;
+          if (!(bus_addr == 12'h000 || bus_addr == 12'h004 || bus_addr == 12'h028 || bus_addr == 12'h02c || bus_addr == 12'h030 || bus_addr == 12'h034 || bus_addr == 12'h038 || bus_addr == 12'h03c || bus_addr == 12'h040 || bus_addr == 12'h100 || bus_addr == 12'h104 || bus_addr == 12'h108 || bus_addr == 12'h10c || bus_addr == 12'h200 || bus_addr == 12'h204 || bus_addr == 12'h20c || bus_addr == 12'h214 || bus_addr == 12'h218 || bus_addr == 12'h300 || bus_addr == 12'h304 || bus_addr == 12'h308 || bus_addr == 12'h30c || bus_addr == 12'h310 || bus_addr == 12'h314 || bus_addr == 12'h318 || bus_addr == 12'h31c || bus_addr == 12'h404 || bus_addr == 12'h008 || bus_addr == 12'h00c || bus_addr == 12'h010 || bus_addr == 12'h014 || bus_addr == 12'h018 || bus_addr == 12'h01c || bus_addr == 12'h020 || bus_addr == 12'h024)) err[7] <= 1'b1;
         end
         // Writes.
         if (bus_write) begin

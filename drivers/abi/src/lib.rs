@@ -192,6 +192,9 @@ pub mod regs {
     pub const RUNS_DONE: u32 = 0x314;
     /// Cycles of the last completed job, from doorbell to completion.
     pub const LAST_JOB_CYCLES: u32 = 0x318;
+    /// Cycles in which the engine's multiplier accepted an operand pair (wraps at 2^32):
+    /// with BUSY_CYCLES, the multiplier's utilisation.
+    pub const MUL_ISSUES: u32 = 0x31C;
 
     // ---- data windows ----
     /// Write-only: push one word of job input.
@@ -511,6 +514,7 @@ mod tests {
             regs::JOBS_DONE,
             regs::RUNS_DONE,
             regs::LAST_JOB_CYCLES,
+            regs::MUL_ISSUES,
             regs::IN_FIFO,
             regs::OUT_FIFO,
         ];

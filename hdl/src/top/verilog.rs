@@ -168,7 +168,7 @@ reg [15:0] tag; reg [31:0] op; reg [7:0] rounds; reg soft_reset; reg [5:0] in_la
 reg [{ip}:0] in_wr; reg [{ip}:0] in_rd; reg [{ip}:0] in_expect; reg [3:0] in_wi; reg [351:0] in_asm;
 reg [{op_}:0] out_wr; reg [{op_}:0] out_rd; reg [{op_}:0] out_expect; reg [3:0] out_wi;
 reg [63:0] cycles; reg [63:0] busy_cycles; reg [31:0] cycles_hi; reg [31:0] busy_hi;
-reg [31:0] jobs_done; reg [31:0] runs_done; reg [31:0] job_cycles; reg [31:0] last_job_cycles;
+reg [31:0] jobs_done; reg [31:0] runs_done; reg [31:0] mul_issues; reg [31:0] job_cycles; reg [31:0] last_job_cycles;
 reg r_pending; reg r_fifo; reg r_fifo_ok; reg [3:0] r_word; reg [31:0] r_reg;
 reg [31:0] rdata_q; reg rvalid_q;",
         ip = ib - 1,
@@ -270,6 +270,7 @@ end"
         (regs::JOBS_DONE, "jobs_done".into()),
         (regs::RUNS_DONE, "runs_done".into()),
         (regs::LAST_JOB_CYCLES, "last_job_cycles".into()),
+        (regs::MUL_ISSUES, "mul_issues".into()),
         (regs::OUT_FIFO, "32'd0".into()),
     ];
     reads.extend((0..tollgate_abi::DESIGN_HASH_WORDS).map(|i| (regs::DESIGN_HASH + 4 * i as u32, hash(i))));
@@ -317,11 +318,12 @@ end"
     comp_valid <= 1'b0; comp_tag <= 16'd0; comp_status <= 8'd0; tag <= 16'd0; op <= 32'd0; rounds <= 8'd0;
     soft_reset <= 1'b0; in_wr <= 0; in_rd <= 0; in_expect <= 0; in_wi <= 4'd0; out_wr <= 0; out_rd <= 0;
     out_expect <= 0; out_wi <= 4'd0; cycles <= 64'd0; busy_cycles <= 64'd0; cycles_hi <= 32'd0; busy_hi <= 32'd0;
-    jobs_done <= 32'd0; runs_done <= 32'd0; job_cycles <= 32'd0; last_job_cycles <= 32'd0;
+    jobs_done <= 32'd0; runs_done <= 32'd0; mul_issues <= 32'd0; job_cycles <= 32'd0; last_job_cycles <= 32'd0;
     r_fifo <= 1'b0; r_fifo_ok <= 1'b0; r_word <= 4'd0; in_lane_n <= 6'd0; out_lane_n <= 6'd0;
   end else begin
     soft_reset <= 1'b0;
     cycles <= cycles + 1'b1;
+    if (engine$mul_issue) mul_issues <= mul_issues + 1'b1;
     if (state != IDLE) begin busy_cycles <= busy_cycles + 1'b1; job_cycles <= job_cycles + 1'b1; end
     // The engine's side. The stream layout assumes element n belongs to lane n mod K; the
     // engine's lane outputs prove it on every word.
