@@ -17,7 +17,8 @@
 # about 6 CPU minutes for fp_mont_mul.
 #
 # Usage: bash bitstreams/reports/synth.sh [top ...]   (default: leaf_mul fp_add_sub fp_mont_mul)
-# Extra synth_xilinx options for a top: SYNTH_OPTS="-uram" bash synth.sh engine_core
+# Extra synth_xilinx options: SYNTH_OPTS="-uram" bash synth.sh engine_core
+#   (report then named <top>.uram.stat.txt: the options, dashes and spaces dropped)
 # Slow (minutes per big block, one core); not part of `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +26,7 @@ rtl=../rtl
 tops=("$@")
 [ ${#tops[@]} -eq 0 ] && tops=(leaf_mul fp_add_sub fp_mont_mul)
 opts="-family xcup -noiopad ${SYNTH_OPTS:-}"
+suffix=$(printf '%s' "${SYNTH_OPTS:-}" | tr -d ' -')
 ramcells="RAMB36E2 RAMB18E2 URAM288 RAM64M8 RAM32M16 RAM64M RAM32M RAM64X1D RAM128X1D RAM256X1D RAM32X1D"
 for top in "${tops[@]}"; do
   # yosys reads a copy of the RTL with two rewrites that keep its meaning:
@@ -56,7 +58,7 @@ for top in "${tops[@]}"; do
   start=$(date +%s)
   yosys -q -l "$top.log" -p "read_verilog $src; $bb
     synth_xilinx $opts -top $top -run begin:prepare; proc; splitnets;
-    synth_xilinx $opts -top $top -run prepare:; tee -o $top.stat.txt stat;
+    synth_xilinx $opts -top $top -run prepare:; tee -o $top${suffix:+.$suffix}.stat.txt stat;
     $(for t in $ramcells; do printf 'tee -q -o %s select -list t:%s; ' "$tmp/$t.lst" "$t"; done)" >/dev/null
   wall=$(( $(date +%s) - start ))
   {
@@ -74,7 +76,7 @@ for top in "${tops[@]}"; do
     done
     grep -E '^End of script' "$top.log" | sed 's/Logfile hash: [0-9a-f]*, //'
     echo "wall clock: ${wall} s"
-  } >> "$top.stat.txt"
+  } >> "$top${suffix:+.$suffix}.stat.txt"
   echo "$top: ${wall} s"
   rm -rf "$top.log" "$tmp"
 done
