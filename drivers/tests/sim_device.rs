@@ -272,7 +272,7 @@ fn persistent_faults_mark_the_device_down_until_revived() {
     for spec in ["hang", "error"] {
         control.set(fault(spec));
         let error = small_job(&mut device).unwrap_err();
-        assert!(matches!(error, DeviceError::Down { .. }), "{spec}: {error}");
+        assert!(matches!(error, DeviceError::Exhausted { .. }), "{spec}: {error}");
         assert!(device.down_reason().is_some(), "{spec}");
         // Refused at once while down.
         assert!(matches!(small_job(&mut device), Err(DeviceError::Down { .. })));

@@ -77,6 +77,25 @@ fn a_manifest_without_a_design_hash_is_refused() {
 }
 
 #[test]
+fn the_sim_device_is_refused_against_a_manifest_with_another_design_hash() {
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bitstreams/tollgate/manifest.json");
+    let text = std::fs::read_to_string(&real).expect("the generated design's manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hash = manifest["design_hash"].as_str().unwrap().to_lowercase();
+    // One digit changed.
+    let changed = format!("{}{}", if hash.starts_with('0') { '1' } else { '0' }, &hash[1..]);
+    let dir = std::env::temp_dir().join(format!("tollgate-hash-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("manifest.json");
+    std::fs::write(&path, text.replace(manifest["design_hash"].as_str().unwrap(), &changed)).unwrap();
+    let (ok, stderr) = failed_start(&["--backend", "sim", "--device-manifest", path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!ok, "started against a manifest of another design");
+    assert!(stderr.contains("design hash mismatch"), "{stderr}");
+    assert!(stderr.contains(&hash) && stderr.contains(&changed), "{stderr}");
+}
+
+#[test]
 fn a_bad_fault_specification_is_a_usage_error() {
     let (ok, stderr) = failed_start(&["--backend", "sim", "--inject-fault", "melt"]);
     assert!(!ok);

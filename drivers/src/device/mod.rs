@@ -56,7 +56,13 @@ pub enum DeviceError {
     /// The device broke the protocol (wrong tag, unknown status, missing output).
     #[error("protocol violation: {0}")]
     Protocol(String),
-    /// Escalation ran out: the device is marked down until revived.
+    /// Escalation ran out on this job: the device is now marked down until revived.
+    #[error("device marked down, the escalation ran out: {last}")]
+    Exhausted {
+        /// The failure of the last resubmission.
+        last: Box<DeviceError>,
+    },
+    /// The device was already marked down: refused without touching it.
     #[error("device is down (last failure: {last})")]
     Down {
         /// The failure that exhausted the escalation.
@@ -266,8 +272,8 @@ impl Device {
             Err(error) => error,
         };
         self.mark_down(third.to_string());
-        Err(DeviceError::Down {
-            last: third.to_string(),
+        Err(DeviceError::Exhausted {
+            last: Box::new(third),
         })
     }
 

@@ -70,7 +70,8 @@ impl FallbackReason {
     pub fn of(error: &DeviceError) -> FallbackReason {
         match error {
             DeviceError::Timeout { .. } => FallbackReason::Timeout,
-            DeviceError::Down { last } if last.contains("timed out") => FallbackReason::Timeout,
+            // The escalation ran out: what failed last is the reason.
+            DeviceError::Exhausted { last } => FallbackReason::of(last),
             DeviceError::Down { .. } => FallbackReason::Down,
             _ => FallbackReason::DeviceError,
         }
@@ -145,5 +146,29 @@ impl DeviceMetrics {
     /// Counts one fallback.
     pub fn fallback(&self, reason: FallbackReason) {
         self.fallbacks.with_label_values(&[reason.label()]).inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhausted_escalation_counts_as_its_last_failure() {
+        let timeout = DeviceError::Timeout { stage: "waiting for completion", cycles: 1 };
+        let failed = DeviceError::Failed { error_bits: 0x40 };
+        assert_eq!(FallbackReason::of(&timeout), FallbackReason::Timeout);
+        assert_eq!(
+            FallbackReason::of(&DeviceError::Exhausted { last: Box::new(timeout) }),
+            FallbackReason::Timeout
+        );
+        assert_eq!(
+            FallbackReason::of(&DeviceError::Exhausted { last: Box::new(failed) }),
+            FallbackReason::DeviceError
+        );
+        assert_eq!(
+            FallbackReason::of(&DeviceError::Down { last: "timed out".into() }),
+            FallbackReason::Down
+        );
     }
 }

@@ -1,0 +1,248 @@
+//! `tollgate serve --backend sim` end to end: the generated RTL under Verilator does the
+//! device's share (aggregation, blinding scalar multiplications) and every verdict equals
+//! `--backend cpu`'s, on the external suite and on random batches; under each injected fault
+//! every request is still answered correctly, and /metrics shows the fallback and the
+//! device's return to service.
+//!
+//! Simulation is slow (a device batch of 40 items costs ~210k simulated cycles, seconds of
+//! wall time), so the workloads here are small and `--device-min-batch` keeps the bisection's
+//! small halves on the CPU.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::{key, names, signed_item, vectors_dir, Server};
+use serde_json::{json, Value};
+use tollgate::api::wire::to_hex;
+use tollgate::suite::{Scheme, Suite, Variant};
+
+/// A sim server that sends the device batches of `min_batch` or more items.
+fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
+    let min_batch = min_batch.to_string();
+    let mut args = vec![
+        "--backend",
+        "sim",
+        "--device-min-batch",
+        &min_batch,
+        "--device-probe-interval-ms",
+        "200",
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// The value of one sample of /metrics (`name{labels}` exactly as printed), 0 if absent.
+fn metric(server: &Server, sample: &str) -> f64 {
+    let metrics = server.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    metrics
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+const JOBS_OK: &str = r#"tollgate_device_jobs_total{result="ok"}"#;
+const UP: &str = "tollgate_device_up";
+
+/// The requests the external suite's cases make of the service (sign and hash_to_G2 are
+/// library-level and have no request).
+fn vector_requests() -> Vec<(String, &'static str, Value)> {
+    let mut requests = Vec::new();
+    let root = vectors_dir();
+    let mut dirs: Vec<String> = fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("test vectors missing at {}: {e}", root.display()))
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let mut files: Vec<String> = fs::read_dir(root.join(&dir))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        for file in files {
+            let case: Value =
+                serde_json::from_str(&fs::read_to_string(root.join(&dir).join(&file)).unwrap()).unwrap();
+            let input = &case["input"];
+            let (path, body) = match dir.as_str() {
+                "verify" => (
+                    "/v1/verify",
+                    json!({"items": [{"public_key": input["pubkey"], "message": input["message"], "signature": input["signature"]}]}),
+                ),
+                "batch_verify" => {
+                    let items: Vec<Value> = (0..input["pubkeys"].as_array().unwrap().len())
+                        .map(|i| json!({"public_key": input["pubkeys"][i], "message": input["messages"][i], "signature": input["signatures"][i]}))
+                        .collect();
+                    ("/v1/verify", json!({"items": items}))
+                }
+                "aggregate" => ("/v1/aggregate", json!({"signatures": input})),
+                "aggregate_verify" => (
+                    "/v1/aggregate-verify",
+                    json!({"public_keys": input["pubkeys"], "messages": input["messages"], "signature": input["signature"]}),
+                ),
+                "fast_aggregate_verify" => (
+                    "/v1/fast-aggregate-verify",
+                    json!({"public_keys": input["pubkeys"], "message": input["message"], "signature": input["signature"]}),
+                ),
+                "deserialization_G1" => ("/v1/aggregate", json!({"variant": "min_sig", "signatures": [input["pubkey"]]})),
+                "deserialization_G2" => ("/v1/aggregate", json!({"variant": "min_pk", "signatures": [input["signature"]]})),
+                "sign" | "hash_to_G2" => continue,
+                other => panic!("unexpected directory {other}"),
+            };
+            requests.push((format!("{dir}/{file}"), path, body));
+        }
+    }
+    requests
+}
+
+fn bytes(value: &Value) -> Vec<u8> {
+    hex::decode(value.as_str().unwrap().trim_start_matches("0x")).unwrap()
+}
+
+/// The items' signatures added up (blst), as hex.
+fn aggregate_signatures(variant: Variant, items: &[Value]) -> Value {
+    let signatures: Vec<Vec<u8>> = items.iter().map(|item| bytes(&item["signature"])).collect();
+    let aggregate = match variant {
+        Variant::MinPk => {
+            let points: Vec<_> = signatures.iter().map(|s| blst::min_pk::Signature::from_bytes(s).unwrap()).collect();
+            let refs: Vec<_> = points.iter().collect();
+            blst::min_pk::AggregateSignature::aggregate(&refs, true).unwrap().to_signature().compress().to_vec()
+        }
+        Variant::MinSig => {
+            let points: Vec<_> = signatures.iter().map(|s| blst::min_sig::Signature::from_bytes(s).unwrap()).collect();
+            let refs: Vec<_> = points.iter().collect();
+            blst::min_sig::AggregateSignature::aggregate(&refs, true).unwrap().to_signature().compress().to_vec()
+        }
+    };
+    json!(to_hex(&aggregate))
+}
+
+/// Small random workloads: batches with one bad item per variant, aggregations of keys and
+/// signatures, fast aggregate verification valid and tampered.
+fn random_requests() -> Vec<(String, &'static str, Value)> {
+    let mut requests = Vec::new();
+    for (variant, n, bad) in [(Variant::MinPk, 16, 5), (Variant::MinSig, 12, 9)] {
+        let suite = Suite::new(Scheme::Pop, variant);
+        let (scheme, variant_name) = names(suite);
+        let mut items: Vec<Value> = (0..n as u64)
+            .map(|i| signed_item(suite, &key(i % 7), format!("item {i} of {variant_name}").as_bytes()))
+            .collect();
+        items[bad]["signature"] = items[bad - 1]["signature"].clone();
+        requests.push((
+            format!("batch {variant_name}"),
+            "/v1/verify",
+            json!({"scheme": scheme, "variant": variant_name, "items": items.clone()}),
+        ));
+        let keys: Vec<Value> = items.iter().map(|item| item["public_key"].clone()).collect();
+        let signatures: Vec<Value> = items.iter().map(|item| item["signature"].clone()).collect();
+        requests.push((format!("aggregate keys {variant_name}"), "/v1/aggregate", json!({"variant": variant_name, "public_keys": keys})));
+        requests.push((
+            format!("aggregate signatures {variant_name}"),
+            "/v1/aggregate",
+            json!({"variant": variant_name, "signatures": signatures}),
+        ));
+        // Fast aggregate verification: ten keys sign one message.
+        let message = format!("one message for {variant_name}");
+        let signers: Vec<Value> = (20..30u64).map(|i| signed_item(suite, &key(i), message.as_bytes())).collect();
+        let aggregate = aggregate_signatures(variant, &signers);
+        let keys: Vec<Value> = signers.iter().map(|item| item["public_key"].clone()).collect();
+        for (tag, signature) in [("valid", aggregate), ("tampered", signers[0]["signature"].clone())] {
+            requests.push((
+                format!("fast aggregate verify {variant_name} {tag}"),
+                "/v1/fast-aggregate-verify",
+                json!({"variant": variant_name, "public_keys": keys, "message": signers[0]["message"], "signature": signature}),
+            ));
+        }
+    }
+    requests
+}
+
+/// Each request's (status, body) from `server`.
+fn answers(server: &Server, requests: &[(String, &'static str, Value)]) -> BTreeMap<String, (u16, Value)> {
+    requests
+        .iter()
+        .map(|(name, path, body)| {
+            let response = server.post(path, body);
+            (name.clone(), (response.status, response.json()))
+        })
+        .collect()
+}
+
+fn assert_same(expected: &BTreeMap<String, (u16, Value)>, got: &BTreeMap<String, (u16, Value)>, what: &str) {
+    for (name, answer) in expected {
+        assert_eq!(got.get(name), Some(answer), "{what}: {name}");
+    }
+}
+
+#[test]
+fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
+    let mut requests = vector_requests();
+    assert!(requests.len() >= 90, "only {} vector requests", requests.len());
+    requests.extend(random_requests());
+    let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
+    // Sanity of the reference itself on the random batches.
+    assert_eq!(expected["batch min_pk"].1["invalid"], json!(1));
+    assert_eq!(expected["batch min_pk"].1["results"][5]["valid"], json!(false));
+    assert_eq!(expected["fast aggregate verify min_sig valid"].1["valid"], json!(true));
+
+    let sim = sim_server(2, &[]);
+    let got = answers(&sim, &requests);
+    assert_same(&expected, &got, "sim vs cpu");
+    let ok = metric(&sim, JOBS_OK);
+    eprintln!("sim device jobs ok: {ok}");
+    assert!(ok > 0.0, "no device job ran");
+    assert_eq!(metric(&sim, UP), 1.0);
+    for reason in ["timeout", "device_error", "bad_result", "disagreement"] {
+        assert_eq!(metric(&sim, &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#)), 0.0, "{reason}");
+    }
+}
+
+/// Under `fault`: every request answered as the CPU answers it, the fallback counted under
+/// `reason`, and the device back in service (device jobs succeed again) afterwards.
+fn survives(fault: &str, reason: Option<&str>) {
+    let requests = random_requests();
+    let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
+    let sim = sim_server(8, &["--inject-fault", fault]);
+    let got = answers(&sim, &requests);
+    assert_same(&expected, &got, fault);
+    if let Some(reason) = reason {
+        let sample = format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#);
+        assert!(metric(&sim, &sample) >= 1.0, "{fault}: no fallback counted as {reason}");
+    }
+    // Recovery: the prober takes the device back, and the same work runs on it again.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while metric(&sim, UP) != 1.0 {
+        assert!(Instant::now() < deadline, "{fault}: the device never came back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = metric(&sim, JOBS_OK);
+    let again = answers(&sim, &requests);
+    assert_same(&expected, &again, &format!("{fault}, after recovery"));
+    assert!(metric(&sim, JOBS_OK) > before, "{fault}: no device job after recovery");
+}
+
+#[test]
+fn a_hanging_device_times_out_to_the_cpu_and_comes_back() {
+    // Three jobs: the first submission and both resubmissions hang; the escalation runs out.
+    survives("hang,jobs=3", Some("timeout"));
+}
+
+#[test]
+fn a_device_reporting_errors_falls_back_and_comes_back() {
+    survives("error,jobs=3", Some("device_error"));
+}
+
+#[test]
+fn a_corrupted_result_is_caught_and_the_device_comes_back() {
+    survives("corrupt,jobs=1", Some("bad_result"));
+}
+
+#[test]
+fn a_slow_device_is_waited_for_not_dropped() {
+    // Deadlines are in device cycles: a slow link costs wall time, not the device.
+    survives("slow,delay_us=20,jobs=4", None);
+}
