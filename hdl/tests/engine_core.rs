@@ -6,123 +6,15 @@
 //! counts and multiplier utilisation that bench/RESULTS.md quotes.
 
 use ark_bls12_381::{Fq, Fr, G1Projective, G2Projective};
-use ark_ff::{AdditiveGroup, BigInt, Zero};
+use ark_ff::{AdditiveGroup, Zero};
 use ark_std::UniformRand;
 use tollgate_hdl::engine::EngineParams;
 use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 use tollgate_microcode::model::{g1_from_words, g1_words, g2_from_words, g2_words};
-use tollgate_verilator::{Model, Port};
-
-tollgate_verilator::include_model!("engine_core");
-
-/// A stream word: a field element (sent in Montgomery form) or a raw 64-bit scalar.
-#[derive(Clone, Copy)]
-enum Word {
-    Fp(Fq),
-    Scalar(u64),
-}
-
-fn words_of(w: Word) -> Vec<u32> {
-    let limbs = match w {
-        Word::Fp(x) => x.0 .0,
-        Word::Scalar(k) => [k, 0, 0, 0, 0, 0],
-    };
-    limbs.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect()
-}
-
-fn fq_of(words: &[u32]) -> Fq {
-    let mut limbs = [0u64; 6];
-    for (i, l) in limbs.iter_mut().enumerate() {
-        *l = words[2 * i] as u64 | (words.get(2 * i + 1).copied().unwrap_or(0) as u64) << 32;
-    }
-    Fq::new_unchecked(BigInt::new(limbs))
-}
-
-struct Core {
-    m: Model,
-    clock: Port,
-    ports: [Port; 15],
-}
-
-/// Per-lane outputs and counters of one job.
-struct Run {
-    outputs: Vec<Vec<Fq>>,
-    cycles: u64,
-    mul_issues: u64,
-}
+use tollgate_hdl::engine::harness::{CoreSim as Core, Word};
 
 const LANES: usize = 40;
-
-impl Core {
-    fn new() -> Core {
-        let m = Model::new(&ENGINE_CORE);
-        let p = |n: &str| m.port(n).expect("port");
-        let ports = [
-            "reset", "start", "pro_start", "pro_len", "body_start", "body_len", "epi_start",
-            "epi_len", "rounds", "busy", "in_pop", "in_lane", "in_data", "out_valid", "out_lane",
-        ]
-        .map(p);
-        let mut core = Core { clock: p("clock"), ports, m };
-        core.m.set_u64(core.ports[0], 1);
-        for _ in 0..4 {
-            core.m.tick(core.clock);
-        }
-        core.m.set_u64(core.ports[0], 0);
-        core
-    }
-
-    /// Runs `kind` for `rounds` body runs; lane j consumes `inputs[j]` in order.
-    fn run(&mut self, kind: ProgramKind, inputs: &[Vec<Word>], rounds: u32) -> Run {
-        let params = EngineParams::standard();
-        assert_eq!(params.rom.config.lanes, LANES);
-        let e = params.rom.entry(kind).clone();
-        let [_, start, pro_start, pro_len, body_start, body_len, epi_start, epi_len, n_rounds, busy, in_pop, in_lane, in_data, out_valid, out_lane] =
-            self.ports;
-        let out_data = self.m.port("out_data").expect("port");
-        let mul_issue = self.m.port("mul_issue").expect("port");
-        for (port, v) in [
-            (pro_start, e.prologue.start),
-            (pro_len, e.prologue.len()),
-            (body_start, e.body.start),
-            (body_len, e.body.len()),
-            (epi_start, e.epilogue.start),
-            (epi_len, e.epilogue.len()),
-        ] {
-            self.m.set_u64(port, v as u64);
-        }
-        self.m.set_u64(n_rounds, rounds as u64);
-        self.m.set_u64(start, 1);
-        self.m.tick(self.clock);
-        self.m.set_u64(start, 0);
-        let mut next = vec![0usize; LANES];
-        let mut outputs = vec![Vec::new(); LANES];
-        let (mut cycles, mut mul_issues) = (1u64, 0u64);
-        loop {
-            if self.m.get_u64(in_pop) == 1 {
-                let lane = self.m.get_u64(in_lane) as usize;
-                let word = inputs[lane].get(next[lane]).copied().expect("lane input too short");
-                next[lane] += 1;
-                self.m.set(in_data, &words_of(word));
-            }
-            mul_issues += self.m.get_u64(mul_issue);
-            self.m.tick(self.clock);
-            cycles += 1;
-            if self.m.get_u64(out_valid) == 1 {
-                let lane = self.m.get_u64(out_lane) as usize;
-                outputs[lane].push(fq_of(&self.m.get(out_data)));
-            }
-            if self.m.get_u64(busy) == 0 {
-                break;
-            }
-            assert!(cycles < 50_000_000, "engine never finished");
-        }
-        for (lane, input) in inputs.iter().enumerate() {
-            assert_eq!(next[lane], input.len(), "lane {lane} left input unread");
-        }
-        Run { outputs, cycles, mul_issues }
-    }
-}
 
 fn fp_words(v: Vec<Fq>) -> Vec<Word> {
     v.into_iter().map(Word::Fp).collect()

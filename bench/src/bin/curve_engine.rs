@@ -1,39 +1,46 @@
-//! Curve engine figures: cycle counts of the compiled microcode on the cycle-level engine model
-//! (tollgate-microcode), projected to operations/s on a VU9P-class part, beside blst on this
-//! CPU measured in the same run. Prints the markdown for bench/RESULTS.md "## Curve engine".
+//! Curve engine figures: cycle counts of the generated engine core under Verilator, projected
+//! to operations/s on a VU9P-class part, beside blst on this CPU measured in the same run.
+//! Prints the markdown for bench/RESULTS.md "## Curve engine".
 //!
 //! `cargo run --release -p tollgate-bench --bin curve_engine`
 
 use std::time::Instant;
 
-use ark_bls12_381::{G1Projective, G2Projective};
-use ark_ec::PrimeGroup;
+use ark_bls12_381::{Fr, G1Projective, G2Projective};
 use ark_std::UniformRand;
 use clap::Parser;
+use tollgate_hdl::engine::harness::{CoreSim, Run, Word};
+use tollgate_hdl::engine::EngineParams;
 use tollgate_microcode::compile::programs::ProgramKind;
-use tollgate_microcode::compile::rom::Rom;
-use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
-use tollgate_microcode::model::{g1_from_words, g1_words, g2_from_words, g2_words, Engine, Job, Stats};
+use tollgate_microcode::model::{g1_from_words, g1_words, g2_from_words, g2_words};
 
-/// DSP48E2 slices of a VU9P.
-const PART_DSPS: usize = 6840;
-/// Leaf multipliers (DSPs) of one field multiplier (tollgate-hdl `MONT_MUL_LEAVES`, h1's core).
-const ENGINE_DSPS: usize = 875;
 /// Assumed clock (tollgate-hdl `CLOCK_MHZ`).
 const CLOCK_HZ: f64 = 250e6;
 
 #[derive(Parser)]
 struct Args {
-    /// Points in the long aggregation runs on the model.
-    #[arg(long, default_value_t = 1 << 14)]
-    points: usize,
-    /// Scalar multiplications in the model runs.
-    #[arg(long, default_value_t = 200)]
-    scalars: usize,
+    /// Body runs per lane of the two aggregation runs (G2 uses at most 4 more than the first).
+    #[arg(long, value_parser = parse_pair, default_value = "2,12")]
+    rounds: (usize, usize),
+    /// Engines per part in the projection.
+    #[arg(long, default_value_t = 7)]
+    engines: usize,
+    /// What bounds the engine count (printed with the projection).
+    #[arg(long, default_value = "DSP-bound: 6,840 DSP48E2 / 875 per multiplier")]
+    engines_basis: String,
     /// Repetitions of each blst measurement (the median is reported).
     #[arg(long, default_value_t = 15)]
     reps: usize,
+}
+
+fn parse_pair(s: &str) -> Result<(usize, usize), String> {
+    let (a, b) = s.split_once(',').ok_or("expected two numbers: small,large")?;
+    let pair = (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
+    if pair.0 == 0 || pair.1 <= pair.0 {
+        return Err("need 0 < small < large".into());
+    }
+    Ok(pair)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -83,79 +90,113 @@ fn measure_blst(reps: usize) -> Blst {
     Blst { g1_add, g2_add, g1_mul64, g2_mul64 }
 }
 
-/// Runs a job on a fresh engine and checks the result against arkworks.
-fn run_checked(rom: &Rom, job: Job, check: impl Fn(&[Vec<ark_bls12_381::Fq>]) -> bool) -> Stats {
-    let mut engine = Engine::new(rom);
-    let result = job.run(&mut engine).expect("model job runs");
-    assert!(check(&result.points), "model result differs from arkworks");
-    assert_eq!(result.stats.hazards, 0);
-    result.stats
+/// A job's items as per-lane word lists: item i goes to lane i mod K, in order.
+fn deal(items: Vec<Vec<Word>>, lanes: usize) -> Vec<Vec<Word>> {
+    let mut inputs = vec![Vec::new(); lanes];
+    for (i, item) in items.into_iter().enumerate() {
+        inputs[i % lanes].extend(item);
+    }
+    inputs
+}
+
+fn fp(words: Vec<ark_bls12_381::Fq>) -> Vec<Word> {
+    words.into_iter().map(Word::Fp).collect()
+}
+
+/// Two runs of one program on the Verilated core, `small` and `large` rounds.
+struct Measured {
+    /// Items of the larger run.
+    items: usize,
+    large: Run,
+    /// Cycles per item from the difference of the two runs (fill and drain cancel).
+    steady_cycles: f64,
+    /// Multiplier use over that difference.
+    steady_util: f64,
+}
+
+/// Runs `kind` with `rounds.0` and `rounds.1` body runs per lane on items from `item(i)`
+/// (`per_run` items per lane per body run), checking the larger run with `check`.
+fn measure(
+    core: &mut CoreSim,
+    kind: ProgramKind,
+    rounds: (usize, usize),
+    per_run: usize,
+    item: impl Fn(usize) -> Vec<Word>,
+    check: impl Fn(&Run, usize) -> bool,
+) -> Measured {
+    let lanes = EngineParams::standard().rom.config.lanes;
+    let mut run = |r: usize| {
+        let n = r * lanes * per_run;
+        // Lane j's body run t takes items (t·K + j)·per_run … + per_run.
+        let runs: Vec<Vec<Word>> = (0..r * lanes).map(|u| (0..per_run).flat_map(|s| item(u * per_run + s)).collect()).collect();
+        (n, core.run(kind, &deal(runs, lanes), r as u32))
+    };
+    let (n0, small) = run(rounds.0);
+    let (n1, large) = run(rounds.1);
+    assert!(check(&large, n1), "{kind:?}: Verilator result differs from arkworks");
+    let dn = (n1 - n0) as f64;
+    Measured {
+        items: n1,
+        steady_cycles: (large.cycles - small.cycles) as f64 / dn,
+        steady_util: (large.mul_issues - small.mul_issues) as f64 / (large.cycles - small.cycles) as f64,
+        large,
+    }
 }
 
 fn main() {
     let args = Args::parse();
-    let cfg = EngineConfig::DEFAULT;
-    let rom = Rom::build(cfg).expect("microcode compiles");
+    let params = EngineParams::standard();
+    let (rom, cfg) = (&params.rom, params.rom.config);
+    let lanes = cfg.lanes;
+    let acc = cfg.accumulators;
     let mut rng = ark_std::test_rng();
-    let engines = PART_DSPS / ENGINE_DSPS;
+    let mut core = CoreSim::new();
 
-    // Long aggregation streams: P, P + G, P + 2G, …
-    let g1s: Vec<G1Projective> = std::iter::successors(Some(G1Projective::rand(&mut rng)), |p| {
-        Some(*p + G1Projective::generator())
-    })
-    .take(args.points)
-    .collect();
-    let g2n = args.points / 4;
-    let g2s: Vec<G2Projective> = std::iter::successors(Some(G2Projective::rand(&mut rng)), |p| {
-        Some(*p + G2Projective::generator())
-    })
-    .take(g2n)
-    .collect();
-    let agg1 = run_checked(&rom, Job::Aggregate { g2: false, points: g1s.iter().map(|p| g1_words(&g1_from_ark(p))).collect() }, |r| {
-        g1_to_ark(&g1_from_words(&r[0])) == g1s.iter().sum::<G1Projective>()
+    let n1 = args.rounds.1 * lanes * acc;
+    let g1s: Vec<G1Projective> = (0..n1).map(|_| G1Projective::rand(&mut rng)).collect();
+    let g2s: Vec<G2Projective> = (0..n1).map(|_| G2Projective::rand(&mut rng)).collect();
+    let ks: Vec<u64> = (0..2 * lanes).map(|_| u64::rand(&mut rng) | 1 << 63).collect();
+    // Lane j's partial sums add up to the sum of the items it was dealt.
+    let total1 = |run: &Run| run.outputs.iter().map(|o| g1_to_ark(&g1_from_words(o))).sum::<G1Projective>();
+    let total2 = |run: &Run| run.outputs.iter().map(|o| g2_to_ark(&g2_from_words(o))).sum::<G2Projective>();
+    // Item i of a per-item job is lane i mod K's output number i / K.
+    let nth = |run: &Run, i: usize, words: usize| run.outputs[i % lanes][(i / lanes) * words..(i / lanes + 1) * words].to_vec();
+    let scalar_item = |k: u64, point: Vec<ark_bls12_381::Fq>| std::iter::once(Word::Scalar(k)).chain(fp(point)).collect::<Vec<_>>();
+
+    let agg1 = measure(&mut core, ProgramKind::AggregateG1, args.rounds, acc, |i| fp(g1_words(&g1_from_ark(&g1s[i]))), |r, n| {
+        total1(r) == g1s[..n].iter().sum::<G1Projective>()
     });
-    let agg2 = run_checked(&rom, Job::Aggregate { g2: true, points: g2s.iter().map(|p| g2_words(&g2_from_ark(p))).collect() }, |r| {
-        g2_to_ark(&g2_from_words(&r[0])) == g2s.iter().sum::<G2Projective>()
+    let r2 = (args.rounds.0, args.rounds.1.min(args.rounds.0 + 4));
+    let agg2 = measure(&mut core, ProgramKind::AggregateG2, r2, acc, |i| fp(g2_words(&g2_from_ark(&g2s[i]))), |r, n| {
+        total2(r) == g2s[..n].iter().sum::<G2Projective>()
     });
-    let pairs1: Vec<(u64, G1Projective)> =
-        (0..args.scalars).map(|i| (u64::rand(&mut rng) | 1 << 63, g1s[i % g1s.len()])).collect();
-    let pairs2: Vec<(u64, G2Projective)> =
-        (0..args.scalars).map(|i| (u64::rand(&mut rng) | 1 << 63, g2s[i % g2s.len()])).collect();
-    let msm1 = run_checked(&rom, Job::MultiScalar { g2: false, pairs: pairs1.iter().map(|(k, p)| (*k, g1_words(&g1_from_ark(p)))).collect() }, |r| {
-        g1_to_ark(&g1_from_words(&r[0])) == pairs1.iter().map(|(k, p)| *p * ark_bls12_381::Fr::from(*k)).sum::<G1Projective>()
+    let mul1 = measure(&mut core, ProgramKind::ScalarMulG1, (1, 2), 1, |i| scalar_item(ks[i], g1_words(&g1_from_ark(&g1s[i]))), |r, n| {
+        (0..n).all(|i| g1_to_ark(&g1_from_words(&nth(r, i, 3))) == g1s[i] * Fr::from(ks[i]))
     });
-    let msm2 = run_checked(&rom, Job::MultiScalar { g2: true, pairs: pairs2.iter().map(|(k, p)| (*k, g2_words(&g2_from_ark(p)))).collect() }, |r| {
-        g2_to_ark(&g2_from_words(&r[0])) == pairs2.iter().map(|(k, p)| *p * ark_bls12_381::Fr::from(*k)).sum::<G2Projective>()
+    let mul2 = measure(&mut core, ProgramKind::ScalarMulG2, (1, 2), 1, |i| scalar_item(ks[i], g2_words(&g2_from_ark(&g2s[i]))), |r, n| {
+        (0..n).all(|i| g2_to_ark(&g2_from_words(&nth(r, i, 6))) == g2s[i] * Fr::from(ks[i]))
     });
     let blst = measure_blst(args.reps);
 
-    let body = |kind| rom.program(kind).body.instrs.len() as f64;
-    let acc = cfg.accumulators as f64;
-    println!("Engine: K = {} lanes, {} add/sub units, window {} registers, multiplier latency {} (h1's core: 31 + register file), {} accumulators per lane in aggregation; ROM {} words × {} bits.",
-        cfg.lanes, cfg.alu_slots, cfg.window(), cfg.mul_latency, cfg.accumulators, rom.instrs.len(), rom.word_bits());
-    println!("Projection: {} MHz × {} engines (DSP-bound: {} DSP48E2 / {} per multiplier).\n", CLOCK_HZ / 1e6, engines, PART_DSPS, ENGINE_DSPS);
-    println!("| operation | cycles/op per engine (steady state) | multiplier use | projected ops/s ({engines} engines) | blst on this CPU, ops/s (1 core) | ratio |");
-    println!("|---|---|---|---|---|---|");
-    let row = |name: &str, cycles: f64, util: f64, cpu_s: f64| {
-        let proj = CLOCK_HZ / cycles * engines as f64;
+    println!("Engine: K = {} lanes, {} add/sub units, window {} registers, {} accumulators per lane in aggregation; ROM {} words × {} bits.",
+        cfg.lanes, cfg.alu_slots, cfg.window(), cfg.accumulators, rom.instrs.len(), rom.word_bits());
+    println!("Verilator, `bitstreams/rtl/engine_core.v`; every result checked against arkworks. Steady state = difference of two runs ({} vs {} body runs per lane for aggregation, 1 vs 2 for scalar multiplication), so fill, drain and epilogue cancel.", args.rounds.0, args.rounds.1);
+    println!("Projection: {} MHz × {} engines per VU9P ({}).\n", CLOCK_HZ / 1e6, args.engines, args.engines_basis);
+    println!("| operation | cycles/op per engine (steady state) | multiplier use (steady) | larger run: items, cycles, multiplier use | projected ops/s ({} engines) | blst on this CPU, ops/s (1 core) | ratio |", args.engines);
+    println!("|---|---|---|---|---|---|---|");
+    let row = |name: &str, m: &Measured, per_op: f64, cpu_s: f64| {
+        let cycles = m.steady_cycles / per_op;
+        let proj = CLOCK_HZ / cycles * args.engines as f64;
         let cpu = 1.0 / cpu_s;
-        println!("| {name} | {cycles:.1} | {:.1}% | {:.3e} | {:.3e} | {:.1}× |", util * 100.0, proj, cpu, proj / cpu);
+        println!(
+            "| {name} | {cycles:.2} | {:.1}% | {}, {}, {:.1}% | {:.3e} | {:.3e} | {:.0}× |",
+            m.steady_util * 100.0, m.items, m.large.cycles, m.large.utilisation() * 100.0, proj, cpu, proj / cpu
+        );
     };
-    let steady_util = |kind: ProgramKind| rom.program(kind).body.muls as f64 / body(kind);
-    row("G1 add (aggregation)", body(ProgramKind::AggregateG1) / acc, steady_util(ProgramKind::AggregateG1), blst.g1_add);
-    row("G2 add (aggregation)", body(ProgramKind::AggregateG2) / acc, steady_util(ProgramKind::AggregateG2), blst.g2_add);
-    row("G1 64-bit scalar mul", body(ProgramKind::ScalarMulG1), steady_util(ProgramKind::ScalarMulG1), blst.g1_mul64);
-    row("G2 64-bit scalar mul", body(ProgramKind::ScalarMulG2), steady_util(ProgramKind::ScalarMulG2), blst.g2_mul64);
-    println!("\nWhole jobs on the model (fill, drain, epilogue and the pairwise combining rounds included):\n");
-    println!("| job | items | cycles | cycles/item | multiplier use |");
-    println!("|---|---|---|---|---|");
-    let job = |name: &str, n: usize, s: Stats| {
-        println!("| {name} | {n} | {} | {:.1} | {:.1}% |", s.cycles, s.cycles as f64 / n as f64, s.mul_utilisation() * 100.0);
-    };
-    job("aggregate G1", g1s.len(), agg1);
-    job("aggregate G2", g2s.len(), agg2);
-    job("Σ kᵢPᵢ G1 (64-bit kᵢ)", pairs1.len(), msm1);
-    job("Σ kᵢPᵢ G2 (64-bit kᵢ)", pairs2.len(), msm2);
-    println!("\nLatency of one 64-bit scalar multiplication in a lane: {} cycles (G1), {} cycles (G2) = body × K.",
-        body(ProgramKind::ScalarMulG1) as usize * cfg.lanes, body(ProgramKind::ScalarMulG2) as usize * cfg.lanes);
+    row("G1 add (aggregation)", &agg1, 1.0, blst.g1_add);
+    row("G2 add (aggregation)", &agg2, 1.0, blst.g2_add);
+    row("G1 64-bit scalar mul", &mul1, 1.0, blst.g1_mul64);
+    row("G2 64-bit scalar mul", &mul2, 1.0, blst.g2_mul64);
+    println!("\nLatency of one 64-bit scalar multiplication in a lane (body × K): {} cycles (G1), {} cycles (G2).",
+        rom.entry(ProgramKind::ScalarMulG1).body.len() * lanes, rom.entry(ProgramKind::ScalarMulG2).body.len() * lanes);
 }

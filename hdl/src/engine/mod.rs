@@ -24,6 +24,7 @@
 //! - `mul_issue`: high in every cycle in which the multiplier accepts an operand pair (for
 //!   the performance counters).
 
+pub mod harness;
 mod verilog;
 
 pub use verilog::{core_body, EngineParams};
