@@ -1,8 +1,10 @@
 //! Device path benchmark: fast aggregate verification of 1,000–100,000 keys and batch
 //! verification of 64–4,096 items through a running `tollgate serve` (CPU backend, measured),
 //! beside the device path: the CPU's remaining share (hashing, Miller loops, final
-//! exponentiation, measured here as the device engine runs it) plus the accelerator's share
-//! (cycles per item of the curve engine × items, projected at the design clock).
+//! exponentiation, measured here as the device engine runs it) plus the accelerator's share,
+//! whose cycles are measured on the generated top level under Verilator (`Device` on the sim
+//! backend, a few job sizes, fitted per round) and projected at the design clock, plus the
+//! ABI 2.0 transport (every job word through a 32-bit MMIO register) at an assumed MMIO cost.
 //!
 //! Run: `tollgate serve --listen 127.0.0.1:8090 --max-items 100000 --max-batch-size 4096
 //! --max-body-bytes 40000000 --key-cache-capacity 200000 --queue-capacity 8192` then
@@ -17,6 +19,10 @@ use serde_json::json;
 use tollgate::api::wire::to_hex;
 use tollgate::client::{generate_batch, BatchSpec, Corruption};
 use tollgate::codec::{decode_public_key, decode_signature};
+use tollgate::engine::device::drivers::abi::layout::Shape;
+use tollgate::engine::device::drivers::abi::{self, Opcode};
+use tollgate::engine::device::drivers::backends::sim::SimTransport;
+use tollgate::engine::device::drivers::{codec, Device, DeviceConfig, Manifest};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::{Scheme, Suite, Variant};
 
@@ -34,13 +40,15 @@ struct Args {
     /// Key counts for /v1/fast-aggregate-verify.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     keys: Vec<usize>,
-    /// Cycles per item of the accelerator's jobs (ScalarMul G1 + MultiScalar G2), from the
-    /// curve engine's measured figures.
-    #[arg(long, default_value_t = 1333.6 + 3832.0)]
-    batch_cycles_per_item: f64,
-    /// Cycles per key of G1 aggregation.
-    #[arg(long, default_value_t = 13.1)]
-    aggregate_cycles_per_key: f64,
+    /// Rounds (body runs per lane) of the device jobs measured on the simulator.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    sim_rounds: Vec<u32>,
+    /// Assumed cost of one posted 32-bit MMIO write on a board, ns (not measured here).
+    #[arg(long, default_value_t = 100.0)]
+    mmio_write_ns: f64,
+    /// Assumed cost of one 32-bit MMIO read (a PCIe round trip) on a board, ns (not measured).
+    #[arg(long, default_value_t = 1000.0)]
+    mmio_read_ns: f64,
     /// Design clock in MHz.
     #[arg(long, default_value_t = 250.0)]
     clock_mhz: f64,
@@ -105,17 +113,153 @@ fn secret(i: u128) -> min_pk::SecretKey {
     min_pk::SecretKey::from_bytes(&bytes).expect("small non-zero scalar")
 }
 
+/// One device job measured on the simulator.
+struct SimJob {
+    opcode: Opcode,
+    rounds: u32,
+    items: usize,
+    /// Doorbell → completion ([`abi::regs::LAST_JOB_CYCLES`]); on the simulator this includes
+    /// streaming the input at one bus write per cycle.
+    device_cycles: u64,
+    /// Every cycle the simulator ran for the job: register traffic both ways and polling too.
+    sim_cycles: u64,
+    words_in: usize,
+    words_out: usize,
+}
+
+impl SimJob {
+    /// The engine's own cycles: the device's, less the input streaming of the simulator's bus.
+    fn engine_cycles(&self) -> f64 {
+        self.device_cycles as f64 - self.words_in as f64
+    }
+}
+
+/// A device job's engine cycles as a fixed part plus a part per round (least squares over the
+/// measured jobs of one opcode).
+#[derive(Clone, Copy)]
+struct Fit {
+    fixed: f64,
+    per_round: f64,
+}
+
+impl Fit {
+    fn of(jobs: &[&SimJob]) -> Fit {
+        let n = jobs.len() as f64;
+        let mean_r = jobs.iter().map(|j| j.rounds as f64).sum::<f64>() / n;
+        let mean_c = jobs.iter().map(|j| j.engine_cycles()).sum::<f64>() / n;
+        let sxx: f64 = jobs.iter().map(|j| (j.rounds as f64 - mean_r).powi(2)).sum();
+        let sxy: f64 = jobs.iter().map(|j| (j.rounds as f64 - mean_r) * (j.engine_cycles() - mean_c)).sum();
+        let per_round = if sxx > 0.0 { sxy / sxx } else { mean_c / mean_r };
+        Fit { fixed: mean_c - per_round * mean_r, per_round }
+    }
+}
+
+/// Engine cycles and MMIO words of `n` items of `opcode`, split into device jobs as the driver
+/// splits them.
+fn project(shape: &Shape, fit: Fit, opcode: Opcode, n: usize) -> (f64, usize, usize) {
+    let (mut cycles, mut words_in, mut words_out, mut left) = (0.0, 0, 0, n);
+    while left > 0 {
+        let items = left.min(shape.max_items(opcode));
+        let rounds = shape.rounds(opcode, items);
+        cycles += fit.fixed + fit.per_round * rounds as f64;
+        words_in += shape.input_words(opcode, rounds);
+        words_out += shape.output_words(opcode, rounds);
+        left -= items;
+    }
+    (cycles, words_in, words_out)
+}
+
+/// `n` items of `opcode` with real points (keys in G1, signatures in G2) and non-zero scalars.
+fn sim_items(opcode: Opcode, n: usize) -> Vec<u32> {
+    let mut words = Vec::with_capacity(n * opcode.item_words());
+    for i in 0..n {
+        if opcode.has_scalars() {
+            words.extend(codec::encode_scalar(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1));
+        }
+        let sk = secret(1_000 + i as u128);
+        match opcode.group() {
+            abi::Group::G1 => words.extend(codec::encode_g1(&sk.sk_to_pk().serialize()).expect("G1")),
+            abi::Group::G2 => {
+                let signature = sk.sign(format!("item {i}").as_bytes(), DST, &[]);
+                words.extend(codec::encode_g2(&signature.serialize()).expect("G2"));
+            }
+        }
+    }
+    words
+}
+
+/// Runs each opcode at each of `rounds` on the Verilated top level through `Device`.
+fn measure_sim(rounds: &[u32]) -> anyhow::Result<(Shape, Vec<SimJob>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = Manifest::load(&Manifest::path_in(&root, abi::DESIGN))?;
+    let config = DeviceConfig { poll_cycles: 256, ..DeviceConfig::default() };
+    let mut device = Device::open(Box::new(SimTransport::open()?), manifest, config)?;
+    let shape = device.identity().shape();
+    let mut jobs = Vec::new();
+    for opcode in [Opcode::AggregateG1, Opcode::ScalarMulG1, Opcode::MultiScalarG2] {
+        for &r in rounds {
+            // Aggregation rounds are cheap: measure proportionally longer jobs.
+            let r = if opcode.has_scalars() { r } else { (r * 8).min(shape.max_rounds(opcode)) };
+            let items = r as usize * shape.items_per_round(opcode);
+            let input = sim_items(opcode, items);
+            let before = device.transport_cycles().context("sim counts cycles")?;
+            let output = device.run(opcode, &input)?;
+            let sim_cycles = device.transport_cycles().context("sim counts cycles")? - before;
+            if output.jobs != 1 || output.attempts != 1 {
+                bail!("{opcode:?} x {items}: {} jobs, {} attempts", output.jobs, output.attempts);
+            }
+            jobs.push(SimJob {
+                opcode,
+                rounds: r,
+                items,
+                device_cycles: output.device_cycles,
+                sim_cycles,
+                words_in: shape.input_words(opcode, r),
+                words_out: shape.output_words(opcode, r),
+            });
+        }
+    }
+    Ok((shape, jobs))
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let device_ms = |cycles: f64| cycles / (args.clock_mhz * 1e3);
 
+    let mmio_ms = |words_in: usize, words_out: usize| {
+        (words_in as f64 * args.mmio_write_ns + words_out as f64 * args.mmio_read_ns) / 1e6
+    };
+
+    let (shape, sim_jobs) = measure_sim(&args.sim_rounds)?;
     println!("## Device\n");
-    println!("### Batch verification (POP, min_pk), one request of n valid items\n");
-    println!("| n | CPU service, ms | of which CPU engine check, ms | device path: CPU share (pairings), ms | device share, cycles | device share at {} MHz, ms | device path total (service − engine + CPU share + device), ms | CPU / device path |", args.clock_mhz);
+    println!("### Device jobs under Verilator (tollgate_top, `Device` on the sim backend)\n");
+    println!("K = {} lanes, aggregation fan-in {}, buffers {} / {} words in / out.\n", shape.lanes, shape.aggregate_fanin, shape.in_words, shape.out_words);
+    println!("| opcode | rounds | items | device cycles (doorbell → completion) | engine cycles (less 1 cycle/input word) | engine cycles/item | simulated cycles in all (bus both ways, polls) | words in / out |");
     println!("|---|---|---|---|---|---|---|---|");
-    let mut crossover = None;
+    for job in &sim_jobs {
+        println!(
+            "| {:?} | {} | {} | {} | {:.0} | {:.1} | {} | {} / {} |",
+            job.opcode,
+            job.rounds,
+            job.items,
+            job.device_cycles,
+            job.engine_cycles(),
+            job.engine_cycles() / job.items as f64,
+            job.sim_cycles,
+            job.words_in,
+            job.words_out
+        );
+    }
+    let fit = |opcode: Opcode| Fit::of(&sim_jobs.iter().filter(|j| j.opcode == opcode).collect::<Vec<_>>());
+    let (agg_fit, mul_fit, msm_fit) = (fit(Opcode::AggregateG1), fit(Opcode::ScalarMulG1), fit(Opcode::MultiScalarG2));
+    println!("\nFitted per device job (engine cycles = fixed + per round × rounds): AggregateG1 {:.0} + {:.0}·r, ScalarMulG1 {:.0} + {:.0}·r, MultiScalarG2 {:.0} + {:.0}·r.", agg_fit.fixed, agg_fit.per_round, mul_fit.fixed, mul_fit.per_round, msm_fit.fixed, msm_fit.per_round);
+
+    println!("\n### Batch verification (POP, min_pk), one request of n valid items\n");
+    println!("| n | CPU service, ms | of which CPU engine check, ms | device path: CPU share (pairings), ms | engine cycles (ScalarMulG1 + MultiScalarG2, fitted) | engine at {} MHz, ms | MMIO words in / out | MMIO at {} / {} ns per write / read, ms | device path, engine only, ms | device path with MMIO, ms | CPU / device path (engine only) | CPU / device path (with MMIO) |", args.clock_mhz, args.mmio_write_ns, args.mmio_read_ns);
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let (mut crossover, mut crossover_engine) = (None, None);
     for &n in &args.batches {
         let batch = generate_batch(&BatchSpec {
             items: n,
@@ -166,24 +310,33 @@ fn main() -> anyhow::Result<()> {
                 })
                 .collect(),
         );
-        let cycles = args.batch_cycles_per_item * n as f64;
+        let (c1, in1, out1) = project(&shape, mul_fit, Opcode::ScalarMulG1, n);
+        let (c2, in2, out2) = project(&shape, msm_fit, Opcode::MultiScalarG2, n);
+        let (cycles, words_in, words_out) = (c1 + c2, in1 + in2, out1 + out2);
         let cpu = ms(median(service));
-        let total = cpu - ms(engine) + ms(share) + device_ms(cycles);
-        if crossover.is_none() && total < cpu {
+        let engine_only = cpu - ms(engine) + ms(share) + device_ms(cycles);
+        // ABI 2.0 has no overlap: the whole input crosses, then the engine runs, then the output.
+        let with_mmio = engine_only + mmio_ms(words_in, words_out);
+        if crossover.is_none() && with_mmio < cpu {
             crossover = Some(n);
         }
+        if crossover_engine.is_none() && engine_only < cpu {
+            crossover_engine = Some(n);
+        }
         println!(
-            "| {n} | {cpu:.2} | {:.2} | {:.2} | {cycles:.0} | {:.3} | {total:.2} | {:.2} |",
+            "| {n} | {cpu:.2} | {:.2} | {:.2} | {cycles:.0} | {:.3} | {words_in} / {words_out} | {:.3} | {engine_only:.2} | {with_mmio:.2} | {:.2} | {:.2} |",
             ms(engine),
             ms(share),
             device_ms(cycles),
-            cpu / total
+            mmio_ms(words_in, words_out),
+            cpu / engine_only,
+            cpu / with_mmio
         );
     }
 
     println!("\n### Fast aggregate verification (POP, min_pk), one request of n keys\n");
-    println!("| n keys | CPU service, ms | CPU key aggregation alone, ms | device aggregation, cycles | at {} MHz, ms | device path total (service − CPU aggregation + device), ms | CPU / device path |", args.clock_mhz);
-    println!("|---|---|---|---|---|---|---|");
+    println!("| n keys | CPU service, ms | CPU key aggregation alone, ms | device aggregation, engine cycles (fitted) | at {} MHz, ms | MMIO words in / out | MMIO, ms | device path with MMIO (service − CPU aggregation + engine + MMIO), ms | CPU / device path |", args.clock_mhz);
+    println!("|---|---|---|---|---|---|---|---|---|");
     let message = b"tollgate device bench";
     for &n in &args.keys {
         let base = 1u128 << 64;
@@ -210,19 +363,18 @@ fn main() -> anyhow::Result<()> {
                 })
                 .collect(),
         );
-        let cycles = args.aggregate_cycles_per_key * n as f64;
+        let (cycles, words_in, words_out) = project(&shape, agg_fit, Opcode::AggregateG1, n);
         let cpu = ms(median(service));
-        let total = cpu - ms(aggregation) + device_ms(cycles);
+        let total = cpu - ms(aggregation) + device_ms(cycles) + mmio_ms(words_in, words_out);
         println!(
-            "| {n} | {cpu:.2} | {:.2} | {cycles:.0} | {:.3} | {total:.2} | {:.2} |",
+            "| {n} | {cpu:.2} | {:.2} | {cycles:.0} | {:.3} | {words_in} / {words_out} | {:.3} | {total:.2} | {:.2} |",
             ms(aggregation),
             device_ms(cycles),
+            mmio_ms(words_in, words_out),
             cpu / total
         );
     }
-    match crossover {
-        Some(n) => println!("\nBatch crossover: the device path wins from n = {n} on (of the sizes measured)."),
-        None => println!("\nBatch crossover: none among the sizes measured — the CPU keeps batch verification."),
-    }
+    let name = |c: Option<usize>| c.map_or("none of the sizes measured".to_string(), |n| format!("n = {n}"));
+    println!("\nBatch crossover (device path faster than the CPU service): with MMIO {}; engine only {}.", name(crossover), name(crossover_engine));
     Ok(())
 }

@@ -28,6 +28,9 @@ use super::{CpuEngine, Engine, EngineError, SignedItem};
 use crate::codec::{PublicKey, Signature};
 use crate::suite::{Suite, Variant};
 
+/// The driver the device engine runs on (for benches that drive a device directly).
+pub use tollgate_drivers as drivers;
+
 /// Aggregates made by the device whose inputs are kept, so that an "invalid" verdict reached
 /// with one of them can be confirmed with the CPU's own sum.
 const PROVENANCE_ENTRIES: usize = 32;
