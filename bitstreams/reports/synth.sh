@@ -29,17 +29,14 @@ opts="-family xcup -noiopad ${SYNTH_OPTS:-}"
 suffix=$(printf '%s' "${SYNTH_OPTS:-}" | tr -d ' -')
 ramcells="RAMB36E2 RAMB18E2 URAM288 RAM64M8 RAM32M16 RAM64M RAM32M RAM64X1D RAM128X1D RAM256X1D RAM32X1D"
 for top in "${tops[@]}"; do
-  # yosys reads a copy of the RTL with two rewrites that keep its meaning:
-  # 1. a part-select of a part-select (`x[117:111][2:0]`, accepted by Verilator, rejected by
-  #    yosys 0.23; engine_core.v has one) is folded into one select (`x[113:111]`);
-  # 2. a memory initialised word by word in an `initial` block (engine_core's microcode ROM,
+  # yosys reads a copy of the RTL with one rewrite that keeps its meaning: a memory
+  # initialised word by word in an `initial` block (engine_core's microcode ROM,
   #    10,539 `rom[i] = 118'h...;` lines) is initialised by `$readmemh` from a file holding
   #    the same words at the same addresses: yosys 0.23's process generator is quadratic in
   #    the number of statements of one block (still busy after 2 CPU minutes on this one).
   tmp=$(mktemp -d)
   src="$tmp/$top.v"
   TMPDIR_ROM="$tmp" perl -ne '
-    s/(\w+)\[(\d+):(\d+)\]\[(\d+):(\d+)\]/"$1\[".($3+$4).":".($3+$5)."]"/ge;
     if (/^\s*(\w+)\[(\d+)\] = \d+\x27h([0-9a-fA-F]+);\s*$/) {
       my ($m, $a, $v) = ($1, $2, $3);
       if (!$fh{$m}) {

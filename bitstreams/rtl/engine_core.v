@@ -10930,7 +10930,7 @@ module engine_core(clock,reset,start,pro_start,pro_len,body_start,body_len,epi_s
     end
     always @(*) begin in_pop = v2 && (instr2[110:109] == 2'd1 || instr2[110:109] == 2'd2); in_lane = lane2; end
     always @(posedge clock) begin
-      if (v2 && instr2[110:109] == 2'd1) bank4[{lane2, instr2[117:111][2:0] - 3'd0}] <= in_data;
+      if (v2 && instr2[110:109] == 2'd1) bank4[{lane2, instr2[113:111] - 3'd0}] <= in_data;
       if (v2 && instr2[110:109] == 2'd2) scalar[lane2] <= in_data[63:0];
     end
     reg out_valid_r; reg [5:0] out_lane_r; reg [380:0] out_data_r;

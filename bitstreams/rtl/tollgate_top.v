@@ -57,7 +57,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
     );
     
     // Update code (custom)
-    localparam [255:0] DESIGN_HASH = 256'hd5b89e4b2762d0690e8912396614c613485118196d7e8c5c630ad1f1474fb41e;
+    localparam [255:0] DESIGN_HASH = 256'h7506101db007d7f6d47f395d62682119adc62f272bd930fc66e4172934b8205c;
     localparam IDLE = 2'd0, LOAD = 2'd1, START = 2'd2, RUN = 2'd3;
     reg [1:0] state; reg enabled; reg [31:0] err; reg [31:0] scratch; reg [31:0] job_opcode; reg [31:0] job_rounds;
     reg comp_valid; reg [15:0] comp_tag; reg [7:0] comp_status;
@@ -11186,7 +11186,7 @@ module tollgate_top$engine(clock,reset,start,pro_start,pro_len,body_start,body_l
     end
     always @(*) begin in_pop = v2 && (instr2[110:109] == 2'd1 || instr2[110:109] == 2'd2); in_lane = lane2; end
     always @(posedge clock) begin
-      if (v2 && instr2[110:109] == 2'd1) bank4[{lane2, instr2[117:111][2:0] - 3'd0}] <= in_data;
+      if (v2 && instr2[110:109] == 2'd1) bank4[{lane2, instr2[113:111] - 3'd0}] <= in_data;
       if (v2 && instr2[110:109] == 2'd2) scalar[lane2] <= in_data[63:0];
     end
     reg out_valid_r; reg [5:0] out_lane_r; reg [380:0] out_data_r;

@@ -314,19 +314,18 @@ end",
     // ---- stream port ----
     let io = Fields::io();
     let io_code = slice("instr2", io, 2);
-    let io_reg = slice("instr2", io + 2, 7);
     let load_bits = log2(cfg.bank_regs[BANK_LOAD]);
+    let load_reg = slice("instr2", io + 2, load_bits);
     let _ = writeln!(
         w,
         "always @(*) begin in_pop = v2 && ({io_code} == 2'd1 || {io_code} == 2'd2); in_lane = lane2; end
 always @(posedge clock) begin
-  if (v2 && {io_code} == 2'd1) bank{BANK_LOAD}[{{lane2, {io_reg}[{lbm}:0] - {load_bits}'d{lbase}}}] <= in_data;
+  if (v2 && {io_code} == 2'd1) bank{BANK_LOAD}[{{lane2, {load_reg} - {load_bits}'d{lbase}}}] <= in_data;
   if (v2 && {io_code} == 2'd2) scalar[lane2] <= in_data[63:0];
 end
 reg out_valid_r; reg [{l}:0] out_lane_r; reg [{f}:0] out_data_r;
 always @(posedge clock) begin out_valid_r <= v2 && {io_code} == 2'd3; out_lane_r <= lane2; out_data_r <= val_st; end
 always @(*) begin out_valid = out_valid_r; out_lane = out_lane_r; out_data = out_data_r; end",
-        lbm = load_bits - 1,
         lbase = base[BANK_LOAD] % (1 << load_bits),
         l = lb - 1,
         f = fp - 1
