@@ -24,10 +24,13 @@ struct Args {
     #[arg(long, value_parser = parse_pair, default_value = "2,12")]
     rounds: (usize, usize),
     /// Engines per part in the projection.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 4)]
     engines: usize,
     /// What bounds the engine count (printed with the projection).
-    #[arg(long, default_value = "DSP-bound: 6,840 DSP48E2 / 875 per multiplier")]
+    #[arg(
+        long,
+        default_value = "block-RAM-bound: 2,160 RAMB36 / 529 per engine in yosys; the DSPs alone would allow 7 (bitstreams/reports/README.md)"
+    )]
     engines_basis: String,
     /// Repetitions of each blst measurement (the median is reported).
     #[arg(long, default_value_t = 15)]
