@@ -77,7 +77,9 @@ impl Curve for G1 {
     }
     fn decode(words: &[u32]) -> Option<G1Projective> {
         let bytes = codec::decode_g1(words).ok()?;
-        G1Affine::deserialize_uncompressed(&bytes[..]).ok().map(Into::into)
+        G1Affine::deserialize_uncompressed(&bytes[..])
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -92,7 +94,9 @@ impl Curve for G2 {
     }
     fn decode(words: &[u32]) -> Option<G2Projective> {
         let bytes = codec::decode_g2(words).ok()?;
-        G2Affine::deserialize_uncompressed(&bytes[..]).ok().map(Into::into)
+        G2Affine::deserialize_uncompressed(&bytes[..])
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -138,24 +142,41 @@ fn decode_all<C: Curve>(words: &[u32]) -> Vec<C::P> {
     words
         .chunks_exact(C::WORDS)
         .enumerate()
-        .map(|(i, w)| C::decode(w).unwrap_or_else(|| panic!("result point {i} is not in the group")))
+        .map(|(i, w)| {
+            C::decode(w).unwrap_or_else(|| panic!("result point {i} is not in the group"))
+        })
         .collect()
 }
 
 /// A sum opcode's result: the partials (one per lane per device job), added by the caller.
 fn sum_of<C: Curve>(device: &Device, jobs: u32, words: &[u32]) -> C::P {
     let partials = decode_all::<C>(words);
-    assert_eq!(partials.len(), device.identity().lanes as usize * jobs as usize);
+    assert_eq!(
+        partials.len(),
+        device.identity().lanes as usize * jobs as usize
+    );
     partials.into_iter().sum()
 }
 
 fn check_aggregate<C: Curve>(device: &mut Device, n: usize, seed: u64) -> u32 {
     let mut rng = StdRng::seed_from_u64(seed);
     let points = points::<C>(n, &mut rng);
-    let output = device.run(C::AGGREGATE, &point_items::<C>(&points)).unwrap();
+    let output = device
+        .run(C::AGGREGATE, &point_items::<C>(&points))
+        .unwrap();
     let expected: C::P = points.iter().sum();
-    assert_eq!(sum_of::<C>(device, output.jobs, &output.words), expected, "{:?}", C::AGGREGATE);
-    eprintln!("{:?}: {n} points, {} device jobs, {} cycles", C::AGGREGATE, output.jobs, output.device_cycles);
+    assert_eq!(
+        sum_of::<C>(device, output.jobs, &output.words),
+        expected,
+        "{:?}",
+        C::AGGREGATE
+    );
+    eprintln!(
+        "{:?}: {n} points, {} device jobs, {} cycles",
+        C::AGGREGATE,
+        output.jobs,
+        output.device_cycles
+    );
     output.jobs
 }
 
@@ -164,16 +185,38 @@ fn check_scalar_ops<C: Curve>(device: &mut Device, n: usize, seed: u64) {
     let points = points::<C>(n, &mut rng);
     let scalars = scalars(n, &mut rng);
     let items = scalar_items::<C>(&scalars, &points);
-    let expected: Vec<C::P> = scalars.iter().zip(&points).map(|(s, p)| *p * Fr::from(*s)).collect();
+    let expected: Vec<C::P> = scalars
+        .iter()
+        .zip(&points)
+        .map(|(s, p)| *p * Fr::from(*s))
+        .collect();
 
     let output = device.run(C::SCALAR_MUL, &items).unwrap();
-    assert_eq!(decode_all::<C>(&output.words), expected, "{:?}", C::SCALAR_MUL);
-    eprintln!("{:?}: {n} items, {} cycles", C::SCALAR_MUL, output.device_cycles);
+    assert_eq!(
+        decode_all::<C>(&output.words),
+        expected,
+        "{:?}",
+        C::SCALAR_MUL
+    );
+    eprintln!(
+        "{:?}: {n} items, {} cycles",
+        C::SCALAR_MUL,
+        output.device_cycles
+    );
 
     let output = device.run(C::MULTI_SCALAR, &items).unwrap();
     let sum: C::P = expected.iter().sum();
-    assert_eq!(sum_of::<C>(device, output.jobs, &output.words), sum, "{:?}", C::MULTI_SCALAR);
-    eprintln!("{:?}: {n} items, {} cycles", C::MULTI_SCALAR, output.device_cycles);
+    assert_eq!(
+        sum_of::<C>(device, output.jobs, &output.words),
+        sum,
+        "{:?}",
+        C::MULTI_SCALAR
+    );
+    eprintln!(
+        "{:?}: {n} items, {} cycles",
+        C::MULTI_SCALAR,
+        output.device_cycles
+    );
 }
 
 #[test]
@@ -181,13 +224,19 @@ fn identity_page_matches_the_manifest_and_the_abi() {
     let (device, _) = open();
     let identity = device.identity();
     assert_eq!(identity.magic, tollgate_abi::MAGIC);
-    assert_eq!(identity.abi_version >> 16, u32::from(tollgate_abi::ABI_MAJOR));
+    assert_eq!(
+        identity.abi_version >> 16,
+        u32::from(tollgate_abi::ABI_MAJOR)
+    );
     assert_eq!(identity.design_hash, manifest().design_hash.to_lowercase());
     assert_eq!(identity.lanes, 40);
     assert_eq!(identity.mont_r_log2, tollgate_abi::MONT_R_LOG2);
     for opcode in Opcode::ALL {
         assert!(identity.supports(opcode), "{opcode:?} not implemented");
-        assert!(identity.shape().max_items(opcode) > 0, "{opcode:?}: no room for one round");
+        assert!(
+            identity.shape().max_items(opcode) > 0,
+            "{opcode:?}: no room for one round"
+        );
     }
 }
 
@@ -222,9 +271,14 @@ fn small_job(device: &mut Device) -> Result<tollgate_drivers::JobOutput, DeviceE
     let points = points::<G1>(10, &mut rng);
     let output = device.run(Opcode::AggregateG1, &point_items::<G1>(&points))?;
     let expected: G1Projective = points.iter().sum();
-    let partials: Vec<Option<G1Projective>> =
-        output.words.chunks_exact(G1_WORDS).map(G1::decode).collect();
-    if partials.iter().all(Option::is_some) && partials.iter().flatten().sum::<G1Projective>() == expected {
+    let partials: Vec<Option<G1Projective>> = output
+        .words
+        .chunks_exact(G1_WORDS)
+        .map(G1::decode)
+        .collect();
+    if partials.iter().all(Option::is_some)
+        && partials.iter().flatten().sum::<G1Projective>() == expected
+    {
         Ok(output)
     } else {
         Err(DeviceError::Protocol("wrong result".into()))
@@ -251,7 +305,10 @@ fn transient_faults_are_recovered_by_the_escalation() {
     control.clear();
     assert_eq!(output.attempts, 1);
     // At least every input word was delayed.
-    let words = device.identity().shape().input_words(Opcode::AggregateG1, 1);
+    let words = device
+        .identity()
+        .shape()
+        .input_words(Opcode::AggregateG1, 1);
     assert!(start.elapsed() >= Duration::from_micros(20) * words as u32);
 }
 
@@ -261,7 +318,10 @@ fn a_corrupted_result_is_delivered_as_read_and_detectable() {
     // corrupted partial is not a point of the group.
     let (mut device, control) = open();
     control.set(fault("corrupt,jobs=1"));
-    assert!(matches!(small_job(&mut device), Err(DeviceError::Protocol(_))));
+    assert!(matches!(
+        small_job(&mut device),
+        Err(DeviceError::Protocol(_))
+    ));
     let output = small_job(&mut device).expect("the next job is clean");
     assert_eq!(output.attempts, 1);
 }
@@ -272,13 +332,23 @@ fn persistent_faults_mark_the_device_down_until_revived() {
     for spec in ["hang", "error"] {
         control.set(fault(spec));
         let error = small_job(&mut device).unwrap_err();
-        assert!(matches!(error, DeviceError::Exhausted { .. }), "{spec}: {error}");
+        assert!(
+            matches!(error, DeviceError::Exhausted { .. }),
+            "{spec}: {error}"
+        );
         assert!(device.down_reason().is_some(), "{spec}");
         // Refused at once while down.
-        assert!(matches!(small_job(&mut device), Err(DeviceError::Down { .. })));
+        assert!(matches!(
+            small_job(&mut device),
+            Err(DeviceError::Down { .. })
+        ));
         control.clear();
         device.revive().unwrap();
-        assert_eq!(small_job(&mut device).unwrap().attempts, 1, "{spec}: revived");
+        assert_eq!(
+            small_job(&mut device).unwrap().attempts,
+            1,
+            "{spec}: revived"
+        );
     }
 }
 
@@ -291,7 +361,9 @@ fn a_manifest_with_another_design_hash_is_refused() {
     let dir = std::env::temp_dir().join(format!("tollgate-sim-manifest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&wrong.path).unwrap().replace(&wrong.design_hash, &changed);
+    let text = std::fs::read_to_string(&wrong.path)
+        .unwrap()
+        .replace(&wrong.design_hash, &changed);
     std::fs::write(&path, text).unwrap();
     wrong = Manifest::load(&path).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -300,10 +372,16 @@ fn a_manifest_with_another_design_hash_is_refused() {
     let sim = SimTransport::open().unwrap();
     let error = Device::open(Box::new(sim), wrong, config()).unwrap_err();
     assert!(
-        matches!(error, DeviceError::Identity(IdentityMismatch::DesignHash { .. })),
+        matches!(
+            error,
+            DeviceError::Identity(IdentityMismatch::DesignHash { .. })
+        ),
         "{error}"
     );
     let message = error.to_string();
-    assert!(message.contains(&hash) && message.contains(&changed), "{message}");
+    assert!(
+        message.contains(&hash) && message.contains(&changed),
+        "{message}"
+    );
     assert!(message.contains("manifest.json"), "{message}");
 }

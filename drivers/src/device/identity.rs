@@ -205,7 +205,9 @@ pub enum IdentityMismatch {
     },
     /// The device reports an engine without lanes (or without aggregation fan-in), so no job
     /// could be laid out for it.
-    #[error("device reports {lanes} lanes and aggregation fan-in {fanin}: no job fits such an engine")]
+    #[error(
+        "device reports {lanes} lanes and aggregation fan-in {fanin}: no job fits such an engine"
+    )]
     NoLanes {
         /// [`regs::LANES`] as read.
         lanes: u32,

@@ -148,7 +148,7 @@ fn result_g2(words: &[u32], subgroup: bool) -> Result<blst_p2_affine, FallbackRe
 /// [`JobOutput::words`]) and adds them up with blst (infinity included). Every partial must be
 /// on the curve; the subgroup check, when asked for, is made on the sum, the value used.
 fn sum_g1(words: &[u32], subgroup: bool) -> Result<blst_p1_affine, FallbackReason> {
-    if words.is_empty() || words.len() % G1_WORDS != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(G1_WORDS) {
         return Err(FallbackReason::BadResult);
     }
     let partials: Vec<min_sig::Signature> = words
@@ -167,7 +167,7 @@ fn sum_g1(words: &[u32], subgroup: bool) -> Result<blst_p1_affine, FallbackReaso
 
 /// [`sum_g1`] for G2.
 fn sum_g2(words: &[u32], subgroup: bool) -> Result<blst_p2_affine, FallbackReason> {
-    if words.is_empty() || words.len() % G2_WORDS != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(G2_WORDS) {
         return Err(FallbackReason::BadResult);
     }
     let partials: Vec<min_pk::Signature> = words
