@@ -4,9 +4,8 @@
 //! every request is still answered correctly, and /metrics shows the fallback and the
 //! device's return to service.
 //!
-//! Simulation is slow (a device batch of 40 items costs ~210k simulated cycles, seconds of
-//! wall time), so the workloads here are small and `--device-min-batch` keeps the bisection's
-//! small halves on the CPU.
+//! Simulation is slow (a device batch of up to 40 items costs ~210k simulated cycles, seconds
+//! of wall time), so the workloads here are few and small.
 
 mod common;
 
@@ -121,22 +120,18 @@ fn aggregate_signatures(variant: Variant, items: &[Value]) -> Value {
     json!(to_hex(&aggregate))
 }
 
-/// Small random workloads: batches with one bad item per variant, aggregations of keys and
-/// signatures, fast aggregate verification valid and tampered.
-fn random_requests() -> Vec<(String, &'static str, Value)> {
+/// Small random workloads for each of `variants`, cheapest device jobs first: aggregations of
+/// keys and signatures, fast aggregate verification valid and tampered, a valid batch of 16
+/// and a batch of 3 with one bad item (every device batch costs at least one round of 40
+/// scalar multiplications per group, and bisection of a bad batch makes more of them).
+fn random_requests(variants: &[Variant]) -> Vec<(String, &'static str, Value)> {
     let mut requests = Vec::new();
-    for (variant, n, bad) in [(Variant::MinPk, 16, 5), (Variant::MinSig, 12, 9)] {
+    for &variant in variants {
         let suite = Suite::new(Scheme::Pop, variant);
         let (scheme, variant_name) = names(suite);
-        let mut items: Vec<Value> = (0..n as u64)
+        let items: Vec<Value> = (0..16u64)
             .map(|i| signed_item(suite, &key(i % 7), format!("item {i} of {variant_name}").as_bytes()))
             .collect();
-        items[bad]["signature"] = items[bad - 1]["signature"].clone();
-        requests.push((
-            format!("batch {variant_name}"),
-            "/v1/verify",
-            json!({"scheme": scheme, "variant": variant_name, "items": items.clone()}),
-        ));
         let keys: Vec<Value> = items.iter().map(|item| item["public_key"].clone()).collect();
         let signatures: Vec<Value> = items.iter().map(|item| item["signature"].clone()).collect();
         requests.push((format!("aggregate keys {variant_name}"), "/v1/aggregate", json!({"variant": variant_name, "public_keys": keys})));
@@ -157,6 +152,19 @@ fn random_requests() -> Vec<(String, &'static str, Value)> {
                 json!({"variant": variant_name, "public_keys": keys, "message": signers[0]["message"], "signature": signature}),
             ));
         }
+        requests.push((
+            format!("batch {variant_name}"),
+            "/v1/verify",
+            json!({"scheme": scheme, "variant": variant_name, "items": items}),
+        ));
+        // Item 1 carries item 0's signature: well-formed, invalid.
+        let mut bad = items[..3].to_vec();
+        bad[1]["signature"] = bad[0]["signature"].clone();
+        requests.push((
+            format!("bad batch {variant_name}"),
+            "/v1/verify",
+            json!({"scheme": scheme, "variant": variant_name, "items": bad}),
+        ));
     }
     requests
 }
@@ -182,11 +190,12 @@ fn assert_same(expected: &BTreeMap<String, (u16, Value)>, got: &BTreeMap<String,
 fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
     let mut requests = vector_requests();
     assert!(requests.len() >= 90, "only {} vector requests", requests.len());
-    requests.extend(random_requests());
+    requests.extend(random_requests(&[Variant::MinPk, Variant::MinSig]));
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     // Sanity of the reference itself on the random batches.
-    assert_eq!(expected["batch min_pk"].1["invalid"], json!(1));
-    assert_eq!(expected["batch min_pk"].1["results"][5]["valid"], json!(false));
+    assert_eq!(expected["batch min_pk"].1["invalid"], json!(0));
+    assert_eq!(expected["bad batch min_sig"].1["invalid"], json!(1));
+    assert_eq!(expected["bad batch min_sig"].1["results"][1]["valid"], json!(false));
     assert_eq!(expected["fast aggregate verify min_sig valid"].1["valid"], json!(true));
 
     let sim = sim_server(2, &[]);
@@ -202,26 +211,29 @@ fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
 }
 
 /// Under `fault`: every request answered as the CPU answers it, the fallback counted under
-/// `reason`, and the device back in service (device jobs succeed again) afterwards.
+/// `reason`, and the device back in service (device jobs succeed again) afterwards. The first
+/// device job (the one a counted fault hits) is a cheap aggregation, so that a hang's
+/// deadlines are short.
 fn survives(fault: &str, reason: Option<&str>) {
-    let requests = random_requests();
+    let requests = random_requests(&[Variant::MinPk]);
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
-    let sim = sim_server(8, &["--inject-fault", fault]);
+    let sim = sim_server(2, &["--inject-fault", fault]);
     let got = answers(&sim, &requests);
     assert_same(&expected, &got, fault);
     if let Some(reason) = reason {
         let sample = format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#);
         assert!(metric(&sim, &sample) >= 1.0, "{fault}: no fallback counted as {reason}");
     }
-    // Recovery: the prober takes the device back, and the same work runs on it again.
+    // Recovery: the prober takes the device back, and device jobs succeed on it again.
     let deadline = Instant::now() + Duration::from_secs(120);
     while metric(&sim, UP) != 1.0 {
         assert!(Instant::now() < deadline, "{fault}: the device never came back");
         std::thread::sleep(Duration::from_millis(100));
     }
     let before = metric(&sim, JOBS_OK);
-    let again = answers(&sim, &requests);
-    assert_same(&expected, &again, &format!("{fault}, after recovery"));
+    for (name, answer) in answers(&sim, &requests[..2]) {
+        assert_eq!(Some(&answer), expected.get(&name), "{fault}, after recovery: {name}");
+    }
     assert!(metric(&sim, JOBS_OK) > before, "{fault}: no device job after recovery");
 }
 
