@@ -38,8 +38,13 @@ struct Args {
 }
 
 fn parse_pair(s: &str) -> Result<(usize, usize), String> {
-    let (a, b) = s.split_once(',').ok_or("expected two numbers: small,large")?;
-    let pair = (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
+    let (a, b) = s
+        .split_once(',')
+        .ok_or("expected two numbers: small,large")?;
+    let pair = (
+        a.trim().parse().map_err(|e| format!("{e}"))?,
+        b.trim().parse().map_err(|e| format!("{e}"))?,
+    );
     if pair.0 == 0 || pair.1 <= pair.0 {
         return Err("need 0 < small < large".into());
     }
@@ -90,7 +95,12 @@ fn measure_blst(reps: usize) -> Blst {
     let g2_mul64 = time_per_op(reps, 200, || unsafe {
         blst::blst_p2_mult(&mut acc2, &acc2, scalar.as_ptr(), 64);
     });
-    Blst { g1_add, g2_add, g1_mul64, g2_mul64 }
+    Blst {
+        g1_add,
+        g2_add,
+        g1_mul64,
+        g2_mul64,
+    }
 }
 
 /// A job's items as per-lane word lists: item i goes to lane i mod K, in order.
@@ -131,17 +141,23 @@ fn measure(
     let mut run = |r: usize| {
         let n = r * lanes * per_run;
         // Lane j's body run t takes items (t·K + j)·per_run … + per_run.
-        let runs: Vec<Vec<Word>> = (0..r * lanes).map(|u| (0..per_run).flat_map(|s| item(u * per_run + s)).collect()).collect();
+        let runs: Vec<Vec<Word>> = (0..r * lanes)
+            .map(|u| (0..per_run).flat_map(|s| item(u * per_run + s)).collect())
+            .collect();
         (n, core.run(kind, &deal(runs, lanes), r as u32))
     };
     let (n0, small) = run(rounds.0);
     let (n1, large) = run(rounds.1);
-    assert!(check(&large, n1), "{kind:?}: Verilator result differs from arkworks");
+    assert!(
+        check(&large, n1),
+        "{kind:?}: Verilator result differs from arkworks"
+    );
     let dn = (n1 - n0) as f64;
     Measured {
         items: n1,
         steady_cycles: (large.cycles - small.cycles) as f64 / dn,
-        steady_util: (large.mul_issues - small.mul_issues) as f64 / (large.cycles - small.cycles) as f64,
+        steady_util: (large.mul_issues - small.mul_issues) as f64
+            / (large.cycles - small.cycles) as f64,
         large,
     }
 }
@@ -158,33 +174,76 @@ fn main() {
     let n1 = args.rounds.1 * lanes * acc;
     let g1s: Vec<G1Projective> = (0..n1).map(|_| G1Projective::rand(&mut rng)).collect();
     let g2s: Vec<G2Projective> = (0..n1).map(|_| G2Projective::rand(&mut rng)).collect();
-    let ks: Vec<u64> = (0..2 * lanes).map(|_| u64::rand(&mut rng) | 1 << 63).collect();
+    let ks: Vec<u64> = (0..2 * lanes)
+        .map(|_| u64::rand(&mut rng) | 1 << 63)
+        .collect();
     // Lane j's partial sums add up to the sum of the items it was dealt.
-    let total1 = |run: &Run| run.outputs.iter().map(|o| g1_to_ark(&g1_from_words(o))).sum::<G1Projective>();
-    let total2 = |run: &Run| run.outputs.iter().map(|o| g2_to_ark(&g2_from_words(o))).sum::<G2Projective>();
+    let total1 = |run: &Run| {
+        run.outputs
+            .iter()
+            .map(|o| g1_to_ark(&g1_from_words(o)))
+            .sum::<G1Projective>()
+    };
+    let total2 = |run: &Run| {
+        run.outputs
+            .iter()
+            .map(|o| g2_to_ark(&g2_from_words(o)))
+            .sum::<G2Projective>()
+    };
     // Item i of a per-item job is lane i mod K's output number i / K.
-    let nth = |run: &Run, i: usize, words: usize| run.outputs[i % lanes][(i / lanes) * words..(i / lanes + 1) * words].to_vec();
-    let scalar_item = |k: u64, point: Vec<ark_bls12_381::Fq>| std::iter::once(Word::Scalar(k)).chain(fp(point)).collect::<Vec<_>>();
+    let nth = |run: &Run, i: usize, words: usize| {
+        run.outputs[i % lanes][(i / lanes) * words..(i / lanes + 1) * words].to_vec()
+    };
+    let scalar_item = |k: u64, point: Vec<ark_bls12_381::Fq>| {
+        std::iter::once(Word::Scalar(k))
+            .chain(fp(point))
+            .collect::<Vec<_>>()
+    };
 
-    let agg1 = measure(&mut core, ProgramKind::AggregateG1, args.rounds, acc, |i| fp(g1_words(&g1_from_ark(&g1s[i]))), |r, n| {
-        total1(r) == g1s[..n].iter().sum::<G1Projective>()
-    });
+    let agg1 = measure(
+        &mut core,
+        ProgramKind::AggregateG1,
+        args.rounds,
+        acc,
+        |i| fp(g1_words(&g1_from_ark(&g1s[i]))),
+        |r, n| total1(r) == g1s[..n].iter().sum::<G1Projective>(),
+    );
     let r2 = (args.rounds.0, args.rounds.1.min(args.rounds.0 + 4));
-    let agg2 = measure(&mut core, ProgramKind::AggregateG2, r2, acc, |i| fp(g2_words(&g2_from_ark(&g2s[i]))), |r, n| {
-        total2(r) == g2s[..n].iter().sum::<G2Projective>()
-    });
-    let mul1 = measure(&mut core, ProgramKind::ScalarMulG1, (1, 2), 1, |i| scalar_item(ks[i], g1_words(&g1_from_ark(&g1s[i]))), |r, n| {
-        (0..n).all(|i| g1_to_ark(&g1_from_words(&nth(r, i, 3))) == g1s[i] * Fr::from(ks[i]))
-    });
-    let mul2 = measure(&mut core, ProgramKind::ScalarMulG2, (1, 2), 1, |i| scalar_item(ks[i], g2_words(&g2_from_ark(&g2s[i]))), |r, n| {
-        (0..n).all(|i| g2_to_ark(&g2_from_words(&nth(r, i, 6))) == g2s[i] * Fr::from(ks[i]))
-    });
+    let agg2 = measure(
+        &mut core,
+        ProgramKind::AggregateG2,
+        r2,
+        acc,
+        |i| fp(g2_words(&g2_from_ark(&g2s[i]))),
+        |r, n| total2(r) == g2s[..n].iter().sum::<G2Projective>(),
+    );
+    let mul1 = measure(
+        &mut core,
+        ProgramKind::ScalarMulG1,
+        (1, 2),
+        1,
+        |i| scalar_item(ks[i], g1_words(&g1_from_ark(&g1s[i]))),
+        |r, n| (0..n).all(|i| g1_to_ark(&g1_from_words(&nth(r, i, 3))) == g1s[i] * Fr::from(ks[i])),
+    );
+    let mul2 = measure(
+        &mut core,
+        ProgramKind::ScalarMulG2,
+        (1, 2),
+        1,
+        |i| scalar_item(ks[i], g2_words(&g2_from_ark(&g2s[i]))),
+        |r, n| (0..n).all(|i| g2_to_ark(&g2_from_words(&nth(r, i, 6))) == g2s[i] * Fr::from(ks[i])),
+    );
     let blst = measure_blst(args.reps);
 
     println!("Engine: K = {} lanes, {} add/sub units, window {} registers, {} accumulators per lane in aggregation; ROM {} words × {} bits.",
         cfg.lanes, cfg.alu_slots, cfg.window(), cfg.accumulators, rom.instrs.len(), rom.word_bits());
     println!("Verilator, `bitstreams/rtl/engine_core.v`; every result checked against arkworks. Steady state = difference of two runs ({} vs {} body runs per lane for aggregation, 1 vs 2 for scalar multiplication), so fill, drain and epilogue cancel.", args.rounds.0, args.rounds.1);
-    println!("Projection: {} MHz × {} engines per VU9P ({}).\n", CLOCK_HZ / 1e6, args.engines, args.engines_basis);
+    println!(
+        "Projection: {} MHz × {} engines per VU9P ({}).\n",
+        CLOCK_HZ / 1e6,
+        args.engines,
+        args.engines_basis
+    );
     println!("| operation | cycles/op per engine (steady state) | multiplier use (steady) | larger run: items, cycles, multiplier use | projected ops/s ({} engines) | blst on this CPU, ops/s (1 core) | ratio |", args.engines);
     println!("|---|---|---|---|---|---|---|");
     let row = |name: &str, m: &Measured, per_op: f64, cpu_s: f64| {
@@ -193,7 +252,13 @@ fn main() {
         let cpu = 1.0 / cpu_s;
         println!(
             "| {name} | {cycles:.2} | {:.1}% | {}, {}, {:.1}% | {:.3e} | {:.3e} | {:.0}× |",
-            m.steady_util * 100.0, m.items, m.large.cycles, m.large.utilisation() * 100.0, proj, cpu, proj / cpu
+            m.steady_util * 100.0,
+            m.items,
+            m.large.cycles,
+            m.large.utilisation() * 100.0,
+            proj,
+            cpu,
+            proj / cpu
         );
     };
     row("G1 add (aggregation)", &agg1, 1.0, blst.g1_add);

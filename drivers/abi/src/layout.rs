@@ -152,10 +152,17 @@ impl Shape {
 
     /// Lays out `items` (concatenated in [`Opcode::item_words`] format) as the input stream;
     /// returns the job's rounds and the words to write to [`crate::regs::IN_FIFO`].
-    pub fn input_stream(&self, opcode: Opcode, items: &[u32]) -> Result<(u32, Vec<u32>), LayoutError> {
+    pub fn input_stream(
+        &self,
+        opcode: Opcode,
+        items: &[u32],
+    ) -> Result<(u32, Vec<u32>), LayoutError> {
         let item_words = opcode.item_words();
-        if items.len() % item_words != 0 {
-            return Err(LayoutError::Ragged { words: items.len(), item_words });
+        if !items.len().is_multiple_of(item_words) {
+            return Err(LayoutError::Ragged {
+                words: items.len(),
+                item_words,
+            });
         }
         let count = items.len() / item_words;
         if count == 0 {
@@ -164,7 +171,11 @@ impl Shape {
         let rounds = self.rounds(opcode, count);
         let max_rounds = self.max_rounds(opcode);
         if rounds > max_rounds {
-            return Err(LayoutError::TooLarge { items: count, rounds, max_rounds });
+            return Err(LayoutError::TooLarge {
+                items: count,
+                rounds,
+                max_rounds,
+            });
         }
         let mut stream = vec![0u32; self.input_words(opcode, rounds)];
         let (per_run, lanes) = (self.items_per_run(opcode), self.lanes as usize);
@@ -173,12 +184,17 @@ impl Shape {
             let (run, slot) = (i / per_run, i % per_run);
             let (round, lane) = (run / lanes, run % lanes);
             let mut element = |e: usize, words: &[u32]| {
-                let at = self.input_position(opcode, round, lane, slot * item_elements(opcode) + e) * FP_WORDS;
+                let at = self.input_position(opcode, round, lane, slot * item_elements(opcode) + e)
+                    * FP_WORDS;
                 stream[at..at + words.len()].copy_from_slice(words);
             };
             match items.get(i * item_words..(i + 1) * item_words) {
                 Some(item) => {
-                    let (scalar, point) = item.split_at(if opcode.has_scalars() { SCALAR_WORDS } else { 0 });
+                    let (scalar, point) = item.split_at(if opcode.has_scalars() {
+                        SCALAR_WORDS
+                    } else {
+                        0
+                    });
                     if opcode.has_scalars() {
                         element(0, scalar);
                     }
@@ -200,10 +216,19 @@ impl Shape {
     /// The results in an output stream of a job of `rounds` rounds and `items` items:
     /// ScalarMul* → one point per item in item order; sums → one partial sum per lane, whose
     /// sum is the job's result. Points in [`Group::point_words`] format.
-    pub fn results(&self, opcode: Opcode, rounds: u32, items: usize, stream: &[u32]) -> Result<Vec<u32>, LayoutError> {
+    pub fn results(
+        &self,
+        opcode: Opcode,
+        rounds: u32,
+        items: usize,
+        stream: &[u32],
+    ) -> Result<Vec<u32>, LayoutError> {
         let expected = self.output_words(opcode, rounds);
         if stream.len() != expected {
-            return Err(LayoutError::OutputLength { expected, got: stream.len() });
+            return Err(LayoutError::OutputLength {
+                expected,
+                got: stream.len(),
+            });
         }
         let lanes = self.lanes as usize;
         let elements = point_elements(opcode.group());
@@ -225,12 +250,19 @@ impl Shape {
 mod tests {
     use super::*;
 
-    const SHAPE: Shape = Shape { lanes: 4, aggregate_fanin: 3, in_words: 4 * 12 * 9 * 2, out_words: 4 * 72 * 2 };
+    const SHAPE: Shape = Shape {
+        lanes: 4,
+        aggregate_fanin: 3,
+        in_words: 4 * 12 * 9 * 2,
+        out_words: 4 * 72 * 2,
+    };
 
     /// An item whose every word names it: item i's word w is i << 16 | w (w ≥ 1 so that no
     /// word of a real item is 0 and padding is told apart).
     fn items(opcode: Opcode, n: usize) -> Vec<u32> {
-        (0..n).flat_map(|i| (0..opcode.item_words()).map(move |w| (i as u32) << 16 | (w as u32 + 1))).collect()
+        (0..n)
+            .flat_map(|i| (0..opcode.item_words()).map(move |w| (i as u32) << 16 | (w as u32 + 1)))
+            .collect()
     }
 
     #[test]
@@ -277,8 +309,13 @@ mod tests {
         let out = SHAPE.results(op, rounds, 6, &stream).unwrap();
         assert_eq!(out.len(), 6 * 36);
         // Item 5 = lane 1, its second point: lane elements 3, 4, 5.
-        assert_eq!([out[5 * 36], out[5 * 36 + 12], out[5 * 36 + 24]], [1 << 8 | 3, 1 << 8 | 4, 1 << 8 | 5]);
-        let sums = SHAPE.results(Opcode::AggregateG1, 1, 13, &stream[..4 * 36]).unwrap();
+        assert_eq!(
+            [out[5 * 36], out[5 * 36 + 12], out[5 * 36 + 24]],
+            [1 << 8 | 3, 1 << 8 | 4, 1 << 8 | 5]
+        );
+        let sums = SHAPE
+            .results(Opcode::AggregateG1, 1, 13, &stream[..4 * 36])
+            .unwrap();
         assert_eq!(sums.len(), 4 * 36);
         assert_eq!(sums[2 * 36 + 12], 2 << 8 | 1);
     }
@@ -287,9 +324,18 @@ mod tests {
     fn bad_jobs_are_refused() {
         let op = Opcode::AggregateG2;
         assert_eq!(SHAPE.input_stream(op, &[]), Err(LayoutError::Empty));
-        assert!(matches!(SHAPE.input_stream(op, &[1, 2, 3]), Err(LayoutError::Ragged { .. })));
+        assert!(matches!(
+            SHAPE.input_stream(op, &[1, 2, 3]),
+            Err(LayoutError::Ragged { .. })
+        ));
         let too_many = SHAPE.max_items(op) + 1;
-        assert!(matches!(SHAPE.input_stream(op, &items(op, too_many)), Err(LayoutError::TooLarge { .. })));
-        assert!(matches!(SHAPE.results(op, 1, 1, &[0; 5]), Err(LayoutError::OutputLength { .. })));
+        assert!(matches!(
+            SHAPE.input_stream(op, &items(op, too_many)),
+            Err(LayoutError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            SHAPE.results(op, 1, 1, &[0; 5]),
+            Err(LayoutError::OutputLength { .. })
+        ));
     }
 }

@@ -22,7 +22,10 @@ fn words_of(w: Word) -> Vec<u32> {
         Word::Fp(x) => x.0 .0,
         Word::Scalar(k) => [k, 0, 0, 0, 0, 0],
     };
-    limbs.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).collect()
+    limbs
+        .iter()
+        .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+        .collect()
 }
 
 /// The field element whose Montgomery form is `words`.
@@ -84,12 +87,23 @@ impl CoreSim {
     /// A fresh core after four cycles of reset.
     pub fn new() -> CoreSim {
         let m = Model::new(&crate::sim::ENGINE_CORE);
-        let port = |n: &str| m.port(n).unwrap_or_else(|e| panic!("engine_core port {n}: {e}"));
+        let port = |n: &str| {
+            m.port(n)
+                .unwrap_or_else(|e| panic!("engine_core port {n}: {e}"))
+        };
         let p = Ports {
             clock: port("clock"),
             reset: port("reset"),
             start: port("start"),
-            ranges: ["pro_start", "pro_len", "body_start", "body_len", "epi_start", "epi_len"].map(port),
+            ranges: [
+                "pro_start",
+                "pro_len",
+                "body_start",
+                "body_len",
+                "epi_start",
+                "epi_len",
+            ]
+            .map(port),
             rounds: port("rounds"),
             busy: port("busy"),
             in_pop: port("in_pop"),
@@ -115,7 +129,9 @@ impl CoreSim {
         let lanes = EngineParams::standard().rom.config.lanes;
         assert_eq!(inputs.len(), lanes, "one input list per lane");
         let e = EngineParams::standard().rom.entry(kind).clone();
-        let ranges = [e.prologue, e.body, e.epilogue].into_iter().flat_map(|r| [r.start, r.len()]);
+        let ranges = [e.prologue, e.body, e.epilogue]
+            .into_iter()
+            .flat_map(|r| [r.start, r.len()]);
         for (port, v) in self.p.ranges.into_iter().zip(ranges) {
             self.m.set_u64(port, v as u64);
         }
@@ -129,7 +145,10 @@ impl CoreSim {
         loop {
             if self.m.get_u64(self.p.in_pop) == 1 {
                 let lane = self.m.get_u64(self.p.in_lane) as usize;
-                let word = inputs[lane].get(next[lane]).copied().expect("lane input too short");
+                let word = inputs[lane]
+                    .get(next[lane])
+                    .copied()
+                    .expect("lane input too short");
                 next[lane] += 1;
                 self.m.set(self.p.in_data, &words_of(word));
             }
@@ -148,6 +167,10 @@ impl CoreSim {
         for (lane, input) in inputs.iter().enumerate() {
             assert_eq!(next[lane], input.len(), "lane {lane} left input unread");
         }
-        Run { outputs, cycles, mul_issues }
+        Run {
+            outputs,
+            cycles,
+            mul_issues,
+        }
     }
 }

@@ -27,7 +27,10 @@ impl TopParams {
     /// 8,192 elements each way: 3.1 Mbit, ~87 RAMB36 per buffer, enough for 2,640 G1 points
     /// of aggregation or 2,040 64-bit G1 scalar multiplications per job.
     pub fn standard() -> TopParams {
-        TopParams { in_elements: 8192, out_elements: 8192 }
+        TopParams {
+            in_elements: 8192,
+            out_elements: 8192,
+        }
     }
 
     /// The stream shape the identity page reports.
@@ -75,7 +78,11 @@ fn rows(params: &TopParams) -> Vec<Row> {
         .map(|op| {
             let e = rom.entry(program(op));
             let in_per_round = shape.input_words(op, 1) / FP_WORDS;
-            assert_eq!(e.loads_per_item * lanes, in_per_round, "{op:?}: microcode loads ≠ ABI layout");
+            assert_eq!(
+                e.loads_per_item * lanes,
+                in_per_round,
+                "{op:?}: microcode loads ≠ ABI layout"
+            );
             let out_words = shape.output_words(op, 1) / FP_WORDS;
             // Sums store only in the epilogue, per-item programs only in the body.
             let (stores, others) = if op.is_sum() {
@@ -83,9 +90,15 @@ fn rows(params: &TopParams) -> Vec<Row> {
             } else {
                 (e.stores_per_item, e.stores_at_end)
             };
-            assert!(others == 0 && stores * lanes == out_words, "{op:?}: microcode stores ≠ ABI layout");
+            assert!(
+                others == 0 && stores * lanes == out_words,
+                "{op:?}: microcode stores ≠ ABI layout"
+            );
             let max_rounds = shape.max_rounds(op);
-            assert!((1..256).contains(&max_rounds), "{op:?}: {max_rounds} rounds fit the buffers");
+            assert!(
+                (1..256).contains(&max_rounds),
+                "{op:?}: {max_rounds} rounds fit the buffers"
+            );
             Row {
                 op,
                 ranges: [
@@ -111,11 +124,18 @@ fn table(w: &mut String, rows: &[Row], sel: &str, prefix: &str, ranges: bool) {
     let row_fields = |r: Option<&Row>| -> Vec<(&'static str, usize, usize)> {
         let at = |i: usize| r.map_or(0, |r| r.ranges[i]);
         if ranges {
-            ["pro_start", "pro_len", "body_start", "body_len", "epi_start", "epi_len"]
-                .into_iter()
-                .enumerate()
-                .map(|(i, f)| (f, 16, at(i)))
-                .collect()
+            [
+                "pro_start",
+                "pro_len",
+                "body_start",
+                "body_len",
+                "epi_start",
+                "epi_len",
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (f, 16, at(i)))
+            .collect()
         } else {
             vec![
                 ("valid", 1, r.is_some() as usize),
@@ -130,7 +150,10 @@ fn table(w: &mut String, rows: &[Row], sel: &str, prefix: &str, ranges: bool) {
         let _ = writeln!(w, "reg [{}:0] {prefix}_{f};", width - 1);
     }
     let assign = |r: Option<&Row>| {
-        row_fields(r).iter().map(|(f, width, v)| format!(" {prefix}_{f} = {width}'d{v};")).collect::<String>()
+        row_fields(r)
+            .iter()
+            .map(|(f, width, v)| format!(" {prefix}_{f} = {width}'d{v};"))
+            .collect::<String>()
     };
     let _ = writeln!(w, "always @(*) begin\n  case ({sel})");
     for r in rows {
@@ -273,7 +296,9 @@ end"
         (regs::MUL_ISSUES, "mul_issues".into()),
         (regs::OUT_FIFO, "32'd0".into()),
     ];
-    reads.extend((0..tollgate_abi::DESIGN_HASH_WORDS).map(|i| (regs::DESIGN_HASH + 4 * i as u32, hash(i))));
+    reads.extend(
+        (0..tollgate_abi::DESIGN_HASH_WORDS).map(|i| (regs::DESIGN_HASH + 4 * i as u32, hash(i))),
+    );
     assert_eq!(completion::STATUS_SHIFT, 16);
     let writable = [
         regs::CONTROL,
@@ -299,7 +324,13 @@ end"
   rdata_q <= r_fifo ? (r_fifo_ok ? out_word : 32'd0) : r_reg;
 end"
     );
-    let known = |addrs: Vec<u32>| addrs.iter().map(|a| format!("bus_addr == 12'h{a:03x}")).collect::<Vec<_>>().join(" || ");
+    let known = |addrs: Vec<u32>| {
+        addrs
+            .iter()
+            .map(|a| format!("bus_addr == 12'h{a:03x}"))
+            .collect::<Vec<_>>()
+            .join(" || ")
+    };
     let readable = known(reads.iter().map(|(a, _)| *a).collect());
     let writable = known(writable.to_vec());
 
