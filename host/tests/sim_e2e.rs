@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 use tollgate::api::wire::to_hex;
 use tollgate::suite::{Scheme, Suite, Variant};
 
-/// A sim server that sends the device batches of `min_batch` or more items.
+/// A sim server that sends the device batches of `min_batch` or more items and every
+/// aggregation.
 fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
     let min_batch = min_batch.to_string();
     let mut args = vec![
@@ -26,6 +27,8 @@ fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
         "sim",
         "--device-min-batch",
         &min_batch,
+        "--device-min-points",
+        "2",
         "--device-probe-interval-ms",
         "200",
     ];

@@ -639,6 +639,10 @@ pub struct DeviceArgs {
     /// Batches smaller than this stay on the CPU (the measured crossover). [default: 256]
     #[arg(long, env = "TOLLGATE_DEVICE_MIN_BATCH")]
     pub device_min_batch: Option<usize>,
+    /// Aggregations of this many points or more go to the device. [default: none — with the
+    /// register transport of ABI 2.0 the CPU aggregates faster at every measured size]
+    #[arg(long, env = "TOLLGATE_DEVICE_MIN_POINTS")]
+    pub device_min_points: Option<usize>,
     /// Fraction of device-backed results recomputed on the CPU. [default: 0.05]
     #[arg(long, env = "TOLLGATE_DEVICE_REVERIFY_FRACTION")]
     pub device_reverify_fraction: Option<f64>,
@@ -703,7 +707,7 @@ impl DeviceArgs {
         let min_batch = self.device_min_batch.unwrap_or(defaults.min_batch).max(1);
         Ok(Policy {
             min_batch,
-            min_points: defaults.min_points,
+            min_points: self.device_min_points.unwrap_or(defaults.min_points).max(1),
             reverify_fraction: fraction,
             probe_interval: self
                 .device_probe_interval_ms

@@ -29,7 +29,9 @@ impl Default for Policy {
         Policy {
             // The measured crossover (bench/RESULTS.md "## Device"): below it the CPU is faster.
             min_batch: 256,
-            min_points: 2,
+            // Never by default: with ABI 2.0's register transport the CPU aggregates keys
+            // faster at every measured size (bench/RESULTS.md "## Device").
+            min_points: usize::MAX,
             reverify_fraction: 0.05,
             probe_interval: Duration::from_secs(5),
         }
