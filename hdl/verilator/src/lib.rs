@@ -24,7 +24,7 @@
 //!
 //! **Runtime** ([`Model`]): in the crate (test, bench, driver) that links it,
 //!
-//! ```ignore
+//! ```text
 //! tollgate_verilator::include_model!("fp_mont_mul"); // defines FP_MONT_MUL
 //! let mut m = tollgate_verilator::Model::new(&FP_MONT_MUL);
 //! let (clock, a) = (m.port("clock")?, m.port("a")?);
