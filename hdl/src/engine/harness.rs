@@ -95,15 +95,7 @@ impl CoreSim {
             clock: port("clock"),
             reset: port("reset"),
             start: port("start"),
-            ranges: [
-                "pro_start",
-                "pro_len",
-                "body_start",
-                "body_len",
-                "epi_start",
-                "epi_len",
-            ]
-            .map(port),
+            ranges: super::RANGE_PORTS.map(port),
             rounds: port("rounds"),
             busy: port("busy"),
             in_pop: port("in_pop"),
@@ -129,9 +121,7 @@ impl CoreSim {
         let lanes = EngineParams::standard().rom.config.lanes;
         assert_eq!(inputs.len(), lanes, "one input list per lane");
         let e = EngineParams::standard().rom.entry(kind).clone();
-        let ranges = [e.prologue, e.body, e.epilogue]
-            .into_iter()
-            .flat_map(|r| [r.start, r.len()]);
+        let ranges = super::range_values(&e);
         for (port, v) in self.p.ranges.into_iter().zip(ranges) {
             self.m.set_u64(port, v as u64);
         }

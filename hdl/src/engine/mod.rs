@@ -45,6 +45,22 @@ pub const ENGINE_TAG_BITS: usize = LANE_BITS + 7;
 /// ROM address and segment-length width.
 pub const PC_BITS: usize = 16;
 
+/// The core's job-range inputs, in the order of [`range_values`].
+pub const RANGE_PORTS: [&str; 6] = [
+    "pro_start",
+    "pro_len",
+    "body_start",
+    "body_len",
+    "epi_start",
+    "epi_len",
+];
+
+/// What a job of `entry`'s program drives on [`RANGE_PORTS`].
+pub fn range_values(entry: &tollgate_microcode::compile::rom::ProgramEntry) -> [usize; 6] {
+    let [p, b, e] = [&entry.prologue, &entry.body, &entry.epilogue];
+    [p.start, p.len(), b.start, b.len(), e.start, e.len()]
+}
+
 /// The engine core; see the module documentation for its ports.
 #[derive(LogicBlock)]
 pub struct EngineCore {

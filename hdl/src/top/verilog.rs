@@ -6,7 +6,7 @@ use tollgate_abi::layout::Shape;
 use tollgate_abi::{completion, control, error, regs, status, Opcode, FP_WORDS};
 use tollgate_microcode::compile::programs::ProgramKind;
 
-use crate::engine::EngineParams;
+use crate::engine::{range_values, EngineParams, RANGE_PORTS};
 use crate::field::FP_BITS;
 use crate::rtl::CLOCK_MHZ;
 
@@ -101,14 +101,7 @@ fn rows(params: &TopParams) -> Vec<Row> {
             );
             Row {
                 op,
-                ranges: [
-                    e.prologue.start,
-                    e.prologue.len(),
-                    e.body.start,
-                    e.body.len(),
-                    e.epilogue.start,
-                    e.epilogue.len(),
-                ],
+                ranges: range_values(e),
                 in_per_round,
                 out_per_round: out_words,
                 sum: op.is_sum(),
@@ -124,18 +117,11 @@ fn table(w: &mut String, rows: &[Row], sel: &str, prefix: &str, ranges: bool) {
     let row_fields = |r: Option<&Row>| -> Vec<(&'static str, usize, usize)> {
         let at = |i: usize| r.map_or(0, |r| r.ranges[i]);
         if ranges {
-            [
-                "pro_start",
-                "pro_len",
-                "body_start",
-                "body_len",
-                "epi_start",
-                "epi_len",
-            ]
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| (f, 16, at(i)))
-            .collect()
+            RANGE_PORTS
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| (f, 16, at(i)))
+                .collect()
         } else {
             vec![
                 ("valid", 1, r.is_some() as usize),
