@@ -19,7 +19,10 @@ fn main() {
     for (file, top) in MODELS {
         let path = rtl.join(file);
         println!("cargo:rerun-if-changed={}", path.display());
-        if let Err(e) = tollgate_verilator::VerilatorBuild::new(top).file(&path).build() {
+        if let Err(e) = tollgate_verilator::VerilatorBuild::new(top)
+            .file(&path)
+            .build()
+        {
             panic!("verilating {top}: {e}");
         }
     }

@@ -9,8 +9,8 @@ pub mod codec;
 pub mod device;
 pub mod transport;
 
+pub use device::{Counters, Device, DeviceConfig, DeviceError, Identity, JobOutput, Manifest};
 /// The register map and job formats this driver speaks.
 pub use tollgate_abi as abi;
-pub use device::{Counters, Device, DeviceConfig, DeviceError, Identity, JobOutput, Manifest};
 pub use transport::fault::{Fault, FaultControl, FaultSpec, FaultyTransport};
 pub use transport::{RegisterAccess, TransportError};

@@ -8,11 +8,11 @@
 use ark_bls12_381::{Fq, Fr, G1Projective, G2Projective};
 use ark_ff::{AdditiveGroup, Zero};
 use ark_std::UniformRand;
+use tollgate_hdl::engine::harness::{CoreSim as Core, Word};
 use tollgate_hdl::engine::EngineParams;
 use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 use tollgate_microcode::model::{g1_from_words, g1_words, g2_from_words, g2_words};
-use tollgate_hdl::engine::harness::{CoreSim as Core, Word};
 
 const LANES: usize = 40;
 
@@ -48,7 +48,8 @@ fn engine_g1_and_g2_pairwise_add_and_double() {
     let s = g1_points(2 * LANES, 0);
     let g = G1Projective::rand(&mut ark_std::test_rng());
     let zero = G1Projective::zero();
-    let mut pairs: Vec<(G1Projective, G1Projective)> = vec![(zero, zero), (zero, g), (g, zero), (g, g), (g, -g)];
+    let mut pairs: Vec<(G1Projective, G1Projective)> =
+        vec![(zero, zero), (zero, g), (g, zero), (g, g), (g, -g)];
     pairs.extend((0..LANES - pairs.len()).map(|i| (s[2 * i], s[2 * i + 1])));
     let inputs: Vec<Vec<Word>> = pairs
         .iter()
@@ -56,18 +57,30 @@ fn engine_g1_and_g2_pairwise_add_and_double() {
         .collect();
     let run = core.run(ProgramKind::AddG1, &inputs, 1);
     for (lane, (a, b)) in pairs.iter().enumerate() {
-        assert_eq!(g1_to_ark(&g1_from_words(&run.outputs[lane])), *a + *b, "G1 add lane {lane}");
+        assert_eq!(
+            g1_to_ark(&g1_from_words(&run.outputs[lane])),
+            *a + *b,
+            "G1 add lane {lane}"
+        );
     }
-    let inputs: Vec<Vec<Word>> = s[..LANES].iter().map(|p| fp_words(g1_words(&g1_from_ark(p)))).collect();
+    let inputs: Vec<Vec<Word>> = s[..LANES]
+        .iter()
+        .map(|p| fp_words(g1_words(&g1_from_ark(p))))
+        .collect();
     let run = core.run(ProgramKind::DoubleG1, &inputs, 1);
     for (lane, p) in s[..LANES].iter().enumerate() {
-        assert_eq!(g1_to_ark(&g1_from_words(&run.outputs[lane])), p.double(), "G1 double lane {lane}");
+        assert_eq!(
+            g1_to_ark(&g1_from_words(&run.outputs[lane])),
+            p.double(),
+            "G1 double lane {lane}"
+        );
     }
 
     let s = g2_points(2 * LANES);
     let g = G2Projective::rand(&mut ark_std::test_rng());
     let zero = G2Projective::zero();
-    let mut pairs: Vec<(G2Projective, G2Projective)> = vec![(zero, zero), (zero, g), (g, zero), (g, g), (g, -g)];
+    let mut pairs: Vec<(G2Projective, G2Projective)> =
+        vec![(zero, zero), (zero, g), (g, zero), (g, g), (g, -g)];
     pairs.extend((0..LANES - pairs.len()).map(|i| (s[2 * i], s[2 * i + 1])));
     let inputs: Vec<Vec<Word>> = pairs
         .iter()
@@ -75,7 +88,11 @@ fn engine_g1_and_g2_pairwise_add_and_double() {
         .collect();
     let run = core.run(ProgramKind::AddG2, &inputs, 1);
     for (lane, (a, b)) in pairs.iter().enumerate() {
-        assert_eq!(g2_to_ark(&g2_from_words(&run.outputs[lane])), *a + *b, "G2 add lane {lane}");
+        assert_eq!(
+            g2_to_ark(&g2_from_words(&run.outputs[lane])),
+            *a + *b,
+            "G2 add lane {lane}"
+        );
     }
 }
 
@@ -88,15 +105,28 @@ fn engine_aggregates_long_streams() {
     let rounds = 20;
     let pts = g1_points(LANES * acc * rounds, 1);
     let lane_points = |lane: usize| -> Vec<G1Projective> {
-        (0..rounds).flat_map(|r| (0..acc).map(move |u| (r * LANES + lane) * acc + u)).map(|i| pts[i]).collect()
+        (0..rounds)
+            .flat_map(|r| (0..acc).map(move |u| (r * LANES + lane) * acc + u))
+            .map(|i| pts[i])
+            .collect()
     };
-    let inputs: Vec<Vec<Word>> =
-        (0..LANES).map(|j| lane_points(j).iter().flat_map(|p| fp_words(g1_words(&g1_from_ark(p)))).collect()).collect();
+    let inputs: Vec<Vec<Word>> = (0..LANES)
+        .map(|j| {
+            lane_points(j)
+                .iter()
+                .flat_map(|p| fp_words(g1_words(&g1_from_ark(p))))
+                .collect()
+        })
+        .collect();
     let run = core.run(ProgramKind::AggregateG1, &inputs, rounds as u32);
     let mut total = G1Projective::zero();
     for lane in 0..LANES {
         let got = g1_to_ark(&g1_from_words(&run.outputs[lane]));
-        assert_eq!(got, lane_points(lane).iter().sum::<G1Projective>(), "G1 partial of lane {lane}");
+        assert_eq!(
+            got,
+            lane_points(lane).iter().sum::<G1Projective>(),
+            "G1 partial of lane {lane}"
+        );
         total += got;
     }
     assert_eq!(total, pts.iter().sum::<G1Projective>());
@@ -115,14 +145,27 @@ fn engine_aggregates_long_streams() {
     let rounds = 2;
     let pts = g2_points(LANES * acc * rounds);
     let lane_points = |lane: usize| -> Vec<G2Projective> {
-        (0..rounds).flat_map(|r| (0..acc).map(move |u| (r * LANES + lane) * acc + u)).map(|i| pts[i]).collect()
+        (0..rounds)
+            .flat_map(|r| (0..acc).map(move |u| (r * LANES + lane) * acc + u))
+            .map(|i| pts[i])
+            .collect()
     };
-    let inputs: Vec<Vec<Word>> =
-        (0..LANES).map(|j| lane_points(j).iter().flat_map(|p| fp_words(g2_words(&g2_from_ark(p)))).collect()).collect();
+    let inputs: Vec<Vec<Word>> = (0..LANES)
+        .map(|j| {
+            lane_points(j)
+                .iter()
+                .flat_map(|p| fp_words(g2_words(&g2_from_ark(p))))
+                .collect()
+        })
+        .collect();
     let run = core.run(ProgramKind::AggregateG2, &inputs, rounds as u32);
     for lane in 0..LANES {
         let got = g2_to_ark(&g2_from_words(&run.outputs[lane]));
-        assert_eq!(got, lane_points(lane).iter().sum::<G2Projective>(), "G2 partial of lane {lane}");
+        assert_eq!(
+            got,
+            lane_points(lane).iter().sum::<G2Projective>(),
+            "G2 partial of lane {lane}"
+        );
     }
     eprintln!(
         "verilator AggregateG2: {} points, {} cycles, multiplier {:.1}% of the job",
@@ -139,15 +182,32 @@ fn engine_scalar_multiplication_and_sum() {
     let s = g1_points(LANES, 2);
     let edge = [0u64, 1, 2, u64::MAX, 1 << 63];
     let pairs: Vec<(u64, G1Projective)> = (0..LANES)
-        .map(|i| (edge.get(i).copied().unwrap_or_else(|| u64::rand(&mut rng)), if i == 6 { G1Projective::zero() } else { s[(i + 1) % LANES] }))
+        .map(|i| {
+            (
+                edge.get(i).copied().unwrap_or_else(|| u64::rand(&mut rng)),
+                if i == 6 {
+                    G1Projective::zero()
+                } else {
+                    s[(i + 1) % LANES]
+                },
+            )
+        })
         .collect();
     let inputs: Vec<Vec<Word>> = pairs
         .iter()
-        .map(|(k, p)| std::iter::once(Word::Scalar(*k)).chain(fp_words(g1_words(&g1_from_ark(p)))).collect())
+        .map(|(k, p)| {
+            std::iter::once(Word::Scalar(*k))
+                .chain(fp_words(g1_words(&g1_from_ark(p))))
+                .collect()
+        })
         .collect();
     let run = core.run(ProgramKind::ScalarMulG1, &inputs, 1);
     for (lane, (k, p)) in pairs.iter().enumerate() {
-        assert_eq!(g1_to_ark(&g1_from_words(&run.outputs[lane])), *p * Fr::from(*k), "G1 k = {k}");
+        assert_eq!(
+            g1_to_ark(&g1_from_words(&run.outputs[lane])),
+            *p * Fr::from(*k),
+            "G1 k = {k}"
+        );
     }
     eprintln!(
         "verilator ScalarMulG1: {} scalar multiplications in {} cycles, multiplier {:.1}%",
@@ -158,22 +218,31 @@ fn engine_scalar_multiplication_and_sum() {
 
     // Σ kP over G2, two items per lane: edge scalars on the first round.
     let pts = g2_points(2 * LANES);
-    let ks: Vec<u64> = (0..2 * LANES).map(|i| edge.get(i).copied().unwrap_or_else(|| u64::rand(&mut rng))).collect();
+    let ks: Vec<u64> = (0..2 * LANES)
+        .map(|i| edge.get(i).copied().unwrap_or_else(|| u64::rand(&mut rng)))
+        .collect();
     let item = |r: usize, lane: usize| r * LANES + lane;
     let inputs: Vec<Vec<Word>> = (0..LANES)
         .map(|j| {
             (0..2)
                 .flat_map(|r| {
                     let i = item(r, j);
-                    std::iter::once(Word::Scalar(ks[i])).chain(fp_words(g2_words(&g2_from_ark(&pts[i]))))
+                    std::iter::once(Word::Scalar(ks[i]))
+                        .chain(fp_words(g2_words(&g2_from_ark(&pts[i]))))
                 })
                 .collect()
         })
         .collect();
     let run = core.run(ProgramKind::MultiScalarG2, &inputs, 2);
     for lane in 0..LANES {
-        let expect: G2Projective = (0..2).map(|r| pts[item(r, lane)] * Fr::from(ks[item(r, lane)])).sum();
-        assert_eq!(g2_to_ark(&g2_from_words(&run.outputs[lane])), expect, "G2 Σ kP lane {lane}");
+        let expect: G2Projective = (0..2)
+            .map(|r| pts[item(r, lane)] * Fr::from(ks[item(r, lane)]))
+            .sum();
+        assert_eq!(
+            g2_to_ark(&g2_from_words(&run.outputs[lane])),
+            expect,
+            "G2 Σ kP lane {lane}"
+        );
     }
     eprintln!(
         "verilator MultiScalarG2: {} items in {} cycles, multiplier {:.1}%",

@@ -19,7 +19,10 @@ const RANDOM_OPS: usize = 100_000;
 const WORDS: usize = 12;
 
 fn to_words(x: &BigInt<6>) -> Vec<u32> {
-    x.0.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).take(WORDS).collect()
+    x.0.iter()
+        .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+        .take(WORDS)
+        .collect()
 }
 
 fn from_limbs(l: [u64; 6]) -> BigInt<6> {
@@ -33,7 +36,14 @@ fn edge_values() -> Vec<BigInt<6>> {
     pm1.0[0] -= 1;
     let mut pm2 = p;
     pm2.0[0] -= 2;
-    let ones_380 = from_limbs([u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX, (1 << 60) - 1]);
+    let ones_380 = from_limbs([
+        u64::MAX,
+        u64::MAX,
+        u64::MAX,
+        u64::MAX,
+        u64::MAX,
+        (1 << 60) - 1,
+    ]);
     // Every 26-bit limb (the leaves' wide operand) at its maximum below p's top limb.
     let mut limb_max = [0u64; 6];
     for i in 0..14 {
@@ -116,7 +126,9 @@ impl Driver {
                 checked += 1;
             } else {
                 assert!(
-                    pending.front().map_or(true, |p| cycle - p.2 < latency as u64),
+                    pending
+                        .front()
+                        .map_or(true, |p| cycle - p.2 < latency as u64),
                     "result missing"
                 );
             }
@@ -180,7 +192,11 @@ fn add_sub_neg_match_arkworks() {
         }
     }
     for _ in 0..RANDOM_OPS {
-        ops.push((rng.gen_range(0..4), Fq::rand(&mut rng).0, Fq::rand(&mut rng).0));
+        ops.push((
+            rng.gen_range(0..4),
+            Fq::rand(&mut rng).0,
+            Fq::rand(&mut rng).0,
+        ));
     }
     let expected: Vec<Vec<u32>> = ops
         .iter()

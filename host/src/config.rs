@@ -85,9 +85,15 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
 }
@@ -97,8 +103,14 @@ impl Settings {
     pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
         let file = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source: Box::new(source),
+                })?
             }
             None => SettingsLayer::default(),
         };
@@ -111,15 +123,33 @@ impl Settings {
         let defaults = ServiceConfig::default();
         macro_rules! pick {
             ($field:ident, $default:expr) => {
-                top.$field.clone().or(file.$field.clone()).unwrap_or($default)
+                top.$field
+                    .clone()
+                    .or(file.$field.clone())
+                    .unwrap_or($default)
             };
         }
-        let positive = |name: &'static str, value: usize| if value == 0 { Err(ConfigError::Zero(name)) } else { Ok(value) };
+        let positive = |name: &'static str, value: usize| {
+            if value == 0 {
+                Err(ConfigError::Zero(name))
+            } else {
+                Ok(value)
+            }
+        };
         let service = ServiceConfig {
-            default_suite: Suite::new(pick!(scheme, Scheme::default()), pick!(variant, Variant::default())),
-            max_batch_size: positive("max_batch_size", pick!(max_batch_size, defaults.max_batch_size))?,
+            default_suite: Suite::new(
+                pick!(scheme, Scheme::default()),
+                pick!(variant, Variant::default()),
+            ),
+            max_batch_size: positive(
+                "max_batch_size",
+                pick!(max_batch_size, defaults.max_batch_size),
+            )?,
             max_queue_delay: Duration::from_millis(pick!(max_queue_delay_ms, 0)),
-            queue_capacity: positive("queue_capacity", pick!(queue_capacity, defaults.queue_capacity))?,
+            queue_capacity: positive(
+                "queue_capacity",
+                pick!(queue_capacity, defaults.queue_capacity),
+            )?,
             max_items: positive("max_items", pick!(max_items, defaults.max_items))?,
             key_cache_capacity: pick!(key_cache_capacity, defaults.key_cache_capacity),
         };
@@ -142,8 +172,12 @@ mod tests {
 
     #[test]
     fn command_line_beats_file_beats_defaults() {
-        let file: SettingsLayer = toml::from_str("max_batch_size = 7\nqueue_capacity = 9\nscheme = \"basic\"").unwrap();
-        let top = SettingsLayer { max_batch_size: Some(3), ..Default::default() };
+        let file: SettingsLayer =
+            toml::from_str("max_batch_size = 7\nqueue_capacity = 9\nscheme = \"basic\"").unwrap();
+        let top = SettingsLayer {
+            max_batch_size: Some(3),
+            ..Default::default()
+        };
         let settings = Settings::from_layers(&top, &file).unwrap();
         assert_eq!(settings.service.max_batch_size, 3);
         assert_eq!(settings.service.queue_capacity, 9);
@@ -155,7 +189,13 @@ mod tests {
     #[test]
     fn refuses_unknown_keys_and_zero_sizes() {
         assert!(toml::from_str::<SettingsLayer>("max_batch = 3").is_err());
-        let zero = SettingsLayer { max_items: Some(0), ..Default::default() };
-        assert!(matches!(Settings::from_layers(&zero, &SettingsLayer::default()), Err(ConfigError::Zero("max_items"))));
+        let zero = SettingsLayer {
+            max_items: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::from_layers(&zero, &SettingsLayer::default()),
+            Err(ConfigError::Zero("max_items"))
+        ));
     }
 }

@@ -2,8 +2,8 @@
 //! low-cardinality labels (endpoint, status, backend, result, reason; never a key or device).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the service exports, registered in its own registry.
@@ -20,25 +20,36 @@ pub struct Metrics {
     pub key_cache_lookups: IntCounterVec,
 }
 
-const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-const SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const SIZE_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0,
+];
 
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let request_duration = HistogramVec::new(
-            HistogramOpts::new("tollgate_http_request_duration_seconds", "HTTP request duration by endpoint and status")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "tollgate_http_request_duration_seconds",
+                "HTTP request duration by endpoint and status",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["endpoint", "status"],
         )
         .expect("valid metric");
         let queue_wait = Histogram::with_opts(
-            HistogramOpts::new("tollgate_queue_wait_seconds", "Time verification work waits in the queue")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "tollgate_queue_wait_seconds",
+                "Time verification work waits in the queue",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("valid metric");
         let batch_size = Histogram::with_opts(
-            HistogramOpts::new("tollgate_engine_batch_size", "Signatures per engine batch").buckets(SIZE_BUCKETS.to_vec()),
+            HistogramOpts::new("tollgate_engine_batch_size", "Signatures per engine batch")
+                .buckets(SIZE_BUCKETS.to_vec()),
         )
         .expect("valid metric");
         let batch_verify_duration = HistogramVec::new(
@@ -51,30 +62,50 @@ impl Metrics {
         )
         .expect("valid metric");
         let signatures_verified = IntCounterVec::new(
-            Opts::new("tollgate_signatures_verified_total", "Signatures given a verdict by an engine"),
+            Opts::new(
+                "tollgate_signatures_verified_total",
+                "Signatures given a verdict by an engine",
+            ),
             &["backend", "result"],
         )
         .expect("valid metric");
-        let queue_depth =
-            IntGauge::new("tollgate_queue_depth", "Signatures waiting in the verification queue").expect("valid metric");
+        let queue_depth = IntGauge::new(
+            "tollgate_queue_depth",
+            "Signatures waiting in the verification queue",
+        )
+        .expect("valid metric");
         let rejections = IntCounterVec::new(
-            Opts::new("tollgate_rejections_total", "Requests refused before verification, by error code"),
+            Opts::new(
+                "tollgate_rejections_total",
+                "Requests refused before verification, by error code",
+            ),
             &["reason"],
         )
         .expect("valid metric");
-        let bisections = IntCounter::new("tollgate_bisections_total", "Failed engine batches split in two to find bad items")
-            .expect("valid metric");
+        let bisections = IntCounter::new(
+            "tollgate_bisections_total",
+            "Failed engine batches split in two to find bad items",
+        )
+        .expect("valid metric");
         let key_cache_lookups = IntCounterVec::new(
-            Opts::new("tollgate_key_cache_lookups_total", "Public key cache lookups"),
+            Opts::new(
+                "tollgate_key_cache_lookups_total",
+                "Public key cache lookups",
+            ),
             &["result"],
         )
         .expect("valid metric");
         let build_info = IntGaugeVec::new(
-            Opts::new("tollgate_build_info", "Build information; the value is always 1"),
+            Opts::new(
+                "tollgate_build_info",
+                "Build information; the value is always 1",
+            ),
             &["version"],
         )
         .expect("valid metric");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
 
         for collector in [
             Box::new(request_duration.clone()) as Box<dyn prometheus::core::Collector>,
@@ -88,7 +119,9 @@ impl Metrics {
             Box::new(key_cache_lookups.clone()),
             Box::new(build_info.clone()),
         ] {
-            registry.register(collector).expect("metric names are unique");
+            registry
+                .register(collector)
+                .expect("metric names are unique");
         }
         Self {
             registry,
@@ -112,7 +145,9 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding into a Vec cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
 }

@@ -46,7 +46,9 @@ impl SecretKey {
     /// KeyGen on 32 bytes from the OS CSPRNG.
     pub fn generate() -> Result<Self, SignerError> {
         let mut ikm = [0u8; 32];
-        OsRng.try_fill_bytes(&mut ikm).map_err(|e| SignerError::Rng(e.to_string()))?;
+        OsRng
+            .try_fill_bytes(&mut ikm)
+            .map_err(|e| SignerError::Rng(e.to_string()))?;
         let key = Self::from_ikm(&ikm);
         ikm.fill(0);
         key
@@ -58,7 +60,8 @@ impl SecretKey {
         if ikm.len() < 32 {
             return Err(SignerError::ShortIkm(ikm.len()));
         }
-        let inner = blst::min_pk::SecretKey::key_gen(ikm, &[]).map_err(|_| SignerError::ShortIkm(ikm.len()))?;
+        let inner = blst::min_pk::SecretKey::key_gen(ikm, &[])
+            .map_err(|_| SignerError::ShortIkm(ikm.len()))?;
         Ok(Self { inner })
     }
 
@@ -181,8 +184,14 @@ mod tests {
             let sig = sk.sign(suite, b"toll at gate 4");
             assert_eq!(pk.len(), suite.variant.public_key_len(), "{suite:?}");
             assert_eq!(sig.len(), suite.variant.signature_len(), "{suite:?}");
-            assert!(blst_verifies(suite, &pk, b"toll at gate 4", &sig), "{suite:?}");
-            assert!(!blst_verifies(suite, &pk, b"toll at gate 5", &sig), "{suite:?}");
+            assert!(
+                blst_verifies(suite, &pk, b"toll at gate 4", &sig),
+                "{suite:?}"
+            );
+            assert!(
+                !blst_verifies(suite, &pk, b"toll at gate 5", &sig),
+                "{suite:?}"
+            );
         }
     }
 
@@ -212,12 +221,14 @@ mod tests {
                 Variant::MinPk => {
                     let p = blst::min_pk::PublicKey::key_validate(&pk).unwrap();
                     let s = blst::min_pk::Signature::sig_validate(&proof, true).unwrap();
-                    s.verify(true, &pk, pop_suite.pop_dst(), &[], &p, true) == BLST_ERROR::BLST_SUCCESS
+                    s.verify(true, &pk, pop_suite.pop_dst(), &[], &p, true)
+                        == BLST_ERROR::BLST_SUCCESS
                 }
                 Variant::MinSig => {
                     let p = blst::min_sig::PublicKey::key_validate(&pk).unwrap();
                     let s = blst::min_sig::Signature::sig_validate(&proof, true).unwrap();
-                    s.verify(true, &pk, pop_suite.pop_dst(), &[], &p, true) == BLST_ERROR::BLST_SUCCESS
+                    s.verify(true, &pk, pop_suite.pop_dst(), &[], &p, true)
+                        == BLST_ERROR::BLST_SUCCESS
                 }
             };
             assert!(ok, "{variant:?}");
@@ -230,23 +241,39 @@ mod tests {
     fn keygen_is_deterministic_and_needs_32_bytes() {
         assert_eq!(key(1).to_bytes(), key(1).to_bytes());
         assert_ne!(key(1).to_bytes(), key(2).to_bytes());
-        assert_eq!(SecretKey::from_ikm(&[0u8; 31]).unwrap_err(), SignerError::ShortIkm(31));
+        assert_eq!(
+            SecretKey::from_ikm(&[0u8; 31]).unwrap_err(),
+            SignerError::ShortIkm(31)
+        );
         let a = SecretKey::generate().unwrap();
         let b = SecretKey::generate().unwrap();
         assert_ne!(a.to_bytes(), b.to_bytes());
         let back = SecretKey::from_bytes(&a.to_bytes()).unwrap();
-        assert_eq!(back.public_key(Variant::MinSig), a.public_key(Variant::MinSig));
+        assert_eq!(
+            back.public_key(Variant::MinSig),
+            a.public_key(Variant::MinSig)
+        );
     }
 
     #[test]
     fn secret_key_parsing_rejects_zero_order_and_bad_length() {
-        assert_eq!(SecretKey::from_bytes(&[0u8; 32]).unwrap_err(), SignerError::SecretKeyOutOfRange);
+        assert_eq!(
+            SecretKey::from_bytes(&[0u8; 32]).unwrap_err(),
+            SignerError::SecretKeyOutOfRange
+        );
         // r, the group order, big-endian.
-        let r = hex::decode("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001").unwrap();
-        assert_eq!(SecretKey::from_bytes(&r).unwrap_err(), SignerError::SecretKeyOutOfRange);
+        let r = hex::decode("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001")
+            .unwrap();
+        assert_eq!(
+            SecretKey::from_bytes(&r).unwrap_err(),
+            SignerError::SecretKeyOutOfRange
+        );
         let mut r_minus_1 = r.clone();
         r_minus_1[31] = 0;
         assert!(SecretKey::from_bytes(&r_minus_1).is_ok());
-        assert_eq!(SecretKey::from_bytes(&[1u8; 31]).unwrap_err(), SignerError::BadSecretKeyLength(31));
+        assert_eq!(
+            SecretKey::from_bytes(&[1u8; 31]).unwrap_err(),
+            SignerError::BadSecretKeyLength(31)
+        );
     }
 }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// How a signature binds the message (draft-irtf-cfrg-bls-signature §4.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// Messages in an aggregate must be distinct.
@@ -18,7 +20,9 @@ pub enum Scheme {
 
 /// Which group holds the public key and which the signature. Spelled `min_pk`/`min_sig`
 /// everywhere (JSON, TOML, flags, env); flags also take the kebab-case form.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// Public keys in G1 (48 bytes), signatures in G2 (96 bytes).

@@ -12,7 +12,9 @@ use tollgate::suite::Suite;
 /// Follows a `$ref` into the document's components.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => &doc["components"]["schemas"][reference.trim_start_matches("#/components/schemas/")],
+        Some(reference) => {
+            &doc["components"]["schemas"][reference.trim_start_matches("#/components/schemas/")]
+        }
         None => schema,
     }
 }
@@ -35,11 +37,17 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
         assert!(allowed.contains(value), "{at}: {value} not in {allowed:?}");
     }
     for required in schema["required"].as_array().into_iter().flatten() {
-        assert!(value.get(required.as_str().unwrap()).is_some(), "{at}: missing {required}");
+        assert!(
+            value.get(required.as_str().unwrap()).is_some(),
+            "{at}: missing {required}"
+        );
     }
-    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
         for (name, field) in object {
-            let property = properties.get(name).unwrap_or_else(|| panic!("{at}: undocumented field {name}"));
+            let property = properties
+                .get(name)
+                .unwrap_or_else(|| panic!("{at}: undocumented field {name}"));
             conforms(doc, property, field, &format!("{at}.{name}"));
         }
     }
@@ -55,13 +63,20 @@ fn example(path: &str) -> Value {
     let suite = Suite::default();
     let (a, b) = (key(21), key(22));
     let item = signed_item(suite, &a, b"toll 1");
-    let pks = json!([to_hex(&a.public_key(suite.variant)), to_hex(&b.public_key(suite.variant))]);
+    let pks = json!([
+        to_hex(&a.public_key(suite.variant)),
+        to_hex(&b.public_key(suite.variant))
+    ]);
     let sig_a = to_hex(&a.sign(suite, b"m"));
     match path {
         "/v1/verify" => json!({"items": [item, signed_item(suite, &b, b"toll 2")]}),
         "/v1/aggregate" => json!({"signatures": [item["signature"], sig_a]}),
-        "/v1/aggregate-verify" => json!({"public_keys": [pks[0]], "messages": [to_hex(b"m")], "signature": sig_a}),
-        "/v1/fast-aggregate-verify" => json!({"public_keys": [pks[0]], "message": to_hex(b"m"), "signature": sig_a}),
+        "/v1/aggregate-verify" => {
+            json!({"public_keys": [pks[0]], "messages": [to_hex(b"m")], "signature": sig_a})
+        }
+        "/v1/fast-aggregate-verify" => {
+            json!({"public_keys": [pks[0]], "message": to_hex(b"m"), "signature": sig_a})
+        }
         other => panic!("no example for {other}"),
     }
 }
@@ -72,7 +87,10 @@ fn openapi_document_matches_the_handlers() {
     let doc = server.get("/openapi.json").json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    let served: Vec<String> = tollgate::http::ROUTES.iter().map(|(m, p)| format!("{m} {p}")).collect();
+    let served: Vec<String> = tollgate::http::ROUTES
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
     let mut documented = Vec::new();
     for (path, operations) in paths {
         for (method, operation) in operations.as_object().unwrap() {
@@ -83,15 +101,33 @@ fn openapi_document_matches_the_handlers() {
                 other => panic!("method {other}"),
             };
             let spec = &operation["responses"][response.status.to_string()];
-            assert!(spec.is_object(), "{method} {path}: status {} undocumented: {}", response.status, response.body);
+            assert!(
+                spec.is_object(),
+                "{method} {path}: status {} undocumented: {}",
+                response.status,
+                response.body
+            );
             assert_eq!(response.status, 200, "{method} {path}: {}", response.body);
             let (content_type, media) = spec["content"].as_object().unwrap().iter().next().unwrap();
-            assert!(response.content_type.starts_with(content_type.as_str()), "{method} {path}: {}", response.content_type);
+            assert!(
+                response.content_type.starts_with(content_type.as_str()),
+                "{method} {path}: {}",
+                response.content_type
+            );
             if content_type == "application/json" {
-                conforms(&doc, &media["schema"], &response.json(), &format!("{method} {path}"));
+                conforms(
+                    &doc,
+                    &media["schema"],
+                    &response.json(),
+                    &format!("{method} {path}"),
+                );
             }
             // A method the path does not document is refused, as documented nowhere else.
-            let other = if method == "get" { server.post_raw(path, "{}") } else { server.get(path) };
+            let other = if method == "get" {
+                server.post_raw(path, "{}")
+            } else {
+                server.get(path)
+            };
             assert_eq!(other.status, 405, "{path}");
         }
     }
@@ -104,7 +140,12 @@ fn openapi_document_matches_the_handlers() {
     assert_eq!(verdicts["valid"], 2);
     // Error bodies conform to the Error schema.
     let error = server.post_raw("/v1/verify", "{");
-    conforms(&doc, &json!({"$ref": "#/components/schemas/Error"}), &error.json(), "error");
+    conforms(
+        &doc,
+        &json!({"$ref": "#/components/schemas/Error"}),
+        &error.json(),
+        "error",
+    );
 }
 
 #[test]
@@ -112,7 +153,11 @@ fn settings_from_file_env_and_command_line() {
     let dir = std::env::temp_dir().join(format!("tollgate-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("tollgate.toml");
-    std::fs::write(&file, "max_items = 7\nmax_batch_size = 3\nqueue_capacity = 50\nvariant = \"min_sig\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "max_items = 7\nmax_batch_size = 3\nqueue_capacity = 50\nvariant = \"min_sig\"\n",
+    )
+    .unwrap();
     let server = Server::start_with_env(
         &["--config", file.to_str().unwrap(), "--queue-capacity", "99"],
         &[("TOLLGATE_MAX_BATCH_SIZE", "5"), ("TOLLGATE_SCHEME", "aug")],
@@ -120,14 +165,26 @@ fn settings_from_file_env_and_command_line() {
     let info = server.get("/v1/info").json();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(info["limits"]["max_items"], 7, "file: {info}");
-    assert_eq!(info["limits"]["max_batch_size"], 5, "environment over file: {info}");
-    assert_eq!(info["limits"]["queue_capacity"], 99, "command line over file: {info}");
+    assert_eq!(
+        info["limits"]["max_batch_size"], 5,
+        "environment over file: {info}"
+    );
+    assert_eq!(
+        info["limits"]["queue_capacity"], 99,
+        "command line over file: {info}"
+    );
     assert_eq!(info["default_variant"], "min_sig");
     assert_eq!(info["default_scheme"], "aug");
     assert_eq!(info["backend"], "cpu");
     // The defaults apply: an AUG/min_sig item verifies without naming its suite.
-    let suite = Suite::new(tollgate::suite::Scheme::Aug, tollgate::suite::Variant::MinSig);
-    let r = server.post("/v1/verify", &json!({"items": [signed_item(suite, &key(5), b"x")]}));
+    let suite = Suite::new(
+        tollgate::suite::Scheme::Aug,
+        tollgate::suite::Variant::MinSig,
+    );
+    let r = server.post(
+        "/v1/verify",
+        &json!({"items": [signed_item(suite, &key(5), b"x")]}),
+    );
     assert_eq!(r.json()["valid"], 1, "{}", r.body);
 }
 
@@ -163,5 +220,8 @@ fn metrics_export_every_series() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(bisections >= 1.0, "a batch with a bad item must have been split");
+    assert!(
+        bisections >= 1.0,
+        "a batch with a bad item must have been split"
+    );
 }

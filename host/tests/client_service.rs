@@ -29,9 +29,17 @@ impl Serve {
             .spawn()
             .expect("spawn tollgate serve");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
-        let addr = line.trim().strip_prefix("tollgate listening on ").unwrap_or_else(|| panic!("first line {line:?}"));
-        Serve { url: format!("http://{addr}"), child }
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read address");
+        let addr = line
+            .trim()
+            .strip_prefix("tollgate listening on ")
+            .unwrap_or_else(|| panic!("first line {line:?}"));
+        Serve {
+            url: format!("http://{addr}"),
+            child,
+        }
     }
 
     fn client(&self) -> Server {
@@ -55,14 +63,23 @@ fn tollgate(args: &[&str]) -> Output {
 }
 
 fn flagged(response: &VerifyResponse) -> Vec<usize> {
-    response.results.iter().enumerate().filter(|(_, v)| !v.valid).map(|(i, _)| i).collect()
+    response
+        .results
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.valid)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 #[test]
 fn generated_bad_items_are_exactly_the_flagged_ones_in_every_suite() {
     let serve = Serve::start();
     let server = serve.client();
-    for (k, scheme) in [Scheme::Basic, Scheme::Aug, Scheme::Pop].into_iter().enumerate() {
+    for (k, scheme) in [Scheme::Basic, Scheme::Aug, Scheme::Pop]
+        .into_iter()
+        .enumerate()
+    {
         for variant in [Variant::MinPk, Variant::MinSig] {
             let batch = generate_batch(&BatchSpec {
                 items: 24,
@@ -74,12 +91,21 @@ fn generated_bad_items_are_exactly_the_flagged_ones_in_every_suite() {
             })
             .unwrap();
             assert_eq!(batch.bad.len(), 6);
-            let answer = server.post_ok("/v1/verify", &serde_json::to_string(&batch.request).unwrap()).unwrap();
+            let answer = server
+                .post_ok(
+                    "/v1/verify",
+                    &serde_json::to_string(&batch.request).unwrap(),
+                )
+                .unwrap();
             let response: VerifyResponse = serde_json::from_str(&answer).unwrap();
             assert_eq!(flagged(&response), batch.bad, "{scheme:?} {variant:?}");
             assert_eq!((response.valid, response.invalid), (18, 6));
             for &i in &batch.bad {
-                assert_eq!(response.results[i].error.as_deref(), Some("invalid_signature"), "{scheme:?} {variant:?} #{i}");
+                assert_eq!(
+                    response.results[i].error.as_deref(),
+                    Some("invalid_signature"),
+                    "{scheme:?} {variant:?} #{i}"
+                );
             }
         }
     }
@@ -90,48 +116,121 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     let serve = Serve::start();
 
     let key_file = tmp("key.json");
-    let out = tollgate(&["keygen", "--variant", "min-sig", "--ikm", &format!("0x{}", "42".repeat(32))]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tollgate(&[
+        "keygen",
+        "--variant",
+        "min-sig",
+        "--ikm",
+        &format!("0x{}", "42".repeat(32)),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&key_file, &out.stdout).unwrap();
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(key["public_key"].as_str().unwrap().len(), 2 + 2 * 96);
-    assert_eq!(key["proof_of_possession"].as_str().unwrap().len(), 2 + 2 * 48);
+    assert_eq!(
+        key["proof_of_possession"].as_str().unwrap().len(),
+        2 + 2 * 48
+    );
 
     // A signed item from `sign`, verified as a one-item batch under the same suite.
     let out = tollgate(&[
-        "sign", "--key-file", key_file.to_str().unwrap(), "--text", "charge 12 kWh", "--scheme", "aug", "--variant", "min-sig",
+        "sign",
+        "--key-file",
+        key_file.to_str().unwrap(),
+        "--text",
+        "charge 12 kWh",
+        "--scheme",
+        "aug",
+        "--variant",
+        "min-sig",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let item: Item = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(item.public_key, key["public_key"].as_str().unwrap());
-    let one = VerifyRequest { scheme: Some(Scheme::Aug), variant: Some(Variant::MinSig), items: vec![item.clone()] };
-    let answer: VerifyResponse =
-        serde_json::from_str(&serve.client().post_ok("/v1/verify", &serde_json::to_string(&one).unwrap()).unwrap()).unwrap();
+    let one = VerifyRequest {
+        scheme: Some(Scheme::Aug),
+        variant: Some(Variant::MinSig),
+        items: vec![item.clone()],
+    };
+    let answer: VerifyResponse = serde_json::from_str(
+        &serve
+            .client()
+            .post_ok("/v1/verify", &serde_json::to_string(&one).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!((answer.valid, answer.invalid), (1, 0));
     // The same item under another scheme's tag does not verify.
-    let wrong = VerifyRequest { scheme: Some(Scheme::Basic), ..one };
-    let answer: VerifyResponse =
-        serde_json::from_str(&serve.client().post_ok("/v1/verify", &serde_json::to_string(&wrong).unwrap()).unwrap()).unwrap();
+    let wrong = VerifyRequest {
+        scheme: Some(Scheme::Basic),
+        ..one
+    };
+    let answer: VerifyResponse = serde_json::from_str(
+        &serve
+            .client()
+            .post_ok("/v1/verify", &serde_json::to_string(&wrong).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!((answer.valid, answer.invalid), (0, 1));
 
     let (batch, bad) = (tmp("batch.json"), tmp("bad.json"));
     let out = tollgate(&[
-        "gen-batch", "-n", "20", "--scheme", "basic", "--corrupt-at", "3,11", "--out", batch.to_str().unwrap(),
-        "--bad-out", bad.to_str().unwrap(),
+        "gen-batch",
+        "-n",
+        "20",
+        "--scheme",
+        "basic",
+        "--corrupt-at",
+        "3,11",
+        "--out",
+        batch.to_str().unwrap(),
+        "--bad-out",
+        bad.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("[3, 11]"));
 
-    let out = tollgate(&["submit", batch.to_str().unwrap(), "--server", &serve.url, "--expect-bad", bad.to_str().unwrap()]);
+    let out = tollgate(&[
+        "submit",
+        batch.to_str().unwrap(),
+        "--server",
+        &serve.url,
+        "--expect-bad",
+        bad.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("20 items: 18 valid, 2 invalid"), "{stdout}");
     assert!(stdout.contains("item 11: invalid_signature"), "{stdout}");
 
     // A wrong expectation makes submit fail.
     let wrong_bad = tmp("wrong-bad.json");
     std::fs::write(&wrong_bad, r#"{"bad": [3]}"#).unwrap();
-    let out = tollgate(&["submit", batch.to_str().unwrap(), "--server", &serve.url, "--expect-bad", wrong_bad.to_str().unwrap()]);
+    let out = tollgate(&[
+        "submit",
+        batch.to_str().unwrap(),
+        "--server",
+        &serve.url,
+        "--expect-bad",
+        wrong_bad.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected bad items [3]"));
 
@@ -140,7 +239,11 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     std::fs::write(&empty, r#"{"items": []}"#).unwrap();
     let out = tollgate(&["submit", empty.to_str().unwrap(), "--server", &serve.url]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("empty_batch"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("empty_batch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -159,7 +262,10 @@ fn load_counts_every_request_and_checks_verdicts() {
         server: serve.url.clone(),
         request: batch.request,
         clients: 4,
-        limit: Limit::Requests { count: 40, cap: Duration::from_secs(120) },
+        limit: Limit::Requests {
+            count: 40,
+            cap: Duration::from_secs(120),
+        },
         timeout: Duration::from_secs(60),
         progress: false,
     };
@@ -167,16 +273,43 @@ fn load_counts_every_request_and_checks_verdicts() {
     assert_eq!(report.requests_ok + report.rejected, 40, "{report:?}");
     assert_eq!((report.errors, report.mismatches), (0, 0), "{report:?}");
     assert!(report.requests_ok > 0 && report.signatures_per_s > 0.0);
-    assert!(report.latency.p50_ms <= report.latency.p99_ms && report.latency.p99_ms <= report.latency.max_ms);
+    assert!(
+        report.latency.p50_ms <= report.latency.p99_ms
+            && report.latency.p99_ms <= report.latency.max_ms
+    );
 
     // The CLI: a duration-bounded run with a JSON report.
-    let out = tollgate(&["load", "--server", &serve.url, "-n", "4", "--clients", "2", "--duration", "1", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tollgate(&[
+        "load",
+        "--server",
+        &serve.url,
+        "-n",
+        "4",
+        "--clients",
+        "2",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["requests_ok"].as_u64().unwrap() > 0);
     assert_eq!(report["mismatches"], 0);
 
     // Nothing listening: the run fails instead of reporting zeros.
-    let out = tollgate(&["load", "--server", "http://127.0.0.1:9", "-n", "1", "--requests", "1", "--quiet"]);
+    let out = tollgate(&[
+        "load",
+        "--server",
+        "http://127.0.0.1:9",
+        "-n",
+        "1",
+        "--requests",
+        "1",
+        "--quiet",
+    ]);
     assert!(!out.status.success());
 }

@@ -36,7 +36,11 @@ fn sign_vectors_match() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 10, "expected the 10 sign cases, found {}", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected the 10 sign cases, found {}",
+        files.len()
+    );
 
     let suite = Suite::new(Scheme::Pop, Variant::MinPk);
     let (mut signed, mut rejected) = (0, 0);
@@ -58,5 +62,8 @@ fn sign_vectors_match() {
         }
     }
     assert_eq!(signed + rejected, files.len());
-    assert!(signed > 0 && rejected > 0, "both kinds of case must be exercised");
+    assert!(
+        signed > 0 && rejected > 0,
+        "both kinds of case must be exercised"
+    );
 }

@@ -28,13 +28,21 @@ fn batch(n: usize, salt: u64, bad: &[usize]) -> Value {
 
 fn check_verdicts(body: &Value, n: usize, bad: &[usize]) {
     for i in 0..n {
-        assert_eq!(body["results"][i]["valid"], json!(!bad.contains(&i)), "item {i}");
+        assert_eq!(
+            body["results"][i]["valid"],
+            json!(!bad.contains(&i)),
+            "item {i}"
+        );
     }
 }
 
 /// Releases `clients` threads at once; client `c` posts the 8-item batches of `plan(c)` in
 /// order and checks each verdict against the bad positions `plan(c)` names.
-fn concurrent_clients(server: &Arc<Server>, clients: usize, plan: impl Fn(usize) -> (Vec<Value>, Vec<usize>)) {
+fn concurrent_clients(
+    server: &Arc<Server>,
+    clients: usize,
+    plan: impl Fn(usize) -> (Vec<Value>, Vec<usize>),
+) {
     let barrier = Arc::new(Barrier::new(clients));
     let handles: Vec<_> = (0..clients)
         .map(|c| {
@@ -60,7 +68,12 @@ fn many_clients_all_answered() {
     let server = Arc::new(Server::start(&[]));
     concurrent_clients(&server, 16, |c| {
         let bad: Vec<usize> = if c % 3 == 0 { vec![c % 8] } else { vec![] };
-        ((0..4).map(|r| batch(8, (c * 10 + r) as u64, &bad)).collect(), bad)
+        (
+            (0..4)
+                .map(|r| batch(8, (c * 10 + r) as u64, &bad))
+                .collect(),
+            bad,
+        )
     });
     let metrics = server.get("/metrics").body;
     let verified: f64 = metrics
@@ -74,9 +87,16 @@ fn many_clients_all_answered() {
 #[test]
 fn queue_delay_batches_across_requests() {
     // With a queue delay the batcher waits for concurrent requests to fill one engine batch.
-    let server = Arc::new(Server::start(&["--max-queue-delay-ms", "200", "--max-batch-size", "64"]));
+    let server = Arc::new(Server::start(&[
+        "--max-queue-delay-ms",
+        "200",
+        "--max-batch-size",
+        "64",
+    ]));
     let clients = 6;
-    concurrent_clients(&server, clients, |c| (vec![batch(8, 500 + c as u64, &[c])], vec![c]));
+    concurrent_clients(&server, clients, |c| {
+        (vec![batch(8, 500 + c as u64, &[c])], vec![c])
+    });
     // Fewer engine batches than requests: some batch spanned several requests.
     let metrics = server.get("/metrics").body;
     let batches: f64 = metrics
@@ -86,12 +106,24 @@ fn queue_delay_batches_across_requests() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(batches < clients as f64, "{batches} engine batches for {clients} requests");
+    assert!(
+        batches < clients as f64,
+        "{batches} engine batches for {clients} requests"
+    );
 }
 
 #[test]
 fn full_queue_answers_429_with_retry_after() {
-    let server = Arc::new(Server::start(&["--queue-capacity", "32", "--max-batch-size", "32", "--max-items", "32", "--retry-after-secs", "2"]));
+    let server = Arc::new(Server::start(&[
+        "--queue-capacity",
+        "32",
+        "--max-batch-size",
+        "32",
+        "--max-items",
+        "32",
+        "--retry-after-secs",
+        "2",
+    ]));
     let clients = 24;
     let barrier = Arc::new(Barrier::new(clients));
     let handles: Vec<_> = (0..clients)
@@ -113,18 +145,32 @@ fn full_queue_answers_429_with_retry_after() {
             })
         })
         .collect();
-    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().expect("client thread")).collect();
-    assert!(statuses.contains(&429), "no request was refused: {statuses:?}");
-    assert!(statuses.contains(&200), "no request was served: {statuses:?}");
+    let statuses: Vec<u16> = handles
+        .into_iter()
+        .map(|h| h.join().expect("client thread"))
+        .collect();
+    assert!(
+        statuses.contains(&429),
+        "no request was refused: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&200),
+        "no request was served: {statuses:?}"
+    );
     let metrics = server.get("/metrics").body;
-    assert!(metrics.contains("tollgate_rejections_total{reason=\"queue_full\"}"), "{metrics}");
+    assert!(
+        metrics.contains("tollgate_rejections_total{reason=\"queue_full\"}"),
+        "{metrics}"
+    );
 }
 
 #[test]
 fn sigterm_answers_accepted_requests_before_exit() {
     let mut server = Server::start(&["--max-items", "256"]);
     let clients = 8;
-    let requests: Vec<Value> = (0..clients).map(|c| batch(256, 100 + c as u64, &[c])).collect();
+    let requests: Vec<Value> = (0..clients)
+        .map(|c| batch(256, 100 + c as u64, &[c]))
+        .collect();
     let base = server.base.clone();
     let barrier = Arc::new(Barrier::new(clients + 1));
     let handles: Vec<_> = requests
@@ -134,7 +180,9 @@ fn sigterm_answers_accepted_requests_before_exit() {
             let (base, barrier) = (base.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                let r = ureq::post(&format!("{base}/v1/verify")).send_string(&request.to_string()).expect("answered");
+                let r = ureq::post(&format!("{base}/v1/verify"))
+                    .send_string(&request.to_string())
+                    .expect("answered");
                 let body: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
                 check_verdicts(&body, 256, &[c]);
                 Instant::now()
@@ -146,8 +194,14 @@ fn sigterm_answers_accepted_requests_before_exit() {
     std::thread::sleep(Duration::from_millis(300));
     let signalled = Instant::now();
     server.sigterm();
-    let answered: Vec<Instant> = handles.into_iter().map(|h| h.join().expect("request answered")).collect();
-    assert!(answered.iter().any(|&t| t > signalled), "all work finished before SIGTERM: the drain was not exercised");
+    let answered: Vec<Instant> = handles
+        .into_iter()
+        .map(|h| h.join().expect("request answered"))
+        .collect();
+    assert!(
+        answered.iter().any(|&t| t > signalled),
+        "all work finished before SIGTERM: the drain was not exercised"
+    );
     let status = server.child.wait().expect("server exits");
     assert!(status.success(), "exit status {status}");
 }

@@ -19,7 +19,10 @@ fn failed_start(args: &[&str]) -> (bool, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run tollgate serve");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -28,22 +31,32 @@ fn auto_without_a_board_answers_from_the_cpu_with_correct_verdicts() {
     let server = Server::start(&["--backend", "auto", "--max-batch-size", "4"]);
     for variant in [Variant::MinPk, Variant::MinSig] {
         let suite = Suite::new(Scheme::Pop, variant);
-        let mut items: Vec<_> =
-            (0..10u64).map(|i| signed_item(suite, &key(i), format!("m{i}").as_bytes())).collect();
+        let mut items: Vec<_> = (0..10u64)
+            .map(|i| signed_item(suite, &key(i), format!("m{i}").as_bytes()))
+            .collect();
         // Item 6 carries item 5's signature: well-formed, invalid.
         items[6]["signature"] = items[5]["signature"].clone();
         let (scheme, variant_name) = names(suite);
-        let response = server
-            .post("/v1/verify", &json!({"scheme": scheme, "variant": variant_name, "items": items}));
+        let response = server.post(
+            "/v1/verify",
+            &json!({"scheme": scheme, "variant": variant_name, "items": items}),
+        );
         assert_eq!(response.status, 200, "{}", response.body);
         let body = response.json();
         for i in 0..items.len() {
-            assert_eq!(body["results"][i]["valid"], json!(i != 6), "{variant:?} item {i}: {body}");
+            assert_eq!(
+                body["results"][i]["valid"],
+                json!(i != 6),
+                "{variant:?} item {i}: {body}"
+            );
         }
     }
     let metrics = server.get("/metrics");
     assert_eq!(metrics.status, 200);
-    assert!(!metrics.body.contains("tollgate_device_up 1"), "no device can be up here");
+    assert!(
+        !metrics.body.contains("tollgate_device_up 1"),
+        "no device can be up here"
+    );
 }
 
 #[test]
@@ -69,30 +82,54 @@ fn a_manifest_without_a_design_hash_is_refused() {
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = dir.join("manifest.json");
     std::fs::write(&manifest, r#"{"design": "tollgate", "abi_version": 65536}"#).unwrap();
-    let (ok, stderr) =
-        failed_start(&["--backend", "sim", "--device-manifest", manifest.to_str().unwrap()]);
+    let (ok, stderr) = failed_start(&[
+        "--backend",
+        "sim",
+        "--device-manifest",
+        manifest.to_str().unwrap(),
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!ok);
-    assert!(stderr.contains("malformed manifest") && stderr.contains("design_hash"), "{stderr}");
+    assert!(
+        stderr.contains("malformed manifest") && stderr.contains("design_hash"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn the_sim_device_is_refused_against_a_manifest_with_another_design_hash() {
-    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bitstreams/tollgate/manifest.json");
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bitstreams/tollgate/manifest.json");
     let text = std::fs::read_to_string(&real).expect("the generated design's manifest");
     let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
     let hash = manifest["design_hash"].as_str().unwrap().to_lowercase();
     // One digit changed.
-    let changed = format!("{}{}", if hash.starts_with('0') { '1' } else { '0' }, &hash[1..]);
+    let changed = format!(
+        "{}{}",
+        if hash.starts_with('0') { '1' } else { '0' },
+        &hash[1..]
+    );
     let dir = std::env::temp_dir().join(format!("tollgate-hash-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("manifest.json");
-    std::fs::write(&path, text.replace(manifest["design_hash"].as_str().unwrap(), &changed)).unwrap();
-    let (ok, stderr) = failed_start(&["--backend", "sim", "--device-manifest", path.to_str().unwrap()]);
+    std::fs::write(
+        &path,
+        text.replace(manifest["design_hash"].as_str().unwrap(), &changed),
+    )
+    .unwrap();
+    let (ok, stderr) = failed_start(&[
+        "--backend",
+        "sim",
+        "--device-manifest",
+        path.to_str().unwrap(),
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!ok, "started against a manifest of another design");
     assert!(stderr.contains("design hash mismatch"), "{stderr}");
-    assert!(stderr.contains(&hash) && stderr.contains(&changed), "{stderr}");
+    assert!(
+        stderr.contains(&hash) && stderr.contains(&changed),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -42,7 +42,10 @@ fn expected_code(file: &str) -> Option<&'static str> {
         ("not_in_G1", "not_in_subgroup"),
         ("not_in_G2", "not_in_subgroup"),
     ];
-    table.iter().find(|(part, _)| file.contains(part)).map(|(_, code)| *code)
+    table
+        .iter()
+        .find(|(part, _)| file.contains(part))
+        .map(|(_, code)| *code)
 }
 
 fn hex(s: &str) -> Vec<u8> {
@@ -60,7 +63,12 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
                 &json!({"items": [{"public_key": input["pubkey"], "message": input["message"], "signature": input["signature"]}]}),
             );
             assert_eq!(r.status, 200, "{context}: {}", r.body);
-            assert_eq!(r.json()["results"][0]["valid"], *output, "{context}: {}", r.body);
+            assert_eq!(
+                r.json()["results"][0]["valid"],
+                *output,
+                "{context}: {}",
+                r.body
+            );
         }
         "batch_verify" => {
             let items: Vec<Value> = (0..input["pubkeys"].as_array().unwrap().len())
@@ -69,12 +77,21 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
             let r = server.post("/v1/verify", &json!({"items": items}));
             assert_eq!(r.status, 200, "{context}: {}", r.body);
             let body = r.json();
-            assert_eq!(body["invalid"] == 0, output.as_bool().unwrap(), "{context}: {}", r.body);
+            assert_eq!(
+                body["invalid"] == 0,
+                output.as_bool().unwrap(),
+                "{context}: {}",
+                r.body
+            );
         }
         "aggregate" => {
             let r = server.post("/v1/aggregate", &json!({"signatures": input}));
             if output.is_null() {
-                assert_eq!((r.status, r.error_code().as_str()), (400, "empty_batch"), "{context}");
+                assert_eq!(
+                    (r.status, r.error_code().as_str()),
+                    (400, "empty_batch"),
+                    "{context}"
+                );
             } else {
                 assert_eq!(r.status, 200, "{context}: {}", r.body);
                 assert_eq!(r.json()["signature"], *output, "{context}");
@@ -82,9 +99,15 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
         }
         "aggregate_verify" | "fast_aggregate_verify" => {
             let (path, body) = if dir == "aggregate_verify" {
-                ("/v1/aggregate-verify", json!({"public_keys": input["pubkeys"], "messages": input["messages"], "signature": input["signature"]}))
+                (
+                    "/v1/aggregate-verify",
+                    json!({"public_keys": input["pubkeys"], "messages": input["messages"], "signature": input["signature"]}),
+                )
             } else {
-                ("/v1/fast-aggregate-verify", json!({"public_keys": input["pubkeys"], "message": input["message"], "signature": input["signature"]}))
+                (
+                    "/v1/fast-aggregate-verify",
+                    json!({"public_keys": input["pubkeys"], "message": input["message"], "signature": input["signature"]}),
+                )
             };
             let r = server.post(path, &body);
             let valid = match r.status {
@@ -101,11 +124,22 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
         "deserialization_G1" | "deserialization_G2" => {
             // The API decodes a G1 point as a min_sig signature and a G2 point as a min_pk one:
             // the same strict decoder as every key and signature, with the subgroup check.
-            let (variant, point) = if dir.ends_with("G1") { ("min_sig", &input["pubkey"]) } else { ("min_pk", &input["signature"]) };
-            let r = server.post("/v1/aggregate", &json!({"variant": variant, "signatures": [point]}));
+            let (variant, point) = if dir.ends_with("G1") {
+                ("min_sig", &input["pubkey"])
+            } else {
+                ("min_pk", &input["signature"])
+            };
+            let r = server.post(
+                "/v1/aggregate",
+                &json!({"variant": variant, "signatures": [point]}),
+            );
             if output.as_bool().unwrap() {
                 assert_eq!(r.status, 200, "{context}: {}", r.body);
-                assert_eq!(r.json()["signature"], *point, "{context}: a single point aggregates to itself");
+                assert_eq!(
+                    r.json()["signature"],
+                    *point,
+                    "{context}: a single point aggregates to itself"
+                );
             } else {
                 assert_eq!(r.status, 400, "{context}: {}", r.body);
                 if let Some(code) = expected_code(file) {
@@ -114,8 +148,10 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
             }
         }
         "sign" => {
-            let signed = SecretKey::from_bytes(&hex(input["privkey"].as_str().unwrap()))
-                .map(|sk| to_hex(&sk.sign(Suite::default(), &hex(input["message"].as_str().unwrap()))));
+            let signed =
+                SecretKey::from_bytes(&hex(input["privkey"].as_str().unwrap())).map(|sk| {
+                    to_hex(&sk.sign(Suite::default(), &hex(input["message"].as_str().unwrap())))
+                });
             match output.as_str() {
                 Some(expected) => assert_eq!(signed.expect("valid key"), expected, "{context}"),
                 None => assert!(signed.is_err(), "{context}: the zero key must be refused"),
@@ -128,12 +164,20 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
                 output[name].as_str().unwrap().split(',').map(hex).collect()
             };
             let (x, y) = (coords("x"), coords("y")); // each [c0, c1]
-            // blst, as the CPU engine hashes.
+                                                     // blst, as the CPU engine hashes.
             let mut point = blst::blst_p2::default();
             let mut affine = blst::blst_p2_affine::default();
             let mut serialized = [0u8; 192];
             unsafe {
-                blst::blst_hash_to_g2(&mut point, msg.as_ptr(), msg.len(), DST.as_ptr(), DST.len(), std::ptr::null(), 0);
+                blst::blst_hash_to_g2(
+                    &mut point,
+                    msg.as_ptr(),
+                    msg.len(),
+                    DST.as_ptr(),
+                    DST.len(),
+                    std::ptr::null(),
+                    0,
+                );
                 blst::blst_p2_to_affine(&mut affine, &point);
                 blst::blst_p2_affine_serialize(serialized.as_mut_ptr(), &affine);
             }
@@ -145,8 +189,16 @@ fn run_case(server: &Server, dir: &str, file: &str, case: &Value) {
             // arkworks, the reference the cross-check tests trust.
             let h = reference::hash_to_g2(msg, DST);
             let be = |f: ark_bls12_381::Fq| f.into_bigint().to_bytes_be();
-            assert_eq!((be(h.x.c0), be(h.x.c1)), (x[0].clone(), x[1].clone()), "{context} arkworks x");
-            assert_eq!((be(h.y.c0), be(h.y.c1)), (y[0].clone(), y[1].clone()), "{context} arkworks y");
+            assert_eq!(
+                (be(h.x.c0), be(h.x.c1)),
+                (x[0].clone(), x[1].clone()),
+                "{context} arkworks x"
+            );
+            assert_eq!(
+                (be(h.y.c0), be(h.y.c1)),
+                (y[0].clone(), y[1].clone()),
+                "{context} arkworks y"
+            );
         }
         other => panic!("unexpected directory {other}"),
     }
@@ -164,10 +216,16 @@ fn ethereum_suite_through_the_service() {
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
             .collect();
         files.sort();
-        assert_eq!(files.len(), *expected, "{dir}: expected {expected} case files, found {}", files.len());
+        assert_eq!(
+            files.len(),
+            *expected,
+            "{dir}: expected {expected} case files, found {}",
+            files.len()
+        );
         for file in &files {
             let text = fs::read_to_string(root.join(dir).join(file)).unwrap();
-            let case: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"));
+            let case: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{dir}/{file}: {e}"));
             run_case(&server, dir, file, &case);
             *counts.entry(*dir).or_insert(0) += 1;
         }
@@ -175,6 +233,13 @@ fn ethereum_suite_through_the_service() {
     let total: usize = counts.values().sum();
     assert_eq!(total, 104, "cases run per directory: {counts:?}");
     // Every directory of the suite is one we run.
-    let dirs = fs::read_dir(&root).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count();
-    assert_eq!(dirs, EXPECTED.len(), "the suite has directories this harness does not run");
+    let dirs = fs::read_dir(&root)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(
+        dirs,
+        EXPECTED.len(),
+        "the suite has directories this harness does not run"
+    );
 }

@@ -52,13 +52,21 @@ fn request_level_errors() {
     for (path, body, status, code) in cases {
         let r = server.post_raw(path, &body);
         let shown: String = body.chars().take(80).collect();
-        assert_eq!((r.status, r.error_code().as_str()), (status, code), "{path} {shown}: {}", r.body);
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (status, code),
+            "{path} {shown}: {}",
+            r.body
+        );
         assert!(r.json()["detail"].is_string());
     }
     let r = server.get("/nope");
     assert_eq!((r.status, r.error_code().as_str()), (404, "not_found"));
     let r = server.get("/v1/verify");
-    assert_eq!((r.status, r.error_code().as_str()), (405, "method_not_allowed"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (405, "method_not_allowed")
+    );
     assert_eq!(server.get("/healthz").status, 200);
 }
 
@@ -79,16 +87,74 @@ fn item_level_codes() {
     let sig_hex = good["signature"].as_str().unwrap().to_string();
     let cases = vec![
         (good.clone(), None),
-        (with("public_key", json!(good["public_key"].as_str().unwrap().trim_start_matches("0x"))), Some("malformed_hex")),
-        (with("signature", json!(&sig_hex[..sig_hex.len() - 1])), Some("malformed_hex")),
+        (
+            with(
+                "public_key",
+                json!(good["public_key"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("0x")),
+            ),
+            Some("malformed_hex"),
+        ),
+        (
+            with("signature", json!(&sig_hex[..sig_hex.len() - 1])),
+            Some("malformed_hex"),
+        ),
         (with("message", json!("0xzz")), Some("malformed_hex")),
         (with("public_key", json!("0x00")), Some("bad_length")),
-        (with("signature", json!(format!("0x00{}", &sig_hex[4..]))), Some("bad_encoding_flags")),
-        (with("public_key", vector("deserialization_G1", "deserialization_fails_x_equal_to_modulus.json", "pubkey")), Some("coordinate_out_of_range")),
-        (with("public_key", vector("deserialization_G1", "deserialization_fails_not_in_curve.json", "pubkey")), Some("not_on_curve")),
-        (with("public_key", vector("deserialization_G1", "deserialization_fails_not_in_G1.json", "pubkey")), Some("not_in_subgroup")),
-        (with("signature", vector("deserialization_G2", "deserialization_fails_not_in_G2.json", "signature")), Some("not_in_subgroup")),
-        (with("public_key", json!(to_hex(&infinity_pk))), Some("infinity_public_key")),
+        (
+            with("signature", json!(format!("0x00{}", &sig_hex[4..]))),
+            Some("bad_encoding_flags"),
+        ),
+        (
+            with(
+                "public_key",
+                vector(
+                    "deserialization_G1",
+                    "deserialization_fails_x_equal_to_modulus.json",
+                    "pubkey",
+                ),
+            ),
+            Some("coordinate_out_of_range"),
+        ),
+        (
+            with(
+                "public_key",
+                vector(
+                    "deserialization_G1",
+                    "deserialization_fails_not_in_curve.json",
+                    "pubkey",
+                ),
+            ),
+            Some("not_on_curve"),
+        ),
+        (
+            with(
+                "public_key",
+                vector(
+                    "deserialization_G1",
+                    "deserialization_fails_not_in_G1.json",
+                    "pubkey",
+                ),
+            ),
+            Some("not_in_subgroup"),
+        ),
+        (
+            with(
+                "signature",
+                vector(
+                    "deserialization_G2",
+                    "deserialization_fails_not_in_G2.json",
+                    "signature",
+                ),
+            ),
+            Some("not_in_subgroup"),
+        ),
+        (
+            with("public_key", json!(to_hex(&infinity_pk))),
+            Some("infinity_public_key"),
+        ),
     ];
     // At most 8 items per request here: two requests.
     for chunk in [&cases[..6], &cases[6..]] {
@@ -97,13 +163,24 @@ fn item_level_codes() {
         assert_eq!(r.status, 200, "{}", r.body);
         let body = r.json();
         for (i, (_, code)) in chunk.iter().enumerate() {
-            assert_eq!(body["results"][i]["valid"], json!(code.is_none()), "item {i}: {}", body["results"][i]);
+            assert_eq!(
+                body["results"][i]["valid"],
+                json!(code.is_none()),
+                "item {i}: {}",
+                body["results"][i]
+            );
             assert_eq!(body["results"][i]["error"].as_str(), *code, "item {i}");
         }
     }
     // The identity signature decodes (it is in the subgroup) and then fails verification.
-    let r = server.post("/v1/verify", &json!({"items": [with("signature", json!(to_hex(&infinity_sig)))]}));
-    assert_eq!(r.json()["results"][0], json!({"valid": false, "error": "invalid_signature"}));
+    let r = server.post(
+        "/v1/verify",
+        &json!({"items": [with("signature", json!(to_hex(&infinity_sig)))]}),
+    );
+    assert_eq!(
+        r.json()["results"][0],
+        json!({"valid": false, "error": "invalid_signature"})
+    );
 }
 
 #[test]
@@ -112,11 +189,17 @@ fn aggregate_verify_codes_and_basic_duplicates() {
     let basic = Suite::new(Scheme::Basic, Variant::MinPk);
     let (a, b) = (key(10), key(11));
     let aggregate = |sigs: Vec<Vec<u8>>| -> Value {
-        let r = server.post("/v1/aggregate", &json!({"signatures": sigs.iter().map(|s| to_hex(s)).collect::<Vec<_>>()}));
+        let r = server.post(
+            "/v1/aggregate",
+            &json!({"signatures": sigs.iter().map(|s| to_hex(s)).collect::<Vec<_>>()}),
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()["signature"].clone()
     };
-    let pks = json!([to_hex(&a.public_key(Variant::MinPk)), to_hex(&b.public_key(Variant::MinPk))]);
+    let pks = json!([
+        to_hex(&a.public_key(Variant::MinPk)),
+        to_hex(&b.public_key(Variant::MinPk))
+    ]);
     // Distinct messages: valid.
     let sig = aggregate(vec![a.sign(basic, b"m1"), b.sign(basic, b"m2")]);
     let r = server.post("/v1/aggregate-verify", &json!({"scheme": "basic", "public_keys": pks, "messages": [to_hex(b"m1"), to_hex(b"m2")], "signature": sig}));
@@ -125,21 +208,43 @@ fn aggregate_verify_codes_and_basic_duplicates() {
     let sig = aggregate(vec![a.sign(basic, b"same"), b.sign(basic, b"same")]);
     let body = json!({"scheme": "basic", "public_keys": pks, "messages": [to_hex(b"same"), to_hex(b"same")], "signature": sig});
     let r = server.post("/v1/aggregate-verify", &body);
-    assert_eq!(r.json(), json!({"valid": false, "error": "duplicate_message"}), "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"valid": false, "error": "duplicate_message"}),
+        "{}",
+        r.body
+    );
     // Item codes travel in the verdict: a bad key, a bad signature.
     let mut bad_key = body.clone();
     bad_key["public_keys"][1] = json!("0x1234");
-    assert_eq!(server.post("/v1/aggregate-verify", &bad_key).json(), json!({"valid": false, "error": "bad_length"}));
+    assert_eq!(
+        server.post("/v1/aggregate-verify", &bad_key).json(),
+        json!({"valid": false, "error": "bad_length"})
+    );
     let mut bad_sig = body.clone();
     bad_sig["signature"] = json!("0x");
-    assert_eq!(server.post("/v1/aggregate-verify", &bad_sig).json(), json!({"valid": false, "error": "bad_length"}));
+    assert_eq!(
+        server.post("/v1/aggregate-verify", &bad_sig).json(),
+        json!({"valid": false, "error": "bad_length"})
+    );
     // Fast aggregate verify: POP, same message.
     let pop = Suite::new(Scheme::Pop, Variant::MinPk);
     let sig = aggregate(vec![a.sign(pop, b"block"), b.sign(pop, b"block")]);
-    let r = server.post("/v1/fast-aggregate-verify", &json!({"public_keys": pks, "message": to_hex(b"block"), "signature": sig}));
+    let r = server.post(
+        "/v1/fast-aggregate-verify",
+        &json!({"public_keys": pks, "message": to_hex(b"block"), "signature": sig}),
+    );
     assert_eq!(r.json(), json!({"valid": true}), "{}", r.body);
-    let r = server.post("/v1/fast-aggregate-verify", &json!({"public_keys": pks, "message": to_hex(b"other"), "signature": sig}));
-    assert_eq!(r.json(), json!({"valid": false, "error": "invalid_signature"}), "{}", r.body);
+    let r = server.post(
+        "/v1/fast-aggregate-verify",
+        &json!({"public_keys": pks, "message": to_hex(b"other"), "signature": sig}),
+    );
+    assert_eq!(
+        r.json(),
+        json!({"valid": false, "error": "invalid_signature"}),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -167,9 +272,19 @@ fn random_garbage_never_breaks_the_server() {
             }
         }
         let text = String::from_utf8_lossy(&body).into_owned();
-        let path = ["/v1/verify", "/v1/aggregate", "/v1/aggregate-verify", "/v1/fast-aggregate-verify"][rng.gen_range(0..4)];
+        let path = [
+            "/v1/verify",
+            "/v1/aggregate",
+            "/v1/aggregate-verify",
+            "/v1/fast-aggregate-verify",
+        ][rng.gen_range(0..4)];
         let r = server.post_raw(path, &text);
-        assert!(r.status == 200 || r.status == 400, "round {round} seed {seed}: {} {}", r.status, r.body);
+        assert!(
+            r.status == 200 || r.status == 400,
+            "round {round} seed {seed}: {} {}",
+            r.status,
+            r.body
+        );
         r.json();
     }
     assert_eq!(server.get("/healthz").status, 200);

@@ -26,7 +26,14 @@ fn corrupt(rng: &mut StdRng, suite: Suite, item: &mut Value, seed: u64) {
         1 => item["signature"] = json!(to_hex(&key(seed + 1_000_000).sign(suite, &message))),
         // A signature under another scheme's domain separation tag.
         2 => {
-            let other = Suite::new(if suite.scheme == Scheme::Pop { Scheme::Basic } else { Scheme::Pop }, suite.variant);
+            let other = Suite::new(
+                if suite.scheme == Scheme::Pop {
+                    Scheme::Basic
+                } else {
+                    Scheme::Pop
+                },
+                suite.variant,
+            );
             item["signature"] = json!(to_hex(&sk.sign(other, &message)));
         }
         // The identity as signature: in the subgroup, never valid.
@@ -66,19 +73,34 @@ fn bad_items_are_flagged_exactly_and_agree_with_arkworks() {
                 items.push(item);
             }
             let (scheme, variant) = names(suite);
-            let response = server.post("/v1/verify", &json!({"scheme": scheme, "variant": variant, "items": items}));
+            let response = server.post(
+                "/v1/verify",
+                &json!({"scheme": scheme, "variant": variant, "items": items}),
+            );
             assert_eq!(response.status, 200, "{suite:?}: {}", response.body);
             let body = response.json();
             let flagged = bad.iter().filter(|&&b| b).count();
             assert_eq!(body["invalid"], json!(flagged), "{suite:?} seed {seed}");
             for (i, item) in items.iter().enumerate() {
                 let verdict = &body["results"][i];
-                assert_eq!(verdict["valid"], json!(!bad[i]), "{suite:?} item {i} seed {seed}: {verdict}");
+                assert_eq!(
+                    verdict["valid"],
+                    json!(!bad[i]),
+                    "{suite:?} item {i} seed {seed}: {verdict}"
+                );
                 if bad[i] {
                     assert_eq!(verdict["error"], "invalid_signature");
                 }
-                let ark = reference::verify(suite, &bytes(&item["public_key"]), &bytes(&item["message"]), &bytes(&item["signature"]));
-                assert_eq!(ark, !bad[i], "arkworks disagrees on {suite:?} item {i} seed {seed}");
+                let ark = reference::verify(
+                    suite,
+                    &bytes(&item["public_key"]),
+                    &bytes(&item["message"]),
+                    &bytes(&item["signature"]),
+                );
+                assert_eq!(
+                    ark, !bad[i],
+                    "arkworks disagrees on {suite:?} item {i} seed {seed}"
+                );
             }
         }
     }
@@ -112,10 +134,22 @@ fn arkworks_rejects_what_the_service_rejects_at_decoding() {
             .map(|(p, s)| json!({"public_key": to_hex(p), "message": good["message"], "signature": to_hex(s)}))
             .collect();
         let (scheme, name) = names(suite);
-        let body = server.post("/v1/verify", &json!({"scheme": scheme, "variant": name, "items": items})).json();
+        let body = server
+            .post(
+                "/v1/verify",
+                &json!({"scheme": scheme, "variant": name, "items": items}),
+            )
+            .json();
         for (i, (p, s)) in variants.iter().enumerate() {
-            assert_eq!(body["results"][i]["valid"], false, "{variant:?} {i}: {}", body["results"][i]);
-            assert!(!reference::verify(suite, p, b"m", s), "{variant:?} {i}: arkworks accepted");
+            assert_eq!(
+                body["results"][i]["valid"], false,
+                "{variant:?} {i}: {}",
+                body["results"][i]
+            );
+            assert!(
+                !reference::verify(suite, p, b"m", s),
+                "{variant:?} {i}: arkworks accepted"
+            );
         }
     }
 }

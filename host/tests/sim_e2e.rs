@@ -43,7 +43,13 @@ fn metric(server: &Server, sample: &str) -> f64 {
     metrics
         .body
         .lines()
-        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+        .find_map(|line| {
+            line.strip_prefix(sample)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0.0)
 }
 
@@ -68,7 +74,8 @@ fn vector_requests() -> Vec<(String, &'static str, Value)> {
         files.sort();
         for file in files {
             let case: Value =
-                serde_json::from_str(&fs::read_to_string(root.join(&dir).join(&file)).unwrap()).unwrap();
+                serde_json::from_str(&fs::read_to_string(root.join(&dir).join(&file)).unwrap())
+                    .unwrap();
             let input = &case["input"];
             let (path, body) = match dir.as_str() {
                 "verify" => (
@@ -90,8 +97,14 @@ fn vector_requests() -> Vec<(String, &'static str, Value)> {
                     "/v1/fast-aggregate-verify",
                     json!({"public_keys": input["pubkeys"], "message": input["message"], "signature": input["signature"]}),
                 ),
-                "deserialization_G1" => ("/v1/aggregate", json!({"variant": "min_sig", "signatures": [input["pubkey"]]})),
-                "deserialization_G2" => ("/v1/aggregate", json!({"variant": "min_pk", "signatures": [input["signature"]]})),
+                "deserialization_G1" => (
+                    "/v1/aggregate",
+                    json!({"variant": "min_sig", "signatures": [input["pubkey"]]}),
+                ),
+                "deserialization_G2" => (
+                    "/v1/aggregate",
+                    json!({"variant": "min_pk", "signatures": [input["signature"]]}),
+                ),
                 "sign" | "hash_to_G2" => continue,
                 other => panic!("unexpected directory {other}"),
             };
@@ -110,14 +123,28 @@ fn aggregate_signatures(variant: Variant, items: &[Value]) -> Value {
     let signatures: Vec<Vec<u8>> = items.iter().map(|item| bytes(&item["signature"])).collect();
     let aggregate = match variant {
         Variant::MinPk => {
-            let points: Vec<_> = signatures.iter().map(|s| blst::min_pk::Signature::from_bytes(s).unwrap()).collect();
+            let points: Vec<_> = signatures
+                .iter()
+                .map(|s| blst::min_pk::Signature::from_bytes(s).unwrap())
+                .collect();
             let refs: Vec<_> = points.iter().collect();
-            blst::min_pk::AggregateSignature::aggregate(&refs, true).unwrap().to_signature().compress().to_vec()
+            blst::min_pk::AggregateSignature::aggregate(&refs, true)
+                .unwrap()
+                .to_signature()
+                .compress()
+                .to_vec()
         }
         Variant::MinSig => {
-            let points: Vec<_> = signatures.iter().map(|s| blst::min_sig::Signature::from_bytes(s).unwrap()).collect();
+            let points: Vec<_> = signatures
+                .iter()
+                .map(|s| blst::min_sig::Signature::from_bytes(s).unwrap())
+                .collect();
             let refs: Vec<_> = points.iter().collect();
-            blst::min_sig::AggregateSignature::aggregate(&refs, true).unwrap().to_signature().compress().to_vec()
+            blst::min_sig::AggregateSignature::aggregate(&refs, true)
+                .unwrap()
+                .to_signature()
+                .compress()
+                .to_vec()
         }
     };
     json!(to_hex(&aggregate))
@@ -133,11 +160,24 @@ fn random_requests(variants: &[Variant]) -> Vec<(String, &'static str, Value)> {
         let suite = Suite::new(Scheme::Pop, variant);
         let (scheme, variant_name) = names(suite);
         let items: Vec<Value> = (0..16u64)
-            .map(|i| signed_item(suite, &key(i % 7), format!("item {i} of {variant_name}").as_bytes()))
+            .map(|i| {
+                signed_item(
+                    suite,
+                    &key(i % 7),
+                    format!("item {i} of {variant_name}").as_bytes(),
+                )
+            })
             .collect();
-        let keys: Vec<Value> = items.iter().map(|item| item["public_key"].clone()).collect();
+        let keys: Vec<Value> = items
+            .iter()
+            .map(|item| item["public_key"].clone())
+            .collect();
         let signatures: Vec<Value> = items.iter().map(|item| item["signature"].clone()).collect();
-        requests.push((format!("aggregate keys {variant_name}"), "/v1/aggregate", json!({"variant": variant_name, "public_keys": keys})));
+        requests.push((
+            format!("aggregate keys {variant_name}"),
+            "/v1/aggregate",
+            json!({"variant": variant_name, "public_keys": keys}),
+        ));
         requests.push((
             format!("aggregate signatures {variant_name}"),
             "/v1/aggregate",
@@ -145,10 +185,18 @@ fn random_requests(variants: &[Variant]) -> Vec<(String, &'static str, Value)> {
         ));
         // Fast aggregate verification: ten keys sign one message.
         let message = format!("one message for {variant_name}");
-        let signers: Vec<Value> = (20..30u64).map(|i| signed_item(suite, &key(i), message.as_bytes())).collect();
+        let signers: Vec<Value> = (20..30u64)
+            .map(|i| signed_item(suite, &key(i), message.as_bytes()))
+            .collect();
         let aggregate = aggregate_signatures(variant, &signers);
-        let keys: Vec<Value> = signers.iter().map(|item| item["public_key"].clone()).collect();
-        for (tag, signature) in [("valid", aggregate), ("tampered", signers[0]["signature"].clone())] {
+        let keys: Vec<Value> = signers
+            .iter()
+            .map(|item| item["public_key"].clone())
+            .collect();
+        for (tag, signature) in [
+            ("valid", aggregate),
+            ("tampered", signers[0]["signature"].clone()),
+        ] {
             requests.push((
                 format!("fast aggregate verify {variant_name} {tag}"),
                 "/v1/fast-aggregate-verify",
@@ -173,7 +221,10 @@ fn random_requests(variants: &[Variant]) -> Vec<(String, &'static str, Value)> {
 }
 
 /// Each request's (status, body) from `server`.
-fn answers(server: &Server, requests: &[(String, &'static str, Value)]) -> BTreeMap<String, (u16, Value)> {
+fn answers(
+    server: &Server,
+    requests: &[(String, &'static str, Value)],
+) -> BTreeMap<String, (u16, Value)> {
     requests
         .iter()
         .map(|(name, path, body)| {
@@ -183,7 +234,11 @@ fn answers(server: &Server, requests: &[(String, &'static str, Value)]) -> BTree
         .collect()
 }
 
-fn assert_same(expected: &BTreeMap<String, (u16, Value)>, got: &BTreeMap<String, (u16, Value)>, what: &str) {
+fn assert_same(
+    expected: &BTreeMap<String, (u16, Value)>,
+    got: &BTreeMap<String, (u16, Value)>,
+    what: &str,
+) {
     for (name, answer) in expected {
         assert_eq!(got.get(name), Some(answer), "{what}: {name}");
     }
@@ -192,14 +247,24 @@ fn assert_same(expected: &BTreeMap<String, (u16, Value)>, got: &BTreeMap<String,
 #[test]
 fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
     let mut requests = vector_requests();
-    assert!(requests.len() >= 90, "only {} vector requests", requests.len());
+    assert!(
+        requests.len() >= 90,
+        "only {} vector requests",
+        requests.len()
+    );
     requests.extend(random_requests(&[Variant::MinPk, Variant::MinSig]));
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     // Sanity of the reference itself on the random batches.
     assert_eq!(expected["batch min_pk"].1["invalid"], json!(0));
     assert_eq!(expected["bad batch min_sig"].1["invalid"], json!(1));
-    assert_eq!(expected["bad batch min_sig"].1["results"][1]["valid"], json!(false));
-    assert_eq!(expected["fast aggregate verify min_sig valid"].1["valid"], json!(true));
+    assert_eq!(
+        expected["bad batch min_sig"].1["results"][1]["valid"],
+        json!(false)
+    );
+    assert_eq!(
+        expected["fast aggregate verify min_sig valid"].1["valid"],
+        json!(true)
+    );
 
     let sim = sim_server(2, &[]);
     let got = answers(&sim, &requests);
@@ -209,7 +274,14 @@ fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
     assert!(ok > 0.0, "no device job ran");
     assert_eq!(metric(&sim, UP), 1.0);
     for reason in ["timeout", "device_error", "bad_result", "disagreement"] {
-        assert_eq!(metric(&sim, &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#)), 0.0, "{reason}");
+        assert_eq!(
+            metric(
+                &sim,
+                &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#)
+            ),
+            0.0,
+            "{reason}"
+        );
     }
 }
 
@@ -225,19 +297,32 @@ fn survives(fault: &str, reason: Option<&str>) {
     assert_same(&expected, &got, fault);
     if let Some(reason) = reason {
         let sample = format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#);
-        assert!(metric(&sim, &sample) >= 1.0, "{fault}: no fallback counted as {reason}");
+        assert!(
+            metric(&sim, &sample) >= 1.0,
+            "{fault}: no fallback counted as {reason}"
+        );
     }
     // Recovery: the prober takes the device back, and device jobs succeed on it again.
     let deadline = Instant::now() + Duration::from_secs(120);
     while metric(&sim, UP) != 1.0 {
-        assert!(Instant::now() < deadline, "{fault}: the device never came back");
+        assert!(
+            Instant::now() < deadline,
+            "{fault}: the device never came back"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let before = metric(&sim, JOBS_OK);
     for (name, answer) in answers(&sim, &requests[..2]) {
-        assert_eq!(Some(&answer), expected.get(&name), "{fault}, after recovery: {name}");
+        assert_eq!(
+            Some(&answer),
+            expected.get(&name),
+            "{fault}, after recovery: {name}"
+        );
     }
-    assert!(metric(&sim, JOBS_OK) > before, "{fault}: no device job after recovery");
+    assert!(
+        metric(&sim, JOBS_OK) > before,
+        "{fault}: no device job after recovery"
+    );
 }
 
 #[test]

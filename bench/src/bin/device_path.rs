@@ -96,7 +96,11 @@ fn timed_posts(
 
 /// The CPU's share of the device path for a batch: the device engine's own pairing check,
 /// run on what the accelerator returns (here unblinded points: the same cost).
-fn cpu_share_batch(pks: &[min_pk::PublicKey], msgs: &[Vec<u8>], sum: &min_pk::Signature) -> Duration {
+fn cpu_share_batch(
+    pks: &[min_pk::PublicKey],
+    msgs: &[Vec<u8>],
+    sum: &min_pk::Signature,
+) -> Duration {
     let points: Vec<blst::blst_p1_affine> = pks.iter().map(|pk| (*pk).into()).collect();
     let messages: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
     let sum: blst::blst_p2_affine = (*sum).into();
@@ -147,10 +151,23 @@ impl Fit {
         let n = jobs.len() as f64;
         let mean_r = jobs.iter().map(|j| j.rounds as f64).sum::<f64>() / n;
         let mean_c = jobs.iter().map(|j| j.engine_cycles()).sum::<f64>() / n;
-        let sxx: f64 = jobs.iter().map(|j| (j.rounds as f64 - mean_r).powi(2)).sum();
-        let sxy: f64 = jobs.iter().map(|j| (j.rounds as f64 - mean_r) * (j.engine_cycles() - mean_c)).sum();
-        let per_round = if sxx > 0.0 { sxy / sxx } else { mean_c / mean_r };
-        Fit { fixed: mean_c - per_round * mean_r, per_round }
+        let sxx: f64 = jobs
+            .iter()
+            .map(|j| (j.rounds as f64 - mean_r).powi(2))
+            .sum();
+        let sxy: f64 = jobs
+            .iter()
+            .map(|j| (j.rounds as f64 - mean_r) * (j.engine_cycles() - mean_c))
+            .sum();
+        let per_round = if sxx > 0.0 {
+            sxy / sxx
+        } else {
+            mean_c / mean_r
+        };
+        Fit {
+            fixed: mean_c - per_round * mean_r,
+            per_round,
+        }
     }
 }
 
@@ -174,11 +191,15 @@ fn sim_items(opcode: Opcode, n: usize) -> Vec<u32> {
     let mut words = Vec::with_capacity(n * opcode.item_words());
     for i in 0..n {
         if opcode.has_scalars() {
-            words.extend(codec::encode_scalar(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1));
+            words.extend(codec::encode_scalar(
+                0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
+            ));
         }
         let sk = secret(1_000 + i as u128);
         match opcode.group() {
-            abi::Group::G1 => words.extend(codec::encode_g1(&sk.sk_to_pk().serialize()).expect("G1")),
+            abi::Group::G1 => {
+                words.extend(codec::encode_g1(&sk.sk_to_pk().serialize()).expect("G1"))
+            }
             abi::Group::G2 => {
                 let signature = sk.sign(format!("item {i}").as_bytes(), DST, &[]);
                 words.extend(codec::encode_g2(&signature.serialize()).expect("G2"));
@@ -192,21 +213,36 @@ fn sim_items(opcode: Opcode, n: usize) -> Vec<u32> {
 fn measure_sim(rounds: &[u32]) -> anyhow::Result<(Shape, Vec<SimJob>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifest = Manifest::load(&Manifest::path_in(&root, abi::DESIGN))?;
-    let config = DeviceConfig { poll_cycles: 256, ..DeviceConfig::default() };
+    let config = DeviceConfig {
+        poll_cycles: 256,
+        ..DeviceConfig::default()
+    };
     let mut device = Device::open(Box::new(SimTransport::open()?), manifest, config)?;
     let shape = device.identity().shape();
     let mut jobs = Vec::new();
-    for opcode in [Opcode::AggregateG1, Opcode::ScalarMulG1, Opcode::MultiScalarG2] {
+    for opcode in [
+        Opcode::AggregateG1,
+        Opcode::ScalarMulG1,
+        Opcode::MultiScalarG2,
+    ] {
         for &r in rounds {
             // Aggregation rounds are cheap: measure proportionally longer jobs.
-            let r = if opcode.has_scalars() { r } else { (r * 8).min(shape.max_rounds(opcode)) };
+            let r = if opcode.has_scalars() {
+                r
+            } else {
+                (r * 8).min(shape.max_rounds(opcode))
+            };
             let items = r as usize * shape.items_per_round(opcode);
             let input = sim_items(opcode, items);
             let before = device.transport_cycles().context("sim counts cycles")?;
             let output = device.run(opcode, &input)?;
             let sim_cycles = device.transport_cycles().context("sim counts cycles")? - before;
             if output.jobs != 1 || output.attempts != 1 {
-                bail!("{opcode:?} x {items}: {} jobs, {} attempts", output.jobs, output.attempts);
+                bail!(
+                    "{opcode:?} x {items}: {} jobs, {} attempts",
+                    output.jobs,
+                    output.attempts
+                );
             }
             jobs.push(SimJob {
                 opcode,
@@ -224,7 +260,9 @@ fn measure_sim(rounds: &[u32]) -> anyhow::Result<(Shape, Vec<SimJob>)> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(600))
+        .build();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let device_ms = |cycles: f64| cycles / (args.clock_mhz * 1e3);
 
@@ -235,7 +273,10 @@ fn main() -> anyhow::Result<()> {
     let (shape, sim_jobs) = measure_sim(&args.sim_rounds)?;
     println!("## Device\n");
     println!("### Device jobs under Verilator (tollgate_top, `Device` on the sim backend)\n");
-    println!("K = {} lanes, aggregation fan-in {}, buffers {} / {} words in / out.\n", shape.lanes, shape.aggregate_fanin, shape.in_words, shape.out_words);
+    println!(
+        "K = {} lanes, aggregation fan-in {}, buffers {} / {} words in / out.\n",
+        shape.lanes, shape.aggregate_fanin, shape.in_words, shape.out_words
+    );
     println!("| opcode | rounds | items | device cycles (doorbell → completion) | engine cycles (less 1 cycle/input word) | engine cycles/item | simulated cycles in all (bus both ways, polls) | words in / out |");
     println!("|---|---|---|---|---|---|---|---|");
     for job in &sim_jobs {
@@ -252,8 +293,19 @@ fn main() -> anyhow::Result<()> {
             job.words_out
         );
     }
-    let fit = |opcode: Opcode| Fit::of(&sim_jobs.iter().filter(|j| j.opcode == opcode).collect::<Vec<_>>());
-    let (agg_fit, mul_fit, msm_fit) = (fit(Opcode::AggregateG1), fit(Opcode::ScalarMulG1), fit(Opcode::MultiScalarG2));
+    let fit = |opcode: Opcode| {
+        Fit::of(
+            &sim_jobs
+                .iter()
+                .filter(|j| j.opcode == opcode)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (agg_fit, mul_fit, msm_fit) = (
+        fit(Opcode::AggregateG1),
+        fit(Opcode::ScalarMulG1),
+        fit(Opcode::MultiScalarG2),
+    );
     println!("\nFitted per device job (engine cycles = fixed + per round × rounds): AggregateG1 {:.0} + {:.0}·r, ScalarMulG1 {:.0} + {:.0}·r, MultiScalarG2 {:.0} + {:.0}·r.", agg_fit.fixed, agg_fit.per_round, mul_fit.fixed, mul_fit.per_round, msm_fit.fixed, msm_fit.per_round);
 
     println!("\n### Batch verification (POP, min_pk), one request of n valid items\n");
@@ -271,7 +323,14 @@ fn main() -> anyhow::Result<()> {
         })?;
         let body = serde_json::to_string(&batch.request)?;
         let url = format!("{}/v1/verify", args.server);
-        let service = timed_posts(&agent, &url, &body, args.rounds, |r| r["invalid"] == json!(0), "valid batch reported invalid")?;
+        let service = timed_posts(
+            &agent,
+            &url,
+            &body,
+            args.rounds,
+            |r| r["invalid"] == json!(0),
+            "valid batch reported invalid",
+        )?;
         let unhex = |s: &str| hex::decode(s.trim_start_matches("0x")).expect("hex");
         let pks: Vec<min_pk::PublicKey> = batch
             .request
@@ -279,7 +338,12 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|i| min_pk::PublicKey::uncompress(&unhex(&i.public_key)).expect("pk"))
             .collect();
-        let msgs: Vec<Vec<u8>> = batch.request.items.iter().map(|i| unhex(&i.message)).collect();
+        let msgs: Vec<Vec<u8>> = batch
+            .request
+            .items
+            .iter()
+            .map(|i| unhex(&i.message))
+            .collect();
         let sigs: Vec<min_pk::Signature> = batch
             .request
             .items
@@ -287,8 +351,14 @@ fn main() -> anyhow::Result<()> {
             .map(|i| min_pk::Signature::uncompress(&unhex(&i.signature)).expect("sig"))
             .collect();
         let refs: Vec<&min_pk::Signature> = sigs.iter().collect();
-        let sum = min_pk::AggregateSignature::aggregate(&refs, false).expect("sum").to_signature();
-        let share = median((0..args.rounds).map(|_| cpu_share_batch(&pks, &msgs, &sum)).collect());
+        let sum = min_pk::AggregateSignature::aggregate(&refs, false)
+            .expect("sum")
+            .to_signature();
+        let share = median(
+            (0..args.rounds)
+                .map(|_| cpu_share_batch(&pks, &msgs, &sum))
+                .collect(),
+        );
         // What the device path replaces inside the service: the CPU engine's batch check.
         let items: Vec<SignedItem> = batch
             .request
@@ -351,7 +421,14 @@ fn main() -> anyhow::Result<()> {
         })
         .to_string();
         let url = format!("{}/v1/fast-aggregate-verify", args.server);
-        let service = timed_posts(&agent, &url, &body, args.rounds, |r| r["valid"] == json!(true), "valid aggregate reported invalid")?;
+        let service = timed_posts(
+            &agent,
+            &url,
+            &body,
+            args.rounds,
+            |r| r["valid"] == json!(true),
+            "valid aggregate reported invalid",
+        )?;
         let refs: Vec<&min_pk::PublicKey> = pks.iter().collect();
         let aggregation = median(
             (0..args.rounds)
@@ -374,7 +451,11 @@ fn main() -> anyhow::Result<()> {
             cpu / total
         );
     }
-    let name = |c: Option<usize>| c.map_or("none of the sizes measured".to_string(), |n| format!("n = {n}"));
+    let name = |c: Option<usize>| {
+        c.map_or("none of the sizes measured".to_string(), |n| {
+            format!("n = {n}")
+        })
+    };
     println!("\nBatch crossover (device path faster than the CPU service): with MMIO {}; engine only {}.", name(crossover), name(crossover_engine));
     Ok(())
 }

@@ -105,14 +105,26 @@ fn measure(n: usize, min_time: Duration, mut f: impl FnMut() -> bool) -> (f64, V
 /// Raw blst batch check from compressed bytes: keys pre-validated (the service caches them),
 /// signatures decompressed and subgroup-checked every time (the service must, for untrusted input).
 fn raw_blst_batch(items: &Items, range: std::ops::Range<usize>, pks: &[min_pk::PublicKey]) -> bool {
-    let sigs: Vec<min_pk::Signature> =
-        items.sigs[range.clone()].iter().map(|s| min_pk::Signature::uncompress(s).expect("sig")).collect();
+    let sigs: Vec<min_pk::Signature> = items.sigs[range.clone()]
+        .iter()
+        .map(|s| min_pk::Signature::uncompress(s).expect("sig"))
+        .collect();
     let sig_refs: Vec<&min_pk::Signature> = sigs.iter().collect();
     let pk_refs: Vec<&min_pk::PublicKey> = pks[range.clone()].iter().collect();
-    let msgs: Vec<&[u8]> = items.msgs[range.clone()].iter().map(|m| m.as_slice()).collect();
+    let msgs: Vec<&[u8]> = items.msgs[range.clone()]
+        .iter()
+        .map(|m| m.as_slice())
+        .collect();
     let rands = scalars(msgs.len());
     min_pk::Signature::verify_multiple_aggregate_signatures(
-        &msgs, SUITE.dst(), &pk_refs, false, &sig_refs, true, &rands, 64,
+        &msgs,
+        SUITE.dst(),
+        &pk_refs,
+        false,
+        &sig_refs,
+        true,
+        &rands,
+        64,
     ) == BLST_ERROR::BLST_SUCCESS
 }
 
@@ -128,7 +140,8 @@ fn naive(items: &Items, pks: &[min_pk::PublicKey], threads: usize) -> bool {
                 scope.spawn(move || {
                     (start..(start + chunk).min(n)).all(|i| {
                         let sig = min_pk::Signature::uncompress(&items.sigs[i]).expect("sig");
-                        sig.verify(true, &items.msgs[i], SUITE.dst(), &[], &pks[i], false) == BLST_ERROR::BLST_SUCCESS
+                        sig.verify(true, &items.msgs[i], SUITE.dst(), &[], &pks[i], false)
+                            == BLST_ERROR::BLST_SUCCESS
                     })
                 })
             })
@@ -151,7 +164,13 @@ impl Drop for Server {
 
 fn start_server(bin: &Path, max_batch: usize) -> anyhow::Result<Server> {
     let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--max-batch-size", &max_batch.to_string()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-batch-size",
+            &max_batch.to_string(),
+        ])
         .env("TOLLGATE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -160,18 +179,39 @@ fn start_server(bin: &Path, max_batch: usize) -> anyhow::Result<Server> {
     let stdout = child.stdout.take().context("server stdout")?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    let addr = line.trim().strip_prefix("tollgate listening on ").with_context(|| format!("unexpected first line {line:?}"))?;
-    Ok(Server { url: format!("http://{addr}"), child })
+    let addr = line
+        .trim()
+        .strip_prefix("tollgate listening on ")
+        .with_context(|| format!("unexpected first line {line:?}"))?;
+    Ok(Server {
+        url: format!("http://{addr}"),
+        child,
+    })
 }
 
-fn load(bin: &Path, server: &Server, batch: &Path, clients: usize, seconds: f64) -> anyhow::Result<LoadReport> {
+fn load(
+    bin: &Path,
+    server: &Server,
+    batch: &Path,
+    clients: usize,
+    seconds: f64,
+) -> anyhow::Result<LoadReport> {
     let out = Command::new(bin)
         .args(["load", "--server", &server.url, "--batch"])
         .arg(batch)
-        .args(["--clients", &clients.to_string(), "--duration", &seconds.to_string(), "--json"])
+        .args([
+            "--clients",
+            &clients.to_string(),
+            "--duration",
+            &seconds.to_string(),
+            "--json",
+        ])
         .output()?;
     if !out.status.success() {
-        bail!("tollgate load failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "tollgate load failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
@@ -193,7 +233,9 @@ fn pct(sorted: &[Duration], q: f64) -> f64 {
 /// The release `tollgate` binary beside this one, built first so the figure is of current code.
 fn tollgate_binary() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo).args(["build", "--release", "-p", "tollgate", "--bin", "tollgate"]).status()?;
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "tollgate", "--bin", "tollgate"])
+        .status()?;
     if !status.success() {
         bail!("building tollgate failed");
     }
@@ -245,7 +287,11 @@ fn main() -> anyhow::Result<()> {
         seed: Some(2026),
     })?;
     let items = items_of(&generated.request);
-    let pks: Vec<min_pk::PublicKey> = items.pks.iter().map(|p| min_pk::PublicKey::key_validate(p).expect("pk")).collect();
+    let pks: Vec<min_pk::PublicKey> = items
+        .pks
+        .iter()
+        .map(|p| min_pk::PublicKey::key_validate(p).expect("pk"))
+        .collect();
     let signed: Vec<SignedItem> = (0..n)
         .map(|i| SignedItem {
             public_key: decode_public_key(SUITE.variant, &items.pks[i]).expect("pk"),
@@ -253,8 +299,12 @@ fn main() -> anyhow::Result<()> {
             signature: decode_signature(SUITE.variant, &items.sigs[i]).expect("sig"),
         })
         .collect();
-    let request = VerifyRequest { items: generated.request.items[..args.request_items].to_vec(), ..generated.request.clone() };
-    let batch_file = std::env::temp_dir().join(format!("tollgate-bench-{}.json", std::process::id()));
+    let request = VerifyRequest {
+        items: generated.request.items[..args.request_items].to_vec(),
+        ..generated.request.clone()
+    };
+    let batch_file =
+        std::env::temp_dir().join(format!("tollgate-bench-{}.json", std::process::id()));
     std::fs::write(&batch_file, serde_json::to_string(&request)?)?;
 
     let engine = CpuEngine::new();
@@ -275,7 +325,8 @@ fn main() -> anyhow::Result<()> {
             raw[k].push(rate, t.into_iter().map(|d| d / (n / size) as u32).collect());
             let refs: Vec<&SignedItem> = signed.iter().collect();
             let (rate, t) = measure(n - n % size, min_time, || {
-                refs.chunks_exact(size).all(|c| engine.verify_batch(SUITE, c).expect("engine"))
+                refs.chunks_exact(size)
+                    .all(|c| engine.verify_batch(SUITE, c).expect("engine"))
             });
             eng[k].push(rate, t.into_iter().map(|d| d / (n / size) as u32).collect());
         }
@@ -297,7 +348,11 @@ fn main() -> anyhow::Result<()> {
     drop(server);
     let _ = std::fs::remove_file(&batch_file);
 
-    let k_max = args.batch_sizes.iter().position(|&s| s == max_batch).context("max batch")?;
+    let k_max = args
+        .batch_sizes
+        .iter()
+        .position(|&s| s == max_batch)
+        .context("max batch")?;
     let svc = median(service.rate.clone());
     let raw_best = median(raw[k_max].rate.clone());
     let eng_best = median(eng[k_max].rate.clone());
@@ -337,15 +392,27 @@ fn main() -> anyhow::Result<()> {
             "batch",
         ));
         s.push('\n');
-        s.push_str(&eng[k].row(&format!("tollgate `CpuEngine::verify_batch`, pre-decoded items, batch {size}"), "batch"));
+        s.push_str(&eng[k].row(
+            &format!("tollgate `CpuEngine::verify_batch`, pre-decoded items, batch {size}"),
+            "batch",
+        ));
         s.push('\n');
     }
-    s.push_str(&naive1.row("naive per-signature `verify` (decompress, subgroup check, 2 pairings), 1 thread", &format!("{n} sigs")));
+    s.push_str(&naive1.row(
+        "naive per-signature `verify` (decompress, subgroup check, 2 pairings), 1 thread",
+        &format!("{n} sigs"),
+    ));
     s.push('\n');
-    s.push_str(&naive_all.row(&format!("naive per-signature `verify`, {cores} threads"), &format!("{n} sigs")));
+    s.push_str(&naive_all.row(
+        &format!("naive per-signature `verify`, {cores} threads"),
+        &format!("{n} sigs"),
+    ));
     s.push('\n');
     s.push_str(&service.row(
-        &format!("**service** over HTTP, {} clients × {}-item requests", args.clients, args.request_items),
+        &format!(
+            "**service** over HTTP, {} clients × {}-item requests",
+            args.clients, args.request_items
+        ),
         "request",
     ));
     s.push_str("\n\n");
@@ -359,8 +426,14 @@ fn main() -> anyhow::Result<()> {
         "| service / raw blst batch {max_batch} (same decoding work) | {:.3} | ≥ 0.90 |\n",
         svc / raw_best
     ));
-    s.push_str(&format!("| service / `CpuEngine` batch {max_batch} (pre-decoded) | {:.3} | — |\n", svc / eng_best));
-    s.push_str(&format!("| service / naive per-signature, {cores} threads | {:.2} | ≥ 2 |\n", svc / naive_best));
+    s.push_str(&format!(
+        "| service / `CpuEngine` batch {max_batch} (pre-decoded) | {:.3} | — |\n",
+        svc / eng_best
+    ));
+    s.push_str(&format!(
+        "| service / naive per-signature, {cores} threads | {:.2} | ≥ 2 |\n",
+        svc / naive_best
+    ));
     s.push_str(&format!(
         "| service / naive per-signature, 1 thread | {:.2} | — |\n",
         svc / median(naive1.rate.clone())
@@ -375,17 +448,24 @@ fn main() -> anyhow::Result<()> {
 
 /// Replaces (or appends) this benchmark's own `## Service (CPU)` section, leaving the others.
 fn write_section(path: &Path, section: &str) -> anyhow::Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Tollgate benchmark results\n".into());
+    let old =
+        std::fs::read_to_string(path).unwrap_or_else(|_| "# Tollgate benchmark results\n".into());
     let header = "## Service (CPU)";
     let new = match old.find(header) {
         Some(start) => {
             let rest = &old[start + header.len()..];
-            let end = rest.find("\n## ").map_or(old.len(), |i| start + header.len() + i + 1);
+            let end = rest
+                .find("\n## ")
+                .map_or(old.len(), |i| start + header.len() + i + 1);
             let tail = &old[end..];
             let gap = if tail.is_empty() { "" } else { "\n" };
             format!("{}{}{}{}", &old[..start], section, gap, tail)
         }
-        None => format!("{}\n{}", old.trim_end_matches('\n').to_string() + "\n", section),
+        None => format!(
+            "{}\n{}",
+            old.trim_end_matches('\n').to_string() + "\n",
+            section
+        ),
     };
     std::fs::write(path, new)?;
     Ok(())

@@ -38,10 +38,16 @@ fn g1_add_and_double_match_arkworks() {
         assert_eq!(g1_add(&p, &-p), zero, "P + (−P)");
         assert_eq!(g1_add(&zero, &p), p, "∞ + P");
         assert_eq!(g1_add(&p, &zero), p, "P + ∞");
-        assert_eq!(g1_to_ark(&double::<Fq, G1>(&g1_from_ark(&p))), AdditiveGroup::double(&p));
+        assert_eq!(
+            g1_to_ark(&double::<Fq, G1>(&g1_from_ark(&p))),
+            AdditiveGroup::double(&p)
+        );
         // Projective inputs that are not normalised.
         let lambda = Fq::rand(&mut rng);
-        let (pp, qq) = (rescale(&g1_from_ark(&p), &lambda), rescale(&g1_from_ark(&q), &lambda.square()));
+        let (pp, qq) = (
+            rescale(&g1_from_ark(&p), &lambda),
+            rescale(&g1_from_ark(&q), &lambda.square()),
+        );
         let sum = add::<Fq, G1>(&pp, &qq);
         assert_eq!(g1_to_ark(&sum), p + q);
         assert!(g1_to_ark(&sum).into_affine().is_on_curve());
@@ -67,12 +73,18 @@ fn g2_add_and_double_match_arkworks() {
         assert_eq!(g2_add(&p, &-p), zero, "P + (−P)");
         assert_eq!(g2_add(&zero, &p), p, "∞ + P");
         assert_eq!(g2_add(&p, &zero), p, "P + ∞");
-        assert_eq!(g2_to_ark(&double::<Fp2<Fq>, G2>(&g2_from_ark(&p))), AdditiveGroup::double(&p));
+        assert_eq!(
+            g2_to_ark(&double::<Fp2<Fq>, G2>(&g2_from_ark(&p))),
+            AdditiveGroup::double(&p)
+        );
         let lambda = Fp2::new(Fq::rand(&mut rng), Fq::rand(&mut rng));
         let pp = rescale(&g2_from_ark(&p), &lambda);
         let sum = add::<Fp2<Fq>, G2>(&pp, &g2_from_ark(&q));
         assert_eq!(g2_to_ark(&sum), p + q);
-        assert_eq!(g2_to_ark(&double::<Fp2<Fq>, G2>(&pp)), AdditiveGroup::double(&p));
+        assert_eq!(
+            g2_to_ark(&double::<Fp2<Fq>, G2>(&pp)),
+            AdditiveGroup::double(&p)
+        );
     }
     assert_eq!(g2_add(&zero, &zero), zero);
 }

@@ -84,7 +84,11 @@ fn sim_batch(ops: &[(Fq, Fq)]) -> (u64, f64, f64) {
             let mut r = blst::blst_fp::default();
             // SAFETY: blst_fp_mul reads two initialised blst_fp and writes the third.
             unsafe { blst::blst_fp_mul(&mut r, &x, &y) };
-            let expect: Vec<u32> = r.l.iter().flat_map(|l| [*l as u32, (*l >> 32) as u32]).take(12).collect();
+            let expect: Vec<u32> =
+                r.l.iter()
+                    .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+                    .take(12)
+                    .collect();
             assert_eq!(m.get(result), expect, "product {done} differs from blst");
             if first.is_none() {
                 first = Some(m.cycles());
@@ -111,7 +115,12 @@ fn cpu_batch(n: usize, seed: &[Fq; 4]) -> (f64, f64) {
     }
     let dep = start.elapsed().as_secs_f64() * 1e9 / n as f64;
     std::hint::black_box(x);
-    let mut xs = [blst_fp(&seed[0]), blst_fp(&seed[1]), blst_fp(&seed[2]), blst_fp(&seed[3])];
+    let mut xs = [
+        blst_fp(&seed[0]),
+        blst_fp(&seed[1]),
+        blst_fp(&seed[2]),
+        blst_fp(&seed[3]),
+    ];
     let start = Instant::now();
     for _ in 0..n / 4 {
         for v in xs.iter_mut() {
@@ -153,7 +162,10 @@ fn main() {
     let mults = args.part_dsps / MONT_MUL_LEAVES;
     let cpu_ind = 1e9 / median(ind);
     let cpu_dep = 1e9 / median(dep);
-    println!("fp_mont_mul (Verilator 5.006), {} products x {} batches, all checked against blst_fp_mul", args.sim_ops, args.batches);
+    println!(
+        "fp_mont_mul (Verilator 5.006), {} products x {} batches, all checked against blst_fp_mul",
+        args.sim_ops, args.batches
+    );
     println!("latency (measured) = {latency} cycles (MONT_MUL_LATENCY = {MONT_MUL_LATENCY})");
     println!("throughput (measured, pipe full) = {per_cycle:.4} products/cycle");
     println!("Verilator speed = {:.0} cycles/s", median(cps));
@@ -161,7 +173,10 @@ fn main() {
     println!();
     println!("| figure | Fp mult/s | vs blst (1 core, independent) |");
     println!("|---|---|---|");
-    println!("| 1 multiplier @ {CLOCK_MHZ} MHz (projected) | {per_mult:.3e} | {:.1}x |", per_mult / cpu_ind);
+    println!(
+        "| 1 multiplier @ {CLOCK_MHZ} MHz (projected) | {per_mult:.3e} | {:.1}x |",
+        per_mult / cpu_ind
+    );
     println!(
         "| {mults} multipliers ({} DSP48E2 / {MONT_MUL_LEAVES}) @ {CLOCK_MHZ} MHz (projected) | {:.3e} | {:.1}x |",
         args.part_dsps,
@@ -169,5 +184,8 @@ fn main() {
         per_mult * mults as f64 / cpu_ind
     );
     println!("| blst_fp_mul, 4 independent chains (measured) | {cpu_ind:.3e} | 1.0x |");
-    println!("| blst_fp_mul, dependent chain (measured) | {cpu_dep:.3e} | {:.2}x |", cpu_dep / cpu_ind);
+    println!(
+        "| blst_fp_mul, dependent chain (measured) | {cpu_dep:.3e} | {:.2}x |",
+        cpu_dep / cpu_ind
+    );
 }

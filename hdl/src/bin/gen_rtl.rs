@@ -37,7 +37,11 @@ fn main() -> Result<(), manifest::RtlError> {
             tracing::info!(design = design.name, "up to date");
         } else {
             generated.write(&args.out)?;
-            tracing::info!(design = design.name, files = generated.files.len(), "written");
+            tracing::info!(
+                design = design.name,
+                files = generated.files.len(),
+                "written"
+            );
         }
     }
     Ok(())

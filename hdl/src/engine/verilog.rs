@@ -39,8 +39,17 @@ pub enum EngineError {
 impl EngineParams {
     /// Compiles the microcode for `config` and checks the core can run it without hazards.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
-        let shape = |cond: bool, what: &str| if cond { Ok(()) } else { Err(EngineError::Shape(what.into())) };
-        shape(config.alu_slots == ALU_SLOTS, "the core has exactly three add/sub units")?;
+        let shape = |cond: bool, what: &str| {
+            if cond {
+                Ok(())
+            } else {
+                Err(EngineError::Shape(what.into()))
+            }
+        };
+        shape(
+            config.alu_slots == ALU_SLOTS,
+            "the core has exactly three add/sub units",
+        )?;
         shape(config.lanes <= 1 << LANE_BITS, "at most 64 lanes")?;
         // A product lands ISSUE_STAGES + latency + 1 cycles after issue; the lane's next
         // instruction reads its operands K + ISSUE_STAGES - 1 cycles after issue... the write
@@ -49,9 +58,15 @@ impl EngineParams {
             config.lanes > MONT_MUL_LATENCY + 1 && config.lanes > ADD_SUB_LATENCY + 1,
             "too few lanes to hide the field units' latency",
         )?;
-        shape(config.bank_regs.iter().all(|&n| n.is_power_of_two()), "bank sizes are powers of two")?;
+        shape(
+            config.bank_regs.iter().all(|&n| n.is_power_of_two()),
+            "bank sizes are powers of two",
+        )?;
         let rom = Rom::build(config)?;
-        shape(rom.instrs.len() < 1 << PC_BITS, "ROM larger than the program counter")?;
+        shape(
+            rom.instrs.len() < 1 << PC_BITS,
+            "ROM larger than the program counter",
+        )?;
         Ok(EngineParams { rom })
     }
 
@@ -59,7 +74,8 @@ impl EngineParams {
     pub fn standard() -> &'static EngineParams {
         static STANDARD: OnceLock<EngineParams> = OnceLock::new();
         STANDARD.get_or_init(|| {
-            EngineParams::new(EngineConfig::DEFAULT).expect("the default configuration fits the core")
+            EngineParams::new(EngineConfig::DEFAULT)
+                .expect("the default configuration fits the core")
         })
     }
 }
@@ -104,13 +120,20 @@ pub fn core_body(params: &EngineParams) -> String {
     let wb = instr_bits(ALU_SLOTS);
     let fp = FP_BITS;
     let lb = LANE_BITS;
-    let base: Vec<usize> = (0..BANKS).map(|b| cfg.bank_regs[..b].iter().sum()).collect();
+    let base: Vec<usize> = (0..BANKS)
+        .map(|b| cfg.bank_regs[..b].iter().sum())
+        .collect();
     let one = mont_r() % modulus();
     let mut v = String::new();
     let w = &mut v;
 
     // ---- ROM ----
-    let _ = writeln!(w, "reg [{}:0] rom [0:{}];", wb - 1, params.rom.instrs.len() - 1);
+    let _ = writeln!(
+        w,
+        "reg [{}:0] rom [0:{}];",
+        wb - 1,
+        params.rom.instrs.len() - 1
+    );
     let _ = writeln!(w, "initial begin");
     for (i, word) in params.rom.words().iter().enumerate() {
         let _ = writeln!(w, "  rom[{i}] = {wb}'h{word:x};");
@@ -131,7 +154,10 @@ wire seg_end = (lane == {l1}'d{km1}) && (pc == last_pc);",
     let enter = |phase: usize, start: &str, len: &str| {
         format!("begin phase <= 2'd{phase}; pc <= {start}; last_pc <= {start} + {len} - 1'b1; lane <= 0; end")
     };
-    let finish = format!("begin phase <= 2'd0; drain <= 8'd{}; end", MONT_MUL_LATENCY + ISSUE_STAGES + 4);
+    let finish = format!(
+        "begin phase <= 2'd0; drain <= 8'd{}; end",
+        MONT_MUL_LATENCY + ISSUE_STAGES + 4
+    );
     let after_body = format!(
         "if (j_epi_len != 0) {} else {}",
         enter(3, "j_epi_start", "j_epi_len"),
@@ -184,11 +210,18 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
 
     // ---- register file: one single-writer bank per unit ----
     for b in 0..BANKS {
-        let _ = writeln!(w, "reg [{}:0] bank{b} [0:{}];", fp - 1, k * cfg.bank_regs[b] - 1);
+        let _ = writeln!(
+            w,
+            "reg [{}:0] bank{b} [0:{}];",
+            fp - 1,
+            k * cfg.bank_regs[b] - 1
+        );
     }
     // Read consumers: multiplier a/b, each add/sub unit's a/b, the store operand.
-    let mut consumers: Vec<(String, usize)> =
-        vec![("mul_a".into(), Fields::MUL_A), ("mul_b".into(), Fields::MUL_B)];
+    let mut consumers: Vec<(String, usize)> = vec![
+        ("mul_a".into(), Fields::MUL_A),
+        ("mul_b".into(), Fields::MUL_B),
+    ];
     for i in 0..ALU_SLOTS {
         consumers.push((format!("alu{i}_a"), Fields::alu(i) + 9));
         consumers.push((format!("alu{i}_b"), Fields::alu(i) + 16));
@@ -199,18 +232,40 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
         let mut e = format!("3'd{}", BANKS + 1);
         e = format!("({code} == 7'd{OPERAND_ZERO}) ? 3'd{BANKS} : {e}");
         for b in (0..BANKS).rev() {
-            let low = if base[b] == 0 { String::new() } else { format!("{code} >= 7'd{} && ", base[b]) };
-            e = format!("({low}{code} < 7'd{}) ? 3'd{b} : {e}", base[b] + cfg.bank_regs[b]);
+            let low = if base[b] == 0 {
+                String::new()
+            } else {
+                format!("{code} >= 7'd{} && ", base[b])
+            };
+            e = format!(
+                "({low}{code} < 7'd{}) ? 3'd{b} : {e}",
+                base[b] + cfg.bank_regs[b]
+            );
         }
         e
     };
-    let _ = writeln!(w, "reg [{}:0] instr2; reg [{}:0] lane2; reg v2;", wb - 1, lb - 1);
-    let _ = writeln!(w, "always @(posedge clock) begin instr2 <= instr1; lane2 <= lane1; v2 <= v1 && !reset; end");
-    let _ = writeln!(w, "always @(*) busy = (phase != 2'd0) || (drain != 0) || v1 || v2;");
+    let _ = writeln!(
+        w,
+        "reg [{}:0] instr2; reg [{}:0] lane2; reg v2;",
+        wb - 1,
+        lb - 1
+    );
+    let _ = writeln!(
+        w,
+        "always @(posedge clock) begin instr2 <= instr1; lane2 <= lane1; v2 <= v1 && !reset; end"
+    );
+    let _ = writeln!(
+        w,
+        "always @(*) busy = (phase != 2'd0) || (drain != 0) || v1 || v2;"
+    );
     for (name, off) in &consumers {
         let code = slice("instr1", *off, 7);
         let _ = writeln!(w, "reg [2:0] src_{name};");
-        let _ = writeln!(w, "always @(posedge clock) src_{name} <= {};", source_of(&code));
+        let _ = writeln!(
+            w,
+            "always @(posedge clock) src_{name} <= {};",
+            source_of(&code)
+        );
         for b in 0..BANKS {
             let bits = log2(cfg.bank_regs[b]);
             let _ = writeln!(
@@ -251,7 +306,11 @@ end",
             hi = lb + 6,
             sub = format!("{}", {
                 let bits = log2(cfg.bank_regs[bank]);
-                format!("({tag}[{}:0] - {bits}'d{})", bits - 1, base[bank] % (1 << bits))
+                format!(
+                    "({tag}[{}:0] - {bits}'d{})",
+                    bits - 1,
+                    base[bank] % (1 << bits)
+                )
             })
         )
     };
@@ -279,8 +338,15 @@ end"
         );
         // The select unit: a mux on the lane's scalar bit, delayed to the add/sub latency so
         // that the bank's single write port never sees two results at once.
-        let _ = writeln!(w, "reg sel{i}_v [0:{}]; reg [{}:0] sel{i}_tag [0:{}]; reg [{}:0] sel{i}_val [0:{}];",
-            ADD_SUB_LATENCY - 1, lb + 6, ADD_SUB_LATENCY - 1, fp - 1, ADD_SUB_LATENCY - 1);
+        let _ = writeln!(
+            w,
+            "reg sel{i}_v [0:{}]; reg [{}:0] sel{i}_tag [0:{}]; reg [{}:0] sel{i}_val [0:{}];",
+            ADD_SUB_LATENCY - 1,
+            lb + 6,
+            ADD_SUB_LATENCY - 1,
+            fp - 1,
+            ADD_SUB_LATENCY - 1
+        );
         let _ = writeln!(
             w,
             "wire [63:0] sc{i} = scalar[lane2];

@@ -46,8 +46,22 @@ pub fn add_sub_netlist(tag_bits: usize, params: Params) -> (String, usize) {
     let mut n = Netlist::new(params);
     let w = MONT_R_BITS;
     let p = modulus();
-    let a = bits(&Sig { name: "a".into(), width: FP_BITS }, 0, w);
-    let b = bits(&Sig { name: "b".into(), width: FP_BITS }, 0, w);
+    let a = bits(
+        &Sig {
+            name: "a".into(),
+            width: FP_BITS,
+        },
+        0,
+        w,
+    );
+    let b = bits(
+        &Sig {
+            name: "b".into(),
+            width: FP_BITS,
+        },
+        0,
+        w,
+    );
     // Stage 0: pick operands. NEG is 0 − a; RSUB is b − a; a subtrahend enters inverted
     // with carry-in 1.
     let x = n.reg(
@@ -79,7 +93,10 @@ pub fn add_sub_netlist(tag_bits: usize, params: Params) -> (String, usize) {
     let t2 = n.add("t2", &csa[0], &csa[1], &sub.name);
     let sub_d = n.delay(&sub, CPA_LATENCY, None);
     for t in [&t1, &t2] {
-        n.allow_unused(t, "|t| < 2^382: only the sign (bit 383) and the low 381 bits are read");
+        n.allow_unused(
+            t,
+            "|t| < 2^382: only the sign (bit 383) and the low 381 bits are read",
+        );
     }
     // Addition: x + y − p is the answer unless negative. Subtraction: x − y is the answer
     // unless negative. |t1|, |t2| < 2^382, so bit 383 is the sign.
@@ -98,8 +115,22 @@ pub fn add_sub_netlist(tag_bits: usize, params: Params) -> (String, usize) {
         None,
     );
     let latency = 1 + CPA_LATENCY + 1;
-    let valid = n.delay(&Sig { name: "in_valid".into(), width: 1 }, latency, Some("1'b0"));
-    let tag = n.delay(&Sig { name: "in_tag".into(), width: tag_bits }, latency, None);
+    let valid = n.delay(
+        &Sig {
+            name: "in_valid".into(),
+            width: 1,
+        },
+        latency,
+        Some("1'b0"),
+    );
+    let tag = n.delay(
+        &Sig {
+            name: "in_tag".into(),
+            width: tag_bits,
+        },
+        latency,
+        None,
+    );
     n.drive_port("out_valid", &valid.name);
     n.drive_port("out_tag", &tag.name);
     n.drive_port("result", &out.name);

@@ -95,12 +95,26 @@ pub fn mont_mul_netlist(tag_bits: usize, params: Params) -> (String, usize, usiz
         u_bits,
         &[t_aligned],
     );
-    n.allow_unused(&u, "U mod 2^384 is zero by construction of m; only U / 2^384 is used");
-    let r = n.wire("r", u_bits - MONT_R_BITS, &bits(&u, MONT_R_BITS, u_bits - MONT_R_BITS));
+    n.allow_unused(
+        &u,
+        "U mod 2^384 is zero by construction of m; only U / 2^384 is used",
+    );
+    let r = n.wire(
+        "r",
+        u_bits - MONT_R_BITS,
+        &bits(&u, MONT_R_BITS, u_bits - MONT_R_BITS),
+    );
     let r = n.wire("r384", MONT_R_BITS, &bits(&r, 0, MONT_R_BITS));
-    let minus_p = n.wire("minus_p", MONT_R_BITS, &literal(&(mont_r() - &p), MONT_R_BITS));
+    let minus_p = n.wire(
+        "minus_p",
+        MONT_R_BITS,
+        &literal(&(mont_r() - &p), MONT_R_BITS),
+    );
     let d = n.add("sub_p", &r, &minus_p, "1'b0");
-    n.allow_unused(&d, "r - p: only its sign (bit 383) and the low 381 bits are read");
+    n.allow_unused(
+        &d,
+        "r - p: only its sign (bit 383) and the low 381 bits are read",
+    );
     let r_d = n.delay(&r, CPA_LATENCY, None);
     n.allow_unused(&r_d, "r < p when selected, so bits 383..381 are zero");
     // r < 2p, so r − p < p < 2^383: bit 383 of the 384-bit difference is its sign.

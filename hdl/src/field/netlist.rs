@@ -98,7 +98,10 @@ pub fn bits(s: &Sig, lo: usize, width: usize) -> String {
 
 /// A sized hexadecimal Verilog literal.
 pub fn literal(v: &BigUint, width: usize) -> String {
-    assert!(v.bits() as usize <= width, "constant wider than {width} bits");
+    assert!(
+        v.bits() as usize <= width,
+        "constant wider than {width} bits"
+    );
     format!("{}'h{}", width, v.to_str_radix(16))
 }
 
@@ -235,7 +238,11 @@ impl Netlist {
         let (rows, stages) = self.csa_tree(stem, rows, out_width);
         let second = match rows.get(1) {
             Some(r) => r.clone(),
-            None => self.wire(&format!("{stem}_zero"), out_width, &format!("{out_width}'d0")),
+            None => self.wire(
+                &format!("{stem}_zero"),
+                out_width,
+                &format!("{out_width}'d0"),
+            ),
         };
         let sum = self.add(stem, &rows[0], &second, "1'b0");
         (sum, LEAF_LATENCY + stages + CPA_LATENCY)
@@ -310,7 +317,12 @@ impl Netlist {
             let ww = w + ext;
             if k == 0 {
                 let c = format!("{{{}'d0, {cin}}}", ww - 1);
-                s0.push(self.reg(&format!("{stem}_a0"), ww, &format!("{xa} + {ya} + {c}"), None));
+                s0.push(self.reg(
+                    &format!("{stem}_a0"),
+                    ww,
+                    &format!("{xa} + {ya} + {c}"),
+                    None,
+                ));
                 s1.push(None);
             } else {
                 s0.push(self.reg(&format!("{stem}_a0"), ww, &format!("{xa} + {ya}"), None));
@@ -331,9 +343,17 @@ impl Netlist {
             let w = chunk.min(width - lo);
             let last = k + 1 == n;
             let (sum, cout) = match (&carry, &s1[k]) {
-                (None, _) => (bits(&s0[k], 0, w), (!last).then(|| format!("{}[{}]", s0[k].name, w))),
+                (None, _) => (
+                    bits(&s0[k], 0, w),
+                    (!last).then(|| format!("{}[{}]", s0[k].name, w)),
+                ),
                 (Some(c), Some(one)) => (
-                    format!("({} ? {} : {})", c.name, bits(one, 0, w), bits(&s0[k], 0, w)),
+                    format!(
+                        "({} ? {} : {})",
+                        c.name,
+                        bits(one, 0, w),
+                        bits(&s0[k], 0, w)
+                    ),
                     (!last).then(|| {
                         format!("({} ? {}[{}] : {}[{}])", c.name, one.name, w, s0[k].name, w)
                     }),
@@ -369,7 +389,10 @@ fn pack_rows(mut terms: Vec<Term>, width: usize) -> Vec<Vec<Term>> {
     let mut rows: Vec<(usize, Vec<Term>)> = vec![];
     for t in terms {
         let end = (t.offset + t.sig.width).min(width);
-        match rows.iter_mut().find(|(free_from, _)| *free_from <= t.offset) {
+        match rows
+            .iter_mut()
+            .find(|(free_from, _)| *free_from <= t.offset)
+        {
             Some(row) => {
                 row.0 = end;
                 row.1.push(t);

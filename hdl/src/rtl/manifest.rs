@@ -92,10 +92,11 @@ fn manifest_path(root: &Path, design: &str) -> PathBuf {
 
 impl Generated {
     fn manifest_text(&self) -> Result<String, RtlError> {
-        let mut s = serde_json::to_string_pretty(&self.manifest).map_err(|source| RtlError::Json {
-            path: PathBuf::from("manifest.json"),
-            source,
-        })?;
+        let mut s =
+            serde_json::to_string_pretty(&self.manifest).map_err(|source| RtlError::Json {
+                path: PathBuf::from("manifest.json"),
+                source,
+            })?;
         s.push('\n');
         Ok(s)
     }
@@ -107,7 +108,10 @@ impl Generated {
             .iter()
             .map(|(p, t)| (root.join(p), t.clone()))
             .collect::<Vec<_>>();
-        all.push((manifest_path(root, &self.manifest.design), self.manifest_text()?));
+        all.push((
+            manifest_path(root, &self.manifest.design),
+            self.manifest_text()?,
+        ));
         Ok(all)
     }
 

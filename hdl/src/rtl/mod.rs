@@ -48,65 +48,71 @@ pub struct Design {
 
 /// Every design the generator knows about.
 pub fn designs() -> Vec<Design> {
-    vec![Design {
-        name: "field_core",
-        abi_version: FIELD_CORE_ABI_VERSION,
-        target_part: TARGET_PART,
-        clock_mhz: CLOCK_MHZ,
-        modules: vec![
-            RtlModule {
-                file: "leaf_mul.v",
-                top: "leaf_mul",
-                build: || emit("leaf_mul", LeafMul::default()),
+    vec![
+        Design {
+            name: "field_core",
+            abi_version: FIELD_CORE_ABI_VERSION,
+            target_part: TARGET_PART,
+            clock_mhz: CLOCK_MHZ,
+            modules: vec![
+                RtlModule {
+                    file: "leaf_mul.v",
+                    top: "leaf_mul",
+                    build: || emit("leaf_mul", LeafMul::default()),
+                    design_hashed: false,
+                },
+                RtlModule {
+                    file: "fp_mont_mul.v",
+                    top: "fp_mont_mul",
+                    build: || emit("fp_mont_mul", FpMontMul::<FIELD_CORE_TAG_BITS>::default()),
+                    design_hashed: false,
+                },
+                RtlModule {
+                    file: "fp_add_sub.v",
+                    top: "fp_add_sub",
+                    build: || emit("fp_add_sub", FpAddSub::<FIELD_CORE_TAG_BITS>::default()),
+                    design_hashed: false,
+                },
+            ],
+        },
+        // The curve engine core (issue #4): see crate::engine.
+        Design {
+            name: "engine_core",
+            abi_version: crate::engine::ENGINE_CORE_PORTS_VERSION,
+            target_part: TARGET_PART,
+            clock_mhz: CLOCK_MHZ,
+            modules: vec![RtlModule {
+                file: "engine_core.v",
+                top: "engine_core",
+                build: || emit("engine_core", crate::engine::EngineCore::default()),
                 design_hashed: false,
-            },
-            RtlModule {
-                file: "fp_mont_mul.v",
-                top: "fp_mont_mul",
-                build: || emit("fp_mont_mul", FpMontMul::<FIELD_CORE_TAG_BITS>::default()),
-                design_hashed: false,
-            },
-            RtlModule {
-                file: "fp_add_sub.v",
-                top: "fp_add_sub",
-                build: || emit("fp_add_sub", FpAddSub::<FIELD_CORE_TAG_BITS>::default()),
-                design_hashed: false,
-            },
-        ],
-    },
-    // The curve engine core (issue #4): see crate::engine.
-    Design {
-        name: "engine_core",
-        abi_version: crate::engine::ENGINE_CORE_PORTS_VERSION,
-        target_part: TARGET_PART,
-        clock_mhz: CLOCK_MHZ,
-        modules: vec![RtlModule {
-            file: "engine_core.v",
-            top: "engine_core",
-            build: || emit("engine_core", crate::engine::EngineCore::default()),
-            design_hashed: false,
-        }],
-    },
-    // The accelerator (issues #4, #5): the ABI's register map around the engine.
-    Design {
-        name: tollgate_abi::DESIGN,
-        abi_version: tollgate_abi::ABI_VERSION,
-        target_part: TARGET_PART,
-        clock_mhz: CLOCK_MHZ,
-        modules: vec![RtlModule {
-            file: "tollgate_top.v",
-            top: tollgate_abi::TOP_MODULE,
-            build: || emit(tollgate_abi::TOP_MODULE, crate::top::TollgateTop::default()),
-            design_hashed: true,
-        }],
-    }]
+            }],
+        },
+        // The accelerator (issues #4, #5): the ABI's register map around the engine.
+        Design {
+            name: tollgate_abi::DESIGN,
+            abi_version: tollgate_abi::ABI_VERSION,
+            target_part: TARGET_PART,
+            clock_mhz: CLOCK_MHZ,
+            modules: vec![RtlModule {
+                file: "tollgate_top.v",
+                top: tollgate_abi::TOP_MODULE,
+                build: || emit(tollgate_abi::TOP_MODULE, crate::top::TollgateTop::default()),
+                design_hashed: true,
+            }],
+        },
+    ]
 }
 
 /// `text` with its [`crate::top::DESIGN_HASH_LINE`] holding `hash` (word i of the identity
 /// page = bytes 4i..4i+4 little-endian, so the 256-bit constant is word 7 first).
 pub fn fill_design_hash(text: &str, hash: &[u8; 32]) -> String {
     let line = crate::top::DESIGN_HASH_LINE;
-    assert_eq!(text.matches(line).count(), 1, "exactly one design-hash line");
+    assert_eq!(
+        text.matches(line).count(),
+        1,
+        "exactly one design-hash line"
+    );
     let words = tollgate_abi::design_hash_words(hash);
     let hex: String = words.iter().rev().map(|w| format!("{w:08x}")).collect();
     text.replace(line, &line.replace("256'h0", &format!("256'h{hex}")))

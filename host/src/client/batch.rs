@@ -54,7 +54,10 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
         return Err(ClientError::Usage("at least one key is needed".into()));
     }
     if spec.message_len < 8 {
-        return Err(ClientError::Usage(format!("message length {} is below 8 bytes", spec.message_len)));
+        return Err(ClientError::Usage(format!(
+            "message length {} is below 8 bytes",
+            spec.message_len
+        )));
     }
     let mut rng = match spec.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -69,7 +72,10 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
             SecretKey::from_ikm(&ikm)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let public_keys: Vec<String> = keys.iter().map(|k| to_hex(&k.public_key(spec.suite.variant))).collect();
+    let public_keys: Vec<String> = keys
+        .iter()
+        .map(|k| to_hex(&k.public_key(spec.suite.variant)))
+        .collect();
     let messages: Vec<Vec<u8>> = (0..spec.items)
         .map(|i| {
             let mut m = vec![0u8; spec.message_len];
@@ -100,12 +106,20 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
     let items = parallel_map(spec.items, sign_one);
 
     Ok(GeneratedBatch {
-        request: VerifyRequest { scheme: Some(spec.suite.scheme), variant: Some(spec.suite.variant), items },
+        request: VerifyRequest {
+            scheme: Some(spec.suite.scheme),
+            variant: Some(spec.suite.variant),
+            items,
+        },
         bad,
     })
 }
 
-fn bad_positions(corruption: &Corruption, items: usize, rng: &mut StdRng) -> Result<Vec<usize>, ClientError> {
+fn bad_positions(
+    corruption: &Corruption,
+    items: usize,
+    rng: &mut StdRng,
+) -> Result<Vec<usize>, ClientError> {
     let mut bad = match corruption {
         Corruption::None => Vec::new(),
         Corruption::Fraction(f) => {
@@ -129,7 +143,9 @@ fn bad_positions(corruption: &Corruption, items: usize, rng: &mut StdRng) -> Res
 
 /// Maps 0..n through `f` on every core, keeping order. Signing dominates batch generation.
 fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n.max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n.max(1));
     let chunk = n.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n)
@@ -141,7 +157,10 @@ fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }
@@ -208,13 +227,20 @@ pub fn run(args: GenBatchArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "{} items ({:?}, {:?}), {} bad at positions {:?}",
-        args.items, args.scheme, args.variant, batch.bad.len(), batch.bad
+        args.items,
+        args.scheme,
+        args.variant,
+        batch.bad.len(),
+        batch.bad
     );
     Ok(())
 }
 
 fn write(path: &PathBuf, text: &str) -> Result<(), ClientError> {
-    std::fs::write(path, format!("{text}\n")).map_err(|source| ClientError::Io { path: path.display().to_string(), source })
+    std::fs::write(path, format!("{text}\n")).map_err(|source| ClientError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -241,14 +267,24 @@ mod tests {
         assert_eq!(a.bad.len(), 3);
         for (i, item) in a.request.items.iter().enumerate() {
             // The message's first 8 bytes number the item: order is kept across threads.
-            assert!(item.message.starts_with(&format!("0x{:016x}", i)), "{i}: {}", item.message);
+            assert!(
+                item.message.starts_with(&format!("0x{:016x}", i)),
+                "{i}: {}",
+                item.message
+            );
         }
     }
 
     #[test]
     fn positions_are_checked_and_deduplicated() {
         let err = generate_batch(&spec(4, Corruption::Positions(vec![4]))).unwrap_err();
-        assert!(matches!(err, ClientError::PositionOutOfRange { position: 4, items: 4 }));
+        assert!(matches!(
+            err,
+            ClientError::PositionOutOfRange {
+                position: 4,
+                items: 4
+            }
+        ));
         let ok = generate_batch(&spec(4, Corruption::Positions(vec![3, 1, 3]))).unwrap();
         assert_eq!(ok.bad, vec![1, 3]);
         assert!(matches!(

@@ -38,7 +38,10 @@ pub enum ClientError {
     #[error("corrupt fraction {0} is not in [0, 1]")]
     BadFraction(f64),
     #[error("expected bad items {expected:?}, the server flagged {flagged:?}")]
-    UnexpectedVerdicts { expected: Vec<usize>, flagged: Vec<usize> },
+    UnexpectedVerdicts {
+        expected: Vec<usize>,
+        flagged: Vec<usize>,
+    },
     #[error("{0}")]
     Usage(String),
 }

@@ -28,7 +28,10 @@ impl Server {
             .timeout(timeout)
             .max_idle_connections_per_host(1)
             .build();
-        Self { base: base.trim_end_matches('/').to_string(), agent }
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            agent,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -38,7 +41,11 @@ impl Server {
     /// POSTs a JSON body and returns the reply whatever its HTTP status.
     pub fn post(&self, path: &str, body: &str) -> Result<Reply, ClientError> {
         let url = self.url(path);
-        let result = self.agent.post(&url).set("Content-Type", "application/json").send_string(body);
+        let result = self
+            .agent
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .send_string(body);
         Self::reply(url, result)
     }
 
@@ -56,25 +63,48 @@ impl Server {
             return Ok(reply.body);
         }
         Err(match serde_json::from_str::<ErrorBody>(&reply.body) {
-            Ok(body) => ClientError::Rejected { status: reply.status, body },
-            Err(_) => ClientError::Status { status: reply.status, body: reply.body },
+            Ok(body) => ClientError::Rejected {
+                status: reply.status,
+                body,
+            },
+            Err(_) => ClientError::Status {
+                status: reply.status,
+                body: reply.body,
+            },
         })
     }
 
-    fn reply(url: String, result: Result<ureq::Response, ureq::Error>) -> Result<Reply, ClientError> {
+    fn reply(
+        url: String,
+        result: Result<ureq::Response, ureq::Error>,
+    ) -> Result<Reply, ClientError> {
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(ureq::Error::Transport(t)) => return Err(ClientError::Transport { url, detail: t.to_string() }),
+            Err(ureq::Error::Transport(t)) => {
+                return Err(ClientError::Transport {
+                    url,
+                    detail: t.to_string(),
+                })
+            }
         };
         let status = response.status();
-        let retry_after = response.header("Retry-After").and_then(|v| v.trim().parse().ok());
+        let retry_after = response
+            .header("Retry-After")
+            .and_then(|v| v.trim().parse().ok());
         let mut body = String::new();
         // Read to the end (ureq's into_string caps bodies at 10 MB; verdicts of big batches are not capped).
         response
             .into_reader()
             .read_to_string(&mut body)
-            .map_err(|e| ClientError::Transport { url, detail: format!("reading the body: {e}") })?;
-        Ok(Reply { status, body, retry_after })
+            .map_err(|e| ClientError::Transport {
+                url,
+                detail: format!("reading the body: {e}"),
+            })?;
+        Ok(Reply {
+            status,
+            body,
+            retry_after,
+        })
     }
 }

@@ -69,11 +69,18 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
     let key = match (&args.secret_key, &args.key_file) {
         (Some(hex), _) => SecretKey::from_bytes(&hexarg::parse("--secret-key", hex)?)?,
         (None, path) => {
-            let path = path.as_ref().ok_or_else(|| ClientError::Usage("give --secret-key or --key-file".into()))?;
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ClientError::Io { path: path.display().to_string(), source })?;
-            let file: KeyFile = serde_json::from_str(&text)
-                .map_err(|source| ClientError::Json { what: path.display().to_string(), source })?;
+            let path = path
+                .as_ref()
+                .ok_or_else(|| ClientError::Usage("give --secret-key or --key-file".into()))?;
+            let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let file: KeyFile =
+                serde_json::from_str(&text).map_err(|source| ClientError::Json {
+                    what: path.display().to_string(),
+                    source,
+                })?;
             SecretKey::from_bytes(&hexarg::parse("secret_key", &file.secret_key)?)?
         }
     };

@@ -51,18 +51,33 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let response: VerifyResponse =
-        serde_json::from_str(&answer).map_err(|source| ClientError::Json { what: "the verify answer".into(), source })?;
-    println!("{} items: {} valid, {} invalid", response.results.len(), response.valid, response.invalid);
+        serde_json::from_str(&answer).map_err(|source| ClientError::Json {
+            what: "the verify answer".into(),
+            source,
+        })?;
+    println!(
+        "{} items: {} valid, {} invalid",
+        response.results.len(),
+        response.valid,
+        response.invalid
+    );
     let invalid = invalid_items(&response);
     for (position, code) in &invalid {
         println!("  item {position}: {code}");
     }
     if let Some(path) = &args.expect_bad {
-        let expected: BadFile = serde_json::from_str(&read(path)?)
-            .map_err(|source| ClientError::Json { what: path.display().to_string(), source })?;
+        let expected: BadFile =
+            serde_json::from_str(&read(path)?).map_err(|source| ClientError::Json {
+                what: path.display().to_string(),
+                source,
+            })?;
         let got: Vec<usize> = invalid.iter().map(|(p, _)| *p).collect();
         if got != expected.bad {
-            return Err(ClientError::UnexpectedVerdicts { expected: expected.bad, flagged: got }.into());
+            return Err(ClientError::UnexpectedVerdicts {
+                expected: expected.bad,
+                flagged: got,
+            }
+            .into());
         }
         println!("flagged items match {}", path.display());
     }
@@ -70,5 +85,8 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
 }
 
 fn read(path: &PathBuf) -> Result<String, ClientError> {
-    std::fs::read_to_string(path).map_err(|source| ClientError::Io { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| ClientError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -24,7 +24,10 @@ struct Inner {
 impl KeyCache {
     /// A cache holding at most `capacity` keys (0 disables caching).
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, inner: Mutex::new(Inner::default()) }
+        Self {
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     /// The validated key for these bytes, decoding and validating it on a miss.
@@ -73,7 +76,9 @@ impl KeyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // The map stays consistent even if a holder panicked: every mutation is a single
         // insert/remove, so a poisoned lock is safe to keep using.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -84,7 +89,13 @@ mod tests {
     #[test]
     fn holds_at_most_capacity_valid_keys_and_never_invalid_ones() {
         let keys: Vec<Vec<u8>> = (1..=5u8)
-            .map(|i| blst::min_pk::SecretKey::key_gen(&[i; 32], &[]).unwrap().sk_to_pk().compress().to_vec())
+            .map(|i| {
+                blst::min_pk::SecretKey::key_gen(&[i; 32], &[])
+                    .unwrap()
+                    .sk_to_pk()
+                    .compress()
+                    .to_vec()
+            })
             .collect();
         let cache = KeyCache::new(3);
         for key in &keys {
@@ -92,11 +103,20 @@ mod tests {
         }
         assert_eq!(cache.len(), 3);
         // First in, first out: the last three stay.
-        assert!(matches!(cache.lookup(Variant::MinPk, &keys[4]), (Ok(_), true)));
-        assert!(matches!(cache.lookup(Variant::MinPk, &keys[0]), (Ok(_), false)));
+        assert!(matches!(
+            cache.lookup(Variant::MinPk, &keys[4]),
+            (Ok(_), true)
+        ));
+        assert!(matches!(
+            cache.lookup(Variant::MinPk, &keys[0]),
+            (Ok(_), false)
+        ));
         let mut infinity = vec![0u8; 48];
         infinity[0] = 0xc0;
-        assert_eq!(cache.get(Variant::MinPk, &infinity), Err(ItemError::InfinityPublicKey));
+        assert_eq!(
+            cache.get(Variant::MinPk, &infinity),
+            Err(ItemError::InfinityPublicKey)
+        );
         assert_eq!(cache.len(), 3);
     }
 }

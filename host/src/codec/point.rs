@@ -93,7 +93,10 @@ pub fn encode_signature(sig: &Signature) -> String {
 /// the point at infinity. On-curve and subgroup membership are checked by the decoders.
 pub fn check_compressed_encoding(bytes: &[u8], len: usize) -> Result<bool, ItemError> {
     if bytes.len() != len {
-        return Err(ItemError::BadLength { expected: len, got: bytes.len() });
+        return Err(ItemError::BadLength {
+            expected: len,
+            got: bytes.len(),
+        });
     }
     let flags = bytes[0];
     if flags & COMPRESSED == 0 {
@@ -102,7 +105,11 @@ pub fn check_compressed_encoding(bytes: &[u8], len: usize) -> Result<bool, ItemE
     if flags & INFINITY != 0 {
         // Canonical infinity is 0xc0 followed by zeros: no sign bit, no x bits.
         let canonical = flags & !(COMPRESSED | INFINITY) == 0 && bytes[1..].iter().all(|&b| b == 0);
-        return if canonical { Ok(true) } else { Err(ItemError::BadEncodingFlags) };
+        return if canonical {
+            Ok(true)
+        } else {
+            Err(ItemError::BadEncodingFlags)
+        };
     }
     let mut first = [0u8; 48];
     first.copy_from_slice(&bytes[..48]);
@@ -178,19 +185,34 @@ mod tests {
     fn flags_and_lengths() {
         for variant in [Variant::MinPk, Variant::MinSig] {
             let len = variant.signature_len();
-            assert_eq!(decode_signature(variant, &with_first(len, 0xc0)).map(|s| s.variant()), Ok(variant));
+            assert_eq!(
+                decode_signature(variant, &with_first(len, 0xc0)).map(|s| s.variant()),
+                Ok(variant)
+            );
             assert_eq!(
                 decode_signature(variant, &with_first(len - 1, 0xc0)),
-                Err(ItemError::BadLength { expected: len, got: len - 1 })
+                Err(ItemError::BadLength {
+                    expected: len,
+                    got: len - 1
+                })
             );
             for bad_flags in [0x00, 0x40, 0x60, 0xe0, 0x20] {
-                assert_eq!(decode_signature(variant, &with_first(len, bad_flags)), Err(ItemError::BadEncodingFlags));
+                assert_eq!(
+                    decode_signature(variant, &with_first(len, bad_flags)),
+                    Err(ItemError::BadEncodingFlags)
+                );
             }
             let mut inf_with_x = with_first(len, 0xc0);
             inf_with_x[len - 1] = 1;
-            assert_eq!(decode_signature(variant, &inf_with_x), Err(ItemError::BadEncodingFlags));
+            assert_eq!(
+                decode_signature(variant, &inf_with_x),
+                Err(ItemError::BadEncodingFlags)
+            );
             let pk_len = variant.public_key_len();
-            assert_eq!(decode_public_key(variant, &with_first(pk_len, 0xc0)), Err(ItemError::InfinityPublicKey));
+            assert_eq!(
+                decode_public_key(variant, &with_first(pk_len, 0xc0)),
+                Err(ItemError::InfinityPublicKey)
+            );
         }
     }
 
@@ -198,7 +220,10 @@ mod tests {
     fn x_must_be_below_p() {
         let mut x = P.to_vec();
         x[0] |= COMPRESSED;
-        assert_eq!(check_compressed_encoding(&x, 48), Err(ItemError::CoordinateOutOfRange));
+        assert_eq!(
+            check_compressed_encoding(&x, 48),
+            Err(ItemError::CoordinateOutOfRange)
+        );
         let mut below = P;
         below[47] -= 1;
         below[0] |= COMPRESSED;
@@ -207,6 +232,9 @@ mod tests {
         let mut g2 = vec![0u8; 96];
         g2[0] = COMPRESSED;
         g2[48..].copy_from_slice(&P);
-        assert_eq!(check_compressed_encoding(&g2, 96), Err(ItemError::CoordinateOutOfRange));
+        assert_eq!(
+            check_compressed_encoding(&g2, 96),
+            Err(ItemError::CoordinateOutOfRange)
+        );
     }
 }

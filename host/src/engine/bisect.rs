@@ -56,5 +56,12 @@ fn check(
     let (left_verdicts, right_verdicts) = verdicts.split_at_mut(mid);
     check(engine, suite, left_items, left_verdicts, false, stats)?;
     let left_all_valid = left_verdicts.iter().all(|&v| v);
-    check(engine, suite, right_items, right_verdicts, left_all_valid, stats)
+    check(
+        engine,
+        suite,
+        right_items,
+        right_verdicts,
+        left_all_valid,
+        stats,
+    )
 }

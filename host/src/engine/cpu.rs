@@ -25,14 +25,18 @@ impl CpuEngine {
 /// `n` non-zero 64-bit blinding scalars from the OS CSPRNG (never from request data).
 fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
     let mut bytes = vec![0u8; n * 8];
-    OsRng.try_fill_bytes(&mut bytes).map_err(|e| EngineError::Rng(e.to_string()))?;
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| EngineError::Rng(e.to_string()))?;
     let mut scalars = Vec::with_capacity(n);
     for chunk in bytes.chunks_exact(8) {
         let mut r = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
         // A zero scalar would drop its item from the check; redraw (probability 2^-64).
         while r == 0 {
             let mut again = [0u8; 8];
-            OsRng.try_fill_bytes(&mut again).map_err(|e| EngineError::Rng(e.to_string()))?;
+            OsRng
+                .try_fill_bytes(&mut again)
+                .map_err(|e| EngineError::Rng(e.to_string()))?;
             r = u64::from_le_bytes(again);
         }
         let mut scalar = blst_scalar::default();
@@ -87,7 +91,10 @@ macro_rules! aggregate_check {
             }
         }
         // Any failure (including an identity key, which blst refuses) is "does not verify".
-        Ok(sig.aggregate_verify(false, $messages, $suite.dst(), &pks, false) == BLST_ERROR::BLST_SUCCESS)
+        Ok(
+            sig.aggregate_verify(false, $messages, $suite.dst(), &pks, false)
+                == BLST_ERROR::BLST_SUCCESS,
+        )
     }};
 }
 
@@ -117,8 +124,22 @@ impl Engine for CpuEngine {
             return Err(EngineError::Empty);
         }
         match suite.variant {
-            Variant::MinPk => aggregate_check!(PublicKey::G1, Signature::G2, public_keys, messages, signature, suite),
-            Variant::MinSig => aggregate_check!(PublicKey::G2, Signature::G1, public_keys, messages, signature, suite),
+            Variant::MinPk => aggregate_check!(
+                PublicKey::G1,
+                Signature::G2,
+                public_keys,
+                messages,
+                signature,
+                suite
+            ),
+            Variant::MinSig => aggregate_check!(
+                PublicKey::G2,
+                Signature::G1,
+                public_keys,
+                messages,
+                signature,
+                suite
+            ),
         }
     }
 
@@ -133,7 +154,8 @@ impl Engine for CpuEngine {
                         PublicKey::G2(_) => Err(EngineError::VariantMismatch(variant)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let agg = min_pk::AggregatePublicKey::aggregate(&pks, false).map_err(|_| EngineError::Empty)?;
+                let agg = min_pk::AggregatePublicKey::aggregate(&pks, false)
+                    .map_err(|_| EngineError::Empty)?;
                 Ok(PublicKey::G1(agg.to_public_key()))
             }
             Variant::MinSig => {
@@ -144,7 +166,8 @@ impl Engine for CpuEngine {
                         PublicKey::G1(_) => Err(EngineError::VariantMismatch(variant)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let agg = min_sig::AggregatePublicKey::aggregate(&pks, false).map_err(|_| EngineError::Empty)?;
+                let agg = min_sig::AggregatePublicKey::aggregate(&pks, false)
+                    .map_err(|_| EngineError::Empty)?;
                 Ok(PublicKey::G2(agg.to_public_key()))
             }
         }
@@ -161,7 +184,8 @@ impl Engine for CpuEngine {
                         Signature::G1(_) => Err(EngineError::VariantMismatch(variant)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let agg = min_pk::AggregateSignature::aggregate(&sigs, false).map_err(|_| EngineError::Empty)?;
+                let agg = min_pk::AggregateSignature::aggregate(&sigs, false)
+                    .map_err(|_| EngineError::Empty)?;
                 Ok(Signature::G2(agg.to_signature()))
             }
             Variant::MinSig => {
@@ -172,7 +196,8 @@ impl Engine for CpuEngine {
                         Signature::G2(_) => Err(EngineError::VariantMismatch(variant)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let agg = min_sig::AggregateSignature::aggregate(&sigs, false).map_err(|_| EngineError::Empty)?;
+                let agg = min_sig::AggregateSignature::aggregate(&sigs, false)
+                    .map_err(|_| EngineError::Empty)?;
                 Ok(Signature::G1(agg.to_signature()))
             }
         }

@@ -75,7 +75,11 @@ impl DeviceEngine {
             .spawn(move || prober_state.probe_loop())
             .map_err(|error| warn!(%error, "no prober thread: a downed device stays down"))
             .ok();
-        DeviceEngine { cpu: CpuEngine::new(), shared, prober }
+        DeviceEngine {
+            cpu: CpuEngine::new(),
+            shared,
+            prober,
+        }
     }
 
     /// Whether the device is in service now.
@@ -98,7 +102,9 @@ fn blinding_scalars(n: usize) -> Result<Vec<u64>, EngineError> {
     let mut scalars = Vec::with_capacity(n);
     while scalars.len() < n {
         let mut bytes = [0u8; 8];
-        OsRng.try_fill_bytes(&mut bytes).map_err(|e| EngineError::Rng(e.to_string()))?;
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| EngineError::Rng(e.to_string()))?;
         let r = u64::from_le_bytes(bytes);
         // A zero scalar would drop its item from the check: draw again.
         if r != 0 {
@@ -110,7 +116,9 @@ fn blinding_scalars(n: usize) -> Result<Vec<u64>, EngineError> {
 
 fn encoding_bug(error: codec::CodecError) -> EngineError {
     // Inputs were validated at decoding: a codec refusal here is a bug, not bad input.
-    EngineError::Backend(format!("cannot encode a validated point for the device: {error}"))
+    EngineError::Backend(format!(
+        "cannot encode a validated point for the device: {error}"
+    ))
 }
 
 fn push_g1(words: &mut Vec<u32>, uncompressed: &[u8]) -> Result<(), EngineError> {
@@ -194,7 +202,10 @@ fn item_points<P>(
     if words.len() != items * point_words {
         return Err(FallbackReason::BadResult);
     }
-    words.chunks_exact(point_words).map(|w| decode(w, false)).collect()
+    words
+        .chunks_exact(point_words)
+        .map(|w| decode(w, false))
+        .collect()
 }
 
 /// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
@@ -271,11 +282,16 @@ impl Shared {
     ) -> Result<JobOutput, FallbackReason> {
         let start = Instant::now();
         let result = device.run(opcode, input);
-        self.metrics.job_duration.observe(start.elapsed().as_secs_f64());
+        self.metrics
+            .job_duration
+            .observe(start.elapsed().as_secs_f64());
         match result {
             Ok(output) => {
                 // The driver splits large work into several device jobs: count each.
-                self.metrics.jobs.with_label_values(&["ok"]).inc_by(u64::from(output.jobs));
+                self.metrics
+                    .jobs
+                    .with_label_values(&["ok"])
+                    .inc_by(u64::from(output.jobs));
                 self.metrics
                     .job_cycles
                     .with_label_values(&[&format!("{opcode:?}")])
@@ -284,7 +300,11 @@ impl Shared {
             }
             Err(error) => {
                 let reason = FallbackReason::of(&error);
-                let label = if reason == FallbackReason::Timeout { "timeout" } else { "error" };
+                let label = if reason == FallbackReason::Timeout {
+                    "timeout"
+                } else {
+                    "error"
+                };
                 self.metrics.jobs.with_label_values(&[label]).inc();
                 warn!(?opcode, %error, "device job failed; the CPU takes over");
                 if device.down_reason().is_some() {
@@ -315,7 +335,10 @@ impl Shared {
     }
 
     fn remember(&self, aggregate: &PublicKey, keys: &[PublicKey]) {
-        let mut provenance = self.provenance.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut provenance = self
+            .provenance
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if provenance.len() == PROVENANCE_ENTRIES {
             provenance.pop_front();
         }
@@ -324,21 +347,32 @@ impl Shared {
 
     fn inputs_of(&self, aggregate: &PublicKey) -> Option<Arc<Vec<PublicKey>>> {
         let bytes = aggregate.to_bytes();
-        let provenance = self.provenance.lock().unwrap_or_else(PoisonError::into_inner);
-        provenance.iter().rev().find(|(made, _)| *made == bytes).map(|(_, keys)| keys.clone())
+        let provenance = self
+            .provenance
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        provenance
+            .iter()
+            .rev()
+            .find(|(made, _)| *made == bytes)
+            .map(|(_, keys)| keys.clone())
     }
 
     fn probe_loop(&self) {
         let mut since = Instant::now();
         while !self.stop.load(Ordering::SeqCst) {
             std::thread::sleep(PROBER_TICK);
-            if self.in_service.load(Ordering::SeqCst) || since.elapsed() < self.policy.probe_interval
+            if self.in_service.load(Ordering::SeqCst)
+                || since.elapsed() < self.policy.probe_interval
             {
                 continue;
             }
             since = Instant::now();
             let mut device = self.device.lock().unwrap_or_else(PoisonError::into_inner);
-            match device.revive().map_err(|e| e.to_string()).and_then(|()| known_answer(&mut device))
+            match device
+                .revive()
+                .map_err(|e| e.to_string())
+                .and_then(|()| known_answer(&mut device))
             {
                 Ok(()) => {
                     info!("device passed its probe; back in service");
@@ -365,7 +399,9 @@ fn known_answer(device: &mut Device) -> Result<(), String> {
     for key in &keys {
         push_g1(&mut input, &key.serialize()).map_err(|e| e.to_string())?;
     }
-    let output = device.run(Opcode::AggregateG1, &input).map_err(|e| e.to_string())?;
+    let output = device
+        .run(Opcode::AggregateG1, &input)
+        .map_err(|e| e.to_string())?;
     let got = sum_g1(&output.words, true).map_err(|r| format!("probe result: {}", r.label()))?;
     let refs: Vec<&min_pk::PublicKey> = keys.iter().collect();
     let expected = min_pk::AggregatePublicKey::aggregate(&refs, false)
@@ -389,8 +425,14 @@ impl DeviceEngine {
         let shared = &self.shared;
         let per_item = |group_words: usize| items.len() * (2 + group_words);
         let (mut keys, mut sigs) = match suite.variant {
-            Variant::MinPk => (Vec::with_capacity(per_item(G1_WORDS)), Vec::with_capacity(per_item(G2_WORDS))),
-            Variant::MinSig => (Vec::with_capacity(per_item(G2_WORDS)), Vec::with_capacity(per_item(G1_WORDS))),
+            Variant::MinPk => (
+                Vec::with_capacity(per_item(G1_WORDS)),
+                Vec::with_capacity(per_item(G2_WORDS)),
+            ),
+            Variant::MinSig => (
+                Vec::with_capacity(per_item(G2_WORDS)),
+                Vec::with_capacity(per_item(G1_WORDS)),
+            ),
         };
         for (item, r) in items.iter().zip(scalars) {
             keys.extend(codec::encode_scalar(*r));
@@ -425,7 +467,11 @@ impl DeviceEngine {
             })(),
         };
         if verdict == Err(FallbackReason::BadResult) {
-            shared.condemn(device, FallbackReason::BadResult, "batch result not a valid point");
+            shared.condemn(
+                device,
+                FallbackReason::BadResult,
+                "batch result not a valid point",
+            );
         }
         Ok(verdict)
     }
@@ -439,14 +485,24 @@ impl DeviceEngine {
     /// A device-made result the CPU recomputed differently.
     fn disagreement(&self, what: &str) {
         warn!(what, "device and CPU disagree; device out of service");
-        let mut device = self.shared.device.lock().unwrap_or_else(PoisonError::into_inner);
-        self.shared.condemn(&mut device, FallbackReason::Disagreement, what);
+        let mut device = self
+            .shared
+            .device
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .condemn(&mut device, FallbackReason::Disagreement, what);
         self.shared.metrics.fallback(FallbackReason::Disagreement);
     }
 
     fn bad_result(&self, what: &str) {
-        let mut device = self.shared.device.lock().unwrap_or_else(PoisonError::into_inner);
-        self.shared.condemn(&mut device, FallbackReason::BadResult, what);
+        let mut device = self
+            .shared
+            .device
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .condemn(&mut device, FallbackReason::BadResult, what);
         self.shared.metrics.fallback(FallbackReason::BadResult);
     }
 }
@@ -502,7 +558,9 @@ impl Engine for DeviceEngine {
         // The pairings are the CPU's. What the device may have contributed is an aggregate key
         // (fast aggregate verification): an "invalid" reached with one is confirmed with the
         // CPU's own sum of the same keys.
-        let verdict = self.cpu.verify_aggregate(suite, public_keys, messages, signature)?;
+        let verdict = self
+            .cpu
+            .verify_aggregate(suite, public_keys, messages, signature)?;
         if verdict {
             return Ok(true);
         }
@@ -521,7 +579,8 @@ impl Engine for DeviceEngine {
             return Ok(false);
         }
         self.disagreement("device aggregate key differs from the CPU's");
-        self.cpu.verify_aggregate(suite, &corrected, messages, signature)
+        self.cpu
+            .verify_aggregate(suite, &corrected, messages, signature)
     }
 
     fn aggregate_public_keys(&self, keys: &[PublicKey]) -> Result<PublicKey, EngineError> {
@@ -698,7 +757,9 @@ impl DeviceArgs {
 
     fn policy(&self) -> Result<Policy, DeviceOpenError> {
         let defaults = Policy::default();
-        let fraction = self.device_reverify_fraction.unwrap_or(defaults.reverify_fraction);
+        let fraction = self
+            .device_reverify_fraction
+            .unwrap_or(defaults.reverify_fraction);
         if !(0.0..=1.0).contains(&fraction) {
             return Err(DeviceOpenError::Setting(format!(
                 "device_reverify_fraction {fraction} is not within 0..=1"
@@ -720,7 +781,10 @@ impl DeviceArgs {
         let scale = self.device_timeout_scale.unwrap_or(1);
         let config = match transport {
             // The simulator pays for every register access: poll less often.
-            Transport::Sim => tollgate_drivers::DeviceConfig { poll_cycles: 256, ..base },
+            Transport::Sim => tollgate_drivers::DeviceConfig {
+                poll_cycles: 256,
+                ..base
+            },
             // A board's MMIO: ~1 µs (250 cycles at 250 MHz) per access, and the host's
             // scheduler adds wall-time jitter that a 20k-cycle (80 µs) base would not absorb.
             Transport::Pcie => tollgate_drivers::DeviceConfig {
@@ -747,7 +811,9 @@ impl DeviceArgs {
                     Some(text) => text.parse()?,
                     None => tollgate_drivers::backends::pcie::Locator::default(),
                 };
-                Box::new(tollgate_drivers::backends::pcie::PcieTransport::open(&locator)?)
+                Box::new(tollgate_drivers::backends::pcie::PcieTransport::open(
+                    &locator,
+                )?)
             }
         };
         let transport_box: Box<dyn tollgate_drivers::RegisterAccess> = match self.inject_fault {
@@ -791,7 +857,14 @@ mod tests {
         let mut with_infinity = random.clone();
         with_infinity[0] = G::zero();
         with_infinity[39] = G::zero();
-        vec![random, with_infinity, vec![p, -p], vec![p, p], vec![G::zero(); 40], vec![p]]
+        vec![
+            random,
+            with_infinity,
+            vec![p, -p],
+            vec![p, p],
+            vec![G::zero(); 40],
+            vec![p],
+        ]
     }
 
     #[test]
@@ -838,10 +911,16 @@ mod tests {
         // Partial 1's X, low bit: off the curve.
         flipped[G1_WORDS] ^= 1;
         assert_eq!(sum_g1(&flipped, false), Err(FallbackReason::BadResult));
-        assert_eq!(sum_g1(&words[..G1_WORDS + 5], false), Err(FallbackReason::BadResult));
+        assert_eq!(
+            sum_g1(&words[..G1_WORDS + 5], false),
+            Err(FallbackReason::BadResult)
+        );
         assert_eq!(sum_g1(&[], false), Err(FallbackReason::BadResult));
         // Per-item results must be exactly one per item.
-        assert_eq!(item_points(&words, G1_WORDS, 3, result_g1).map(|p| p.len()), Ok(3));
+        assert_eq!(
+            item_points(&words, G1_WORDS, 3, result_g1).map(|p| p.len()),
+            Ok(3)
+        );
         assert_eq!(
             item_points(&words, G1_WORDS, 4, result_g1).map(|p| p.len()),
             Err(FallbackReason::BadResult)

@@ -95,20 +95,27 @@ pub struct DeviceMetrics {
     pub job_cycles: IntCounterVec,
 }
 
-const DURATION_BUCKETS: &[f64] =
-    &[0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0];
+const DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0,
+];
 
 impl DeviceMetrics {
     /// Creates the metrics and registers them in `registry`.
     pub fn register(registry: &Registry) -> prometheus::Result<DeviceMetrics> {
         let metrics = DeviceMetrics {
-            up: IntGauge::new("tollgate_device_up", "1 while the accelerator is in service")?,
+            up: IntGauge::new(
+                "tollgate_device_up",
+                "1 while the accelerator is in service",
+            )?,
             jobs: IntCounterVec::new(
                 Opts::new("tollgate_device_jobs_total", "Accelerator jobs by result"),
                 &["result"],
             )?,
             fallbacks: IntCounterVec::new(
-                Opts::new("tollgate_fallbacks_total", "Device work done on the CPU instead, by reason"),
+                Opts::new(
+                    "tollgate_fallbacks_total",
+                    "Device work done on the CPU instead, by reason",
+                ),
                 &["reason"],
             )?,
             job_duration: Histogram::with_opts(
@@ -119,7 +126,10 @@ impl DeviceMetrics {
                 .buckets(DURATION_BUCKETS.to_vec()),
             )?,
             job_cycles: IntCounterVec::new(
-                Opts::new("tollgate_device_job_cycles_total", "Device clock cycles of completed jobs"),
+                Opts::new(
+                    "tollgate_device_job_cycles_total",
+                    "Device clock cycles of completed jobs",
+                ),
                 &["opcode"],
             )?,
         };
@@ -157,19 +167,28 @@ mod tests {
 
     #[test]
     fn an_exhausted_escalation_counts_as_its_last_failure() {
-        let timeout = DeviceError::Timeout { stage: "waiting for completion", cycles: 1 };
+        let timeout = DeviceError::Timeout {
+            stage: "waiting for completion",
+            cycles: 1,
+        };
         let failed = DeviceError::Failed { error_bits: 0x40 };
         assert_eq!(FallbackReason::of(&timeout), FallbackReason::Timeout);
         assert_eq!(
-            FallbackReason::of(&DeviceError::Exhausted { last: Box::new(timeout) }),
+            FallbackReason::of(&DeviceError::Exhausted {
+                last: Box::new(timeout)
+            }),
             FallbackReason::Timeout
         );
         assert_eq!(
-            FallbackReason::of(&DeviceError::Exhausted { last: Box::new(failed) }),
+            FallbackReason::of(&DeviceError::Exhausted {
+                last: Box::new(failed)
+            }),
             FallbackReason::DeviceError
         );
         assert_eq!(
-            FallbackReason::of(&DeviceError::Down { last: "timed out".into() }),
+            FallbackReason::of(&DeviceError::Down {
+                last: "timed out".into()
+            }),
             FallbackReason::Down
         );
     }

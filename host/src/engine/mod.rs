@@ -101,7 +101,9 @@ impl Backend {
         registry: &prometheus::Registry,
     ) -> Result<std::sync::Arc<dyn Engine>, EngineError> {
         let open = |transport| {
-            device.open(transport, registry).map_err(|e| EngineError::Backend(e.to_string()))
+            device
+                .open(transport, registry)
+                .map_err(|e| EngineError::Backend(e.to_string()))
         };
         match self {
             Backend::Cpu => Ok(std::sync::Arc::new(CpuEngine::new())),

@@ -16,7 +16,11 @@ pub enum SchemeRule {
 }
 
 /// The whole body, refusing more than `max` bytes (413 `body_too_large`).
-pub async fn read_body(req: &HttpRequest, payload: web::Payload, max: usize) -> Result<web::Bytes, RequestError> {
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: usize,
+) -> Result<web::Bytes, RequestError> {
     // A declared length over the limit is refused before reading anything.
     let declared = req
         .headers()
@@ -28,7 +32,9 @@ pub async fn read_body(req: &HttpRequest, payload: web::Payload, max: usize) -> 
     }
     match payload.to_bytes_limited(max).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(err)) => Err(RequestError::InvalidRequest(format!("could not read body: {err}"))),
+        Ok(Err(err)) => Err(RequestError::InvalidRequest(format!(
+            "could not read body: {err}"
+        ))),
         Err(_) => Err(RequestError::BodyTooLarge { max }),
     }
 }
@@ -36,7 +42,8 @@ pub async fn read_body(req: &HttpRequest, payload: web::Payload, max: usize) -> 
 /// Parses a JSON object into `T`, reporting unknown scheme/variant names with their own codes
 /// (serde alone would only say "unknown variant").
 pub fn parse<T: DeserializeOwned>(body: &[u8], rule: SchemeRule) -> Result<T, RequestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| RequestError::MalformedJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| RequestError::MalformedJson(e.to_string()))?;
     let object = value
         .as_object()
         .ok_or_else(|| RequestError::InvalidRequest("the body must be a JSON object".into()))?;
@@ -57,7 +64,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], rule: SchemeRule) -> Result<T, Re
         None | Some(Value::Null) => {}
         Some(Value::String(name)) if name == "min_pk" || name == "min_sig" => {}
         Some(Value::String(name)) => return Err(RequestError::UnknownVariant(name.clone())),
-        Some(_) => return Err(RequestError::InvalidRequest("\"variant\" must be a string".into())),
+        Some(_) => {
+            return Err(RequestError::InvalidRequest(
+                "\"variant\" must be a string".into(),
+            ))
+        }
     }
     serde_json::from_value(value).map_err(|e| RequestError::InvalidRequest(e.to_string()))
 }

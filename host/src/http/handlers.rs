@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::body::{parse, read_body, SchemeRule};
 use crate::api::wire::{
-    AggregateRequest, AggregateVerifyRequest, ErrorBody, FastAggregateVerifyRequest, InfoLimits, InfoResponse,
-    VerifyRequest,
+    AggregateRequest, AggregateVerifyRequest, ErrorBody, FastAggregateVerifyRequest, InfoLimits,
+    InfoResponse, VerifyRequest,
 };
 use crate::service::{RequestError, Service};
 
@@ -30,20 +30,34 @@ impl AppState {
 
     fn error(&self, err: RequestError) -> HttpResponse {
         let code = err.code();
-        self.service.metrics().rejections.with_label_values(&[code]).inc();
+        self.service
+            .metrics()
+            .rejections
+            .with_label_values(&[code])
+            .inc();
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = HttpResponse::build(status);
         if matches!(err, RequestError::QueueFull) {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, self.retry_after_secs.to_string()));
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                self.retry_after_secs.to_string(),
+            ));
         }
         if status.is_server_error() {
             tracing::warn!(code, detail = %err, "request failed");
         }
-        response.json(ErrorBody { error: code.to_string(), detail: err.to_string() })
+        response.json(ErrorBody {
+            error: code.to_string(),
+            detail: err.to_string(),
+        })
     }
 }
 
-pub async fn verify(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let result = async {
         let body = read_body(&req, payload, state.max_body_bytes).await?;
         let request: VerifyRequest = parse(&body, SchemeRule::Any)?;
@@ -53,7 +67,11 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest, payload: web::
     state.reply(result)
 }
 
-pub async fn aggregate(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn aggregate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let result = async {
         let body = read_body(&req, payload, state.max_body_bytes).await?;
         let request: AggregateRequest = parse(&body, SchemeRule::Any)?;
@@ -63,7 +81,11 @@ pub async fn aggregate(state: web::Data<AppState>, req: HttpRequest, payload: we
     state.reply(result)
 }
 
-pub async fn aggregate_verify(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn aggregate_verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let result = async {
         let body = read_body(&req, payload, state.max_body_bytes).await?;
         let request: AggregateVerifyRequest = parse(&body, SchemeRule::Any)?;

@@ -31,7 +31,11 @@ fn register(cfg: &mut web::ServiceConfig) {
             "/openapi.json" => web::get().to(handlers::openapi),
             other => unreachable!("route table entry {method} {other} has no handler"),
         };
-        cfg.service(web::resource(path).route(route).default_service(web::to(handlers::method_not_allowed)));
+        cfg.service(
+            web::resource(path)
+                .route(route)
+                .default_service(web::to(handlers::method_not_allowed)),
+        );
     }
 }
 

@@ -48,7 +48,8 @@ fn post(summary: &str, request: &str, response: &str, with_queue: bool) -> Value
 }
 
 fn get(summary: &str, content_type: &str, schema: Value, extra: Value) -> Value {
-    let mut responses = json!({"200": {"description": "OK", "content": {content_type: {"schema": schema}}}});
+    let mut responses =
+        json!({"200": {"description": "OK", "content": {content_type: {"schema": schema}}}});
     if let Value::Object(extra) = extra {
         for (status, response) in extra {
             responses[status] = response;
@@ -67,28 +68,43 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("Hex".into(), hex);
     schemas.insert("Scheme".into(), scheme);
     schemas.insert("Variant".into(), variant);
-    schemas.insert("Item".into(), json!({"type": "object", "required": ["public_key", "message", "signature"], "properties": {
+    schemas.insert(
+        "Item".into(),
+        json!({"type": "object", "required": ["public_key", "message", "signature"], "properties": {
                 "public_key": {"$ref": "#/components/schemas/Hex"},
                 "message": {"$ref": "#/components/schemas/Hex"},
-                "signature": {"$ref": "#/components/schemas/Hex"}}}));
-    schemas.insert("VerifyRequest".into(), json!({"type": "object", "required": ["items"], "properties": {
+                "signature": {"$ref": "#/components/schemas/Hex"}}}),
+    );
+    schemas.insert(
+        "VerifyRequest".into(),
+        json!({"type": "object", "required": ["items"], "properties": {
                 "scheme": {"$ref": "#/components/schemas/Scheme"},
                 "variant": {"$ref": "#/components/schemas/Variant"},
-                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}));
-    schemas.insert("Verdict".into(), json!({"type": "object", "required": ["valid"], "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}),
+    );
+    schemas.insert(
+        "Verdict".into(),
+        json!({"type": "object", "required": ["valid"], "properties": {
                 "valid": {"type": "boolean"},
-                "error": {"$ref": "#/components/schemas/ItemErrorCode"}}}));
-    schemas.insert("VerifyResponse".into(), json!({"type": "object", "required": ["results", "valid", "invalid"], "properties": {
+                "error": {"$ref": "#/components/schemas/ItemErrorCode"}}}),
+    );
+    schemas.insert(
+        "VerifyResponse".into(),
+        json!({"type": "object", "required": ["results", "valid", "invalid"], "properties": {
                 "results": {"type": "array", "items": {"$ref": "#/components/schemas/Verdict"}},
                 "valid": {"type": "integer"},
-                "invalid": {"type": "integer"}}}));
+                "invalid": {"type": "integer"}}}),
+    );
     schemas.insert("AggregateRequest".into(), json!({"type": "object", "description": "exactly one of signatures or public_keys", "properties": {
                 "variant": {"$ref": "#/components/schemas/Variant"},
                 "signatures": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}}}}));
-    schemas.insert("AggregateResponse".into(), json!({"type": "object", "properties": {
+    schemas.insert(
+        "AggregateResponse".into(),
+        json!({"type": "object", "properties": {
                 "signature": {"$ref": "#/components/schemas/Hex"},
-                "public_key": {"$ref": "#/components/schemas/Hex"}}}));
+                "public_key": {"$ref": "#/components/schemas/Hex"}}}),
+    );
     schemas.insert("AggregateVerifyRequest".into(), json!({"type": "object", "required": ["public_keys", "messages", "signature"], "properties": {
                 "scheme": {"$ref": "#/components/schemas/Scheme"},
                 "variant": {"$ref": "#/components/schemas/Variant"},
@@ -101,10 +117,16 @@ fn schemas() -> serde_json::Map<String, Value> {
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
                 "message": {"$ref": "#/components/schemas/Hex"},
                 "signature": {"$ref": "#/components/schemas/Hex"}}}));
-    schemas.insert("VerdictResponse".into(), json!({"type": "object", "required": ["valid"], "properties": {
+    schemas.insert(
+        "VerdictResponse".into(),
+        json!({"type": "object", "required": ["valid"], "properties": {
                 "valid": {"type": "boolean"},
-                "error": {"$ref": "#/components/schemas/ItemErrorCode"}}}));
-    schemas.insert("ItemErrorCode".into(), json!({"type": "string", "enum": item_codes}));
+                "error": {"$ref": "#/components/schemas/ItemErrorCode"}}}),
+    );
+    schemas.insert(
+        "ItemErrorCode".into(),
+        json!({"type": "string", "enum": item_codes}),
+    );
     schemas.insert("Error".into(), json!({"type": "object", "required": ["error", "detail"], "properties": {
                 "error": {"type": "string", "description": "a request-level code, or for /v1/aggregate an item code", "enum": REQUEST_ERROR_CODES.iter().chain(ItemError::ALL_CODES.iter()).collect::<Vec<_>>()},
                 "detail": {"type": "string"}}}));
@@ -161,9 +183,17 @@ mod tests {
             .as_object()
             .unwrap()
             .iter()
-            .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |m| (m.clone(), path.clone()))
+            })
             .collect();
-        let served: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
         assert_eq!(documented, served);
     }
 
@@ -173,7 +203,10 @@ mod tests {
         let text = doc.to_string();
         for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
             let name = &reference[..reference.find('"').unwrap()];
-            assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {name}");
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "dangling $ref {name}"
+            );
         }
     }
 }

@@ -19,7 +19,9 @@ pub fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
-    let engine = settings.backend.build(&settings.device, metrics.registry())?;
+    let engine = settings
+        .backend
+        .build(&settings.device, metrics.registry())?;
     let service = Arc::new(Service::start(settings.service.clone(), engine, metrics)?);
     let state = web::Data::new(AppState {
         service: service.clone(),

@@ -23,11 +23,16 @@ pub struct Batcher {
 impl Batcher {
     /// Runs until the queue is closed and drained.
     pub fn run(self) {
-        while let Some(batch) = self.queue.pop_batch(self.max_batch_size, self.max_queue_delay) {
+        while let Some(batch) = self
+            .queue
+            .pop_batch(self.max_batch_size, self.max_queue_delay)
+        {
             self.metrics.queue_depth.set(self.queue.depth() as i64);
             let now = Instant::now();
             for job in &batch {
-                self.metrics.queue_wait.observe(now.duration_since(job.enqueued).as_secs_f64());
+                self.metrics
+                    .queue_wait
+                    .observe(now.duration_since(job.enqueued).as_secs_f64());
             }
             self.process(batch);
         }
@@ -39,17 +44,37 @@ impl Batcher {
         let mut suites = Vec::new();
         for queued in batch {
             match queued.work {
-                Work::Items { suite, items, reply } => {
+                Work::Items {
+                    suite,
+                    items,
+                    reply,
+                } => {
                     if !by_suite.contains_key(&suite) {
                         suites.push(suite);
                     }
-                    by_suite.entry(suite).or_default().push(ItemsJob { items, reply });
+                    by_suite
+                        .entry(suite)
+                        .or_default()
+                        .push(ItemsJob { items, reply });
                 }
-                Work::Aggregate { suite, public_keys, messages, signature, reply } => {
+                Work::Aggregate {
+                    suite,
+                    public_keys,
+                    messages,
+                    signature,
+                    reply,
+                } => {
                     let started = Instant::now();
                     let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-                    let verdict = guarded(|| self.engine.verify_aggregate(suite, &public_keys, &messages, &signature));
-                    self.observe(started, public_keys.len(), verdict.as_ref().ok().map(|&v| vec![v]).as_deref());
+                    let verdict = guarded(|| {
+                        self.engine
+                            .verify_aggregate(suite, &public_keys, &messages, &signature)
+                    });
+                    self.observe(
+                        started,
+                        public_keys.len(),
+                        verdict.as_ref().ok().map(|&v| vec![v]).as_deref(),
+                    );
                     // The requester may have gone away; nothing to do then.
                     let _ = reply.send(verdict);
                 }
@@ -95,11 +120,20 @@ impl Batcher {
     fn observe(&self, started: Instant, size: usize, verdicts: Option<&[bool]>) {
         let backend = self.engine.backend();
         self.metrics.batch_size.observe(size as f64);
-        self.metrics.batch_verify_duration.with_label_values(&[backend]).observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .batch_verify_duration
+            .with_label_values(&[backend])
+            .observe(started.elapsed().as_secs_f64());
         if let Some(verdicts) = verdicts {
             let valid = verdicts.iter().filter(|&&v| v).count() as u64;
-            self.metrics.signatures_verified.with_label_values(&[backend, "valid"]).inc_by(valid);
-            self.metrics.signatures_verified.with_label_values(&[backend, "invalid"]).inc_by(verdicts.len() as u64 - valid);
+            self.metrics
+                .signatures_verified
+                .with_label_values(&[backend, "valid"])
+                .inc_by(valid);
+            self.metrics
+                .signatures_verified
+                .with_label_values(&[backend, "invalid"])
+                .inc_by(verdicts.len() as u64 - valid);
         }
     }
 }
@@ -111,5 +145,6 @@ struct ItemsJob {
 
 /// Runs engine work, turning a panic into an error so that every waiting request is answered.
 fn guarded<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
-    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| Err(EngineError::Backend("engine panicked".into())))
+    catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err(EngineError::Backend("engine panicked".into())))
 }

@@ -27,7 +27,11 @@ pub enum RequestError {
     BodyTooLarge { max: usize },
     /// One input of /v1/aggregate is invalid; the code is the item's.
     #[error("{field}[{index}]: {error}")]
-    InvalidInput { field: &'static str, index: usize, error: ItemError },
+    InvalidInput {
+        field: &'static str,
+        index: usize,
+        error: ItemError,
+    },
     #[error("verification queue is full")]
     QueueFull,
     #[error("server is shutting down")]

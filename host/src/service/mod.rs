@@ -17,10 +17,13 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::api::wire::{
-    AggregateRequest, AggregateResponse, AggregateVerifyRequest, FastAggregateVerifyRequest, Item, Verdict,
-    VerdictResponse, VerifyRequest, VerifyResponse,
+    AggregateRequest, AggregateResponse, AggregateVerifyRequest, FastAggregateVerifyRequest, Item,
+    Verdict, VerdictResponse, VerifyRequest, VerifyResponse,
 };
-use crate::codec::{decode_signature, encode_public_key, encode_signature, parse_hex, ItemError, KeyCache, PublicKey};
+use crate::codec::{
+    decode_signature, encode_public_key, encode_signature, parse_hex, ItemError, KeyCache,
+    PublicKey,
+};
 use crate::engine::{Engine, SignedItem};
 use crate::metrics::Metrics;
 use crate::suite::{Scheme, Suite, Variant};
@@ -69,7 +72,11 @@ pub struct Service {
 
 impl Service {
     /// Starts the batcher thread on `engine`.
-    pub fn start(config: ServiceConfig, engine: Arc<dyn Engine>, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+    pub fn start(
+        config: ServiceConfig,
+        engine: Arc<dyn Engine>,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Self> {
         let queue = Arc::new(Queue::new(config.queue_capacity));
         let batcher = Batcher {
             queue: queue.clone(),
@@ -78,7 +85,9 @@ impl Service {
             max_batch_size: config.max_batch_size.max(1),
             max_queue_delay: config.max_queue_delay,
         };
-        let handle = std::thread::Builder::new().name("tollgate-batcher".into()).spawn(move || batcher.run())?;
+        let handle = std::thread::Builder::new()
+            .name("tollgate-batcher".into())
+            .spawn(move || batcher.run())?;
         Ok(Self {
             keys: KeyCache::new(config.key_cache_capacity),
             config,
@@ -92,7 +101,11 @@ impl Service {
     /// Refuses new work, answers everything already queued, then stops the batcher thread.
     pub fn shutdown(&self) {
         self.queue.close();
-        let handle = self.batcher.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(handle) = handle {
             // The batcher catches engine panics itself; a join error would be a bug in it.
             if handle.join().is_err() {
@@ -135,16 +148,26 @@ impl Service {
             return Err(RequestError::EmptyBatch);
         }
         if n > self.config.max_items {
-            return Err(RequestError::BatchTooLarge { max: self.config.max_items, got: n });
+            return Err(RequestError::BatchTooLarge {
+                max: self.config.max_items,
+                got: n,
+            });
         }
         Ok(())
     }
 
     /// A public key through the cache (KeyValidate once per distinct key).
-    pub fn decode_public_key(&self, variant: Variant, hex: &str) -> Result<(PublicKey, Vec<u8>), ItemError> {
+    pub fn decode_public_key(
+        &self,
+        variant: Variant,
+        hex: &str,
+    ) -> Result<(PublicKey, Vec<u8>), ItemError> {
         let bytes = parse_hex(hex)?;
         let (result, hit) = self.keys.lookup(variant, &bytes);
-        self.metrics.key_cache_lookups.with_label_values(&[if hit { "hit" } else { "miss" }]).inc();
+        self.metrics
+            .key_cache_lookups
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .inc();
         Ok((result?, bytes))
     }
 
@@ -153,7 +176,11 @@ impl Service {
         let (public_key, pk_bytes) = self.decode_public_key(suite.variant, &item.public_key)?;
         let signature = decode_signature(suite.variant, &parse_hex(&item.signature)?)?;
         let message = augment(suite, &pk_bytes, parse_hex(&item.message)?);
-        Ok(SignedItem { public_key, message, signature })
+        Ok(SignedItem {
+            public_key,
+            message,
+            signature,
+        })
     }
 
     fn enqueue(&self, work: Work) -> Result<(), RequestError> {
@@ -181,7 +208,11 @@ impl Service {
     }
 
     /// Decodes every item: per-item errors, and the positions and values of the good ones.
-    fn decode_items(&self, suite: Suite, request: &[Item]) -> (Vec<Option<ItemError>>, Vec<usize>, Vec<SignedItem>) {
+    fn decode_items(
+        &self,
+        suite: Suite,
+        request: &[Item],
+    ) -> (Vec<Option<ItemError>>, Vec<usize>, Vec<SignedItem>) {
         let mut results = Vec::with_capacity(request.len());
         let mut positions = Vec::new();
         let mut items = Vec::new();
@@ -199,13 +230,22 @@ impl Service {
     }
 
     /// `POST /v1/verify`: a verdict per item, in order.
-    pub async fn verify(self: &Arc<Self>, request: VerifyRequest) -> Result<VerifyResponse, RequestError> {
+    pub async fn verify(
+        self: &Arc<Self>,
+        request: VerifyRequest,
+    ) -> Result<VerifyResponse, RequestError> {
         self.check_count(request.items.len())?;
         let suite = self.suite(request.scheme, request.variant);
-        let (mut results, positions, items) = self.off_loop(move |s| s.decode_items(suite, &request.items)).await?;
+        let (mut results, positions, items) = self
+            .off_loop(move |s| s.decode_items(suite, &request.items))
+            .await?;
         if !items.is_empty() {
             let (reply, answer) = oneshot::channel();
-            self.enqueue(Work::Items { suite, items, reply })?;
+            self.enqueue(Work::Items {
+                suite,
+                items,
+                reply,
+            })?;
             let verdicts = receive(answer).await?;
             for (position, valid) in positions.into_iter().zip(verdicts) {
                 if !valid {
@@ -215,18 +255,31 @@ impl Service {
         }
         let results: Vec<Verdict> = results
             .into_iter()
-            .map(|error| Verdict { valid: error.is_none(), error: error.map(|e| e.code().to_string()) })
+            .map(|error| Verdict {
+                valid: error.is_none(),
+                error: error.map(|e| e.code().to_string()),
+            })
             .collect();
         let valid = results.iter().filter(|v| v.valid).count();
-        Ok(VerifyResponse { invalid: results.len() - valid, valid, results })
+        Ok(VerifyResponse {
+            invalid: results.len() - valid,
+            valid,
+            results,
+        })
     }
 
     /// `POST /v1/aggregate`: the sum of signatures, or of public keys (KeyValidate on each).
-    pub async fn aggregate(self: &Arc<Self>, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
+    pub async fn aggregate(
+        self: &Arc<Self>,
+        request: AggregateRequest,
+    ) -> Result<AggregateResponse, RequestError> {
         self.off_loop(move |s| s.aggregate_points(request)).await?
     }
 
-    fn aggregate_points(&self, request: AggregateRequest) -> Result<AggregateResponse, RequestError> {
+    fn aggregate_points(
+        &self,
+        request: AggregateRequest,
+    ) -> Result<AggregateResponse, RequestError> {
         let variant = request.variant.unwrap_or(self.config.default_suite.variant);
         match (request.signatures, request.public_keys) {
             (Some(signatures), None) => {
@@ -235,23 +288,43 @@ impl Service {
                 for (index, hex) in signatures.iter().enumerate() {
                     let point = parse_hex(hex)
                         .and_then(|bytes| decode_signature(variant, &bytes))
-                        .map_err(|error| RequestError::InvalidInput { field: "signatures", index, error })?;
+                        .map_err(|error| RequestError::InvalidInput {
+                            field: "signatures",
+                            index,
+                            error,
+                        })?;
                     points.push(point);
                 }
-                let sum = self.engine.aggregate_signatures(&points).map_err(engine_failure)?;
-                Ok(AggregateResponse { signature: Some(encode_signature(&sum)), public_key: None })
+                let sum = self
+                    .engine
+                    .aggregate_signatures(&points)
+                    .map_err(engine_failure)?;
+                Ok(AggregateResponse {
+                    signature: Some(encode_signature(&sum)),
+                    public_key: None,
+                })
             }
             (None, Some(public_keys)) => {
                 self.check_count(public_keys.len())?;
                 let mut points = Vec::with_capacity(public_keys.len());
                 for (index, hex) in public_keys.iter().enumerate() {
-                    let (point, _) = self
-                        .decode_public_key(variant, hex)
-                        .map_err(|error| RequestError::InvalidInput { field: "public_keys", index, error })?;
+                    let (point, _) = self.decode_public_key(variant, hex).map_err(|error| {
+                        RequestError::InvalidInput {
+                            field: "public_keys",
+                            index,
+                            error,
+                        }
+                    })?;
                     points.push(point);
                 }
-                let sum = self.engine.aggregate_public_keys(&points).map_err(engine_failure)?;
-                Ok(AggregateResponse { signature: None, public_key: Some(encode_public_key(&sum)) })
+                let sum = self
+                    .engine
+                    .aggregate_public_keys(&points)
+                    .map_err(engine_failure)?;
+                Ok(AggregateResponse {
+                    signature: None,
+                    public_key: Some(encode_public_key(&sum)),
+                })
             }
             _ => Err(RequestError::InvalidRequest(
                 "exactly one of \"signatures\" or \"public_keys\" is required".into(),
@@ -273,32 +346,43 @@ impl Service {
         }
         self.check_count(request.public_keys.len())?;
         let suite = self.suite(request.scheme, request.variant);
-        let decoded = self.off_loop(move |s| -> Result<_, ItemError> {
-            let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-            let mut public_keys = Vec::with_capacity(request.public_keys.len());
-            let mut messages = Vec::with_capacity(request.messages.len());
-            for (pk_hex, msg_hex) in request.public_keys.iter().zip(&request.messages) {
-                let (pk, pk_bytes) = s.decode_public_key(suite.variant, pk_hex)?;
-                public_keys.push(pk);
-                messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
-            }
-            if suite.scheme == Scheme::Basic {
-                let mut seen = HashSet::with_capacity(messages.len());
-                if !messages.iter().all(|m| seen.insert(m.as_slice())) {
-                    return Err(ItemError::DuplicateMessage);
+        let decoded = self
+            .off_loop(move |s| -> Result<_, ItemError> {
+                let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+                let mut public_keys = Vec::with_capacity(request.public_keys.len());
+                let mut messages = Vec::with_capacity(request.messages.len());
+                for (pk_hex, msg_hex) in request.public_keys.iter().zip(&request.messages) {
+                    let (pk, pk_bytes) = s.decode_public_key(suite.variant, pk_hex)?;
+                    public_keys.push(pk);
+                    messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
                 }
-            }
-            Ok((signature, public_keys, messages))
-        })
-        .await?;
+                if suite.scheme == Scheme::Basic {
+                    let mut seen = HashSet::with_capacity(messages.len());
+                    if !messages.iter().all(|m| seen.insert(m.as_slice())) {
+                        return Err(ItemError::DuplicateMessage);
+                    }
+                }
+                Ok((signature, public_keys, messages))
+            })
+            .await?;
         let (signature, public_keys, messages) = match decoded {
             Ok(parts) => parts,
             Err(error) => return Ok(verdict(Err(error))),
         };
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Work::Aggregate { suite, public_keys, messages, signature: Box::new(signature), reply })?;
+        self.enqueue(Work::Aggregate {
+            suite,
+            public_keys,
+            messages,
+            signature: Box::new(signature),
+            reply,
+        })?;
         let valid = receive(answer).await?;
-        Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
+        Ok(verdict(if valid {
+            Ok(())
+        } else {
+            Err(ItemError::InvalidSignature)
+        }))
     }
 
     /// `POST /v1/fast-aggregate-verify`: one signature by many keys over one message (POP).
@@ -307,7 +391,10 @@ impl Service {
         request: FastAggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
         self.check_count(request.public_keys.len())?;
-        let suite = Suite::new(Scheme::Pop, request.variant.unwrap_or(self.config.default_suite.variant));
+        let suite = Suite::new(
+            Scheme::Pop,
+            request.variant.unwrap_or(self.config.default_suite.variant),
+        );
         let decoded = self
             .off_loop(move |s| -> Result<_, ItemError> {
                 let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
@@ -324,7 +411,10 @@ impl Service {
         };
         // Key aggregation is a few point additions, cheap enough for the handler; the pairing
         // check, the expensive part, goes through the queue like all verification.
-        let aggregate = self.engine.aggregate_public_keys(&public_keys).map_err(engine_failure)?;
+        let aggregate = self
+            .engine
+            .aggregate_public_keys(&public_keys)
+            .map_err(engine_failure)?;
         let (reply, answer) = oneshot::channel();
         self.enqueue(Work::Aggregate {
             suite,
@@ -334,7 +424,11 @@ impl Service {
             reply,
         })?;
         let valid = receive(answer).await?;
-        Ok(verdict(if valid { Ok(()) } else { Err(ItemError::InvalidSignature) }))
+        Ok(verdict(if valid {
+            Ok(())
+        } else {
+            Err(ItemError::InvalidSignature)
+        }))
     }
 }
 
@@ -348,14 +442,19 @@ fn augment(suite: Suite, pk_bytes: &[u8], message: Vec<u8>) -> Vec<u8> {
 }
 
 fn verdict(result: Result<(), ItemError>) -> VerdictResponse {
-    VerdictResponse { valid: result.is_ok(), error: result.err().map(|e| e.code().to_string()) }
+    VerdictResponse {
+        valid: result.is_ok(),
+        error: result.err().map(|e| e.code().to_string()),
+    }
 }
 
 fn engine_failure(err: crate::engine::EngineError) -> RequestError {
     RequestError::EngineFailure(err.to_string())
 }
 
-async fn receive<T>(answer: oneshot::Receiver<Result<T, crate::engine::EngineError>>) -> Result<T, RequestError> {
+async fn receive<T>(
+    answer: oneshot::Receiver<Result<T, crate::engine::EngineError>>,
+) -> Result<T, RequestError> {
     match answer.await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => Err(engine_failure(err)),

@@ -72,7 +72,11 @@ struct State {
 
 impl Queue {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, state: Mutex::new(State::default()), changed: Condvar::new() }
+        Self {
+            capacity,
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        }
     }
 
     /// Accepts work unless that would exceed the capacity. An empty queue accepts any single
@@ -87,7 +91,10 @@ impl Queue {
             return Err(PushError::Full);
         }
         state.depth += weight;
-        state.jobs.push_back(Queued { work, enqueued: Instant::now() });
+        state.jobs.push_back(Queued {
+            work,
+            enqueued: Instant::now(),
+        });
         self.changed.notify_all();
         Ok(state.depth)
     }
@@ -129,7 +136,11 @@ impl Queue {
                 if now >= deadline {
                     break;
                 }
-                state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+                state = self
+                    .changed
+                    .wait_timeout(state, deadline - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
         }
         let mut batch = Vec::new();

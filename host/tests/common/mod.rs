@@ -43,14 +43,20 @@ impl Server {
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
-            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .expect("read stdout");
             if let Some(addr) = line.strip_prefix("tollgate listening on ") {
                 break addr.trim().to_string();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, base: format!("http://{addr}") }
+        Server {
+            child,
+            base: format!("http://{addr}"),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -59,7 +65,9 @@ impl Server {
 
     /// POSTs a raw body; returns status, body and the Retry-After header.
     pub fn post_raw(&self, path: &str, body: &str) -> Response {
-        let request = agent().post(&self.url(path)).set("Content-Type", "application/json");
+        let request = agent()
+            .post(&self.url(path))
+            .set("Content-Type", "application/json");
         into_response(request.send_string(body))
     }
 
@@ -73,7 +81,10 @@ impl Server {
 
     /// Sends SIGTERM to the child (our own process, by its id).
     pub fn sigterm(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
         assert!(status.success());
     }
 }
@@ -86,7 +97,9 @@ impl Drop for Server {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build()
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(120))
+        .build()
 }
 
 #[derive(Debug)]
@@ -104,7 +117,10 @@ impl Response {
 
     /// The `error` code of a request-level error body.
     pub fn error_code(&self) -> String {
-        self.json()["error"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.body)).to_string()
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.body))
+            .to_string()
     }
 }
 
@@ -118,7 +134,12 @@ fn into_response(result: Result<ureq::Response, ureq::Error>) -> Response {
     let retry_after = response.header("Retry-After").map(str::to_string);
     let content_type = response.content_type().to_string();
     let body = response.into_string().expect("read body");
-    Response { status, body, retry_after, content_type }
+    Response {
+        status,
+        body,
+        retry_after,
+        content_type,
+    }
 }
 
 /// `<repo>/../shared/vectors/bls12-381-tests`.
@@ -144,8 +165,16 @@ pub fn signed_item(suite: Suite, sk: &SecretKey, message: &[u8]) -> Value {
 
 /// Scheme and variant names as the API spells them.
 pub fn names(suite: Suite) -> (String, String) {
-    let scheme = serde_json::to_value(suite.scheme).unwrap().as_str().unwrap().to_string();
-    let variant = serde_json::to_value(suite.variant).unwrap().as_str().unwrap().to_string();
+    let scheme = serde_json::to_value(suite.scheme)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let variant = serde_json::to_value(suite.variant)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
     (scheme, variant)
 }
 

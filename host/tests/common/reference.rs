@@ -13,15 +13,23 @@ use ark_serialize::CanonicalDeserialize;
 use sha2::Sha256;
 use tollgate::suite::{Scheme, Suite, Variant};
 
-pub type HashG1 = MapToCurveBasedHasher<G1Projective, DefaultFieldHasher<Sha256, 128>, WBMap<g1::Config>>;
-pub type HashG2 = MapToCurveBasedHasher<G2Projective, DefaultFieldHasher<Sha256, 128>, WBMap<g2::Config>>;
+pub type HashG1 =
+    MapToCurveBasedHasher<G1Projective, DefaultFieldHasher<Sha256, 128>, WBMap<g1::Config>>;
+pub type HashG2 =
+    MapToCurveBasedHasher<G2Projective, DefaultFieldHasher<Sha256, 128>, WBMap<g2::Config>>;
 
 pub fn hash_to_g2(message: &[u8], dst: &[u8]) -> G2Affine {
-    HashG2::new(dst).expect("valid DST").hash(message).expect("hash to G2")
+    HashG2::new(dst)
+        .expect("valid DST")
+        .hash(message)
+        .expect("hash to G2")
 }
 
 pub fn hash_to_g1(message: &[u8], dst: &[u8]) -> G1Affine {
-    HashG1::new(dst).expect("valid DST").hash(message).expect("hash to G1")
+    HashG1::new(dst)
+        .expect("valid DST")
+        .hash(message)
+        .expect("hash to G1")
 }
 
 /// Whether arkworks accepts `signature` by `public_key` over `message` under `suite`
@@ -33,9 +41,10 @@ pub fn verify(suite: Suite, public_key: &[u8], message: &[u8], signature: &[u8])
     };
     match suite.variant {
         Variant::MinPk => {
-            let (Ok(pk), Ok(sig)) =
-                (G1Affine::deserialize_compressed(public_key), G2Affine::deserialize_compressed(signature))
-            else {
+            let (Ok(pk), Ok(sig)) = (
+                G1Affine::deserialize_compressed(public_key),
+                G2Affine::deserialize_compressed(signature),
+            ) else {
                 return false;
             };
             if pk.is_zero() {
@@ -45,9 +54,10 @@ pub fn verify(suite: Suite, public_key: &[u8], message: &[u8], signature: &[u8])
             Bls12_381::pairing(pk, h) == Bls12_381::pairing(G1Projective::generator(), sig)
         }
         Variant::MinSig => {
-            let (Ok(pk), Ok(sig)) =
-                (G2Affine::deserialize_compressed(public_key), G1Affine::deserialize_compressed(signature))
-            else {
+            let (Ok(pk), Ok(sig)) = (
+                G2Affine::deserialize_compressed(public_key),
+                G1Affine::deserialize_compressed(signature),
+            ) else {
                 return false;
             };
             if pk.is_zero() {

@@ -136,7 +136,11 @@ fn field(word: u128, at: usize, width: usize) -> u128 {
 impl Instr {
     /// An instruction that does nothing.
     pub fn empty(alu_slots: usize) -> Instr {
-        Instr { mul: None, alu: vec![None; alu_slots], io: None }
+        Instr {
+            mul: None,
+            alu: vec![None; alu_slots],
+            io: None,
+        }
     }
 
     /// The ROM word.
@@ -175,7 +179,11 @@ impl Instr {
     pub fn decode(w: u128, alu_slots: usize) -> Option<Instr> {
         let reg = |at| field(w, at, 7) as u8;
         let mul = if w & 1 == 1 {
-            Some(MulOp { dst: reg(1), a: dec_operand(field(w, 8, 7))?, b: dec_operand(field(w, 15, 7))? })
+            Some(MulOp {
+                dst: reg(1),
+                a: dec_operand(field(w, 8, 7))?,
+                b: dec_operand(field(w, 15, 7))?,
+            })
         } else {
             None
         };
@@ -186,7 +194,9 @@ impl Instr {
                 0 => None,
                 1 => Some(AluKind::Add),
                 2 => Some(AluKind::Sub),
-                _ => Some(AluKind::Select { bit: field(w, at + 23, 6) as u8 }),
+                _ => Some(AluKind::Select {
+                    bit: field(w, at + 23, 6) as u8,
+                }),
             };
             alu.push(match kind {
                 None => None,
@@ -203,7 +213,9 @@ impl Instr {
             0 => None,
             1 => Some(IoOp::Load { dst: reg(at + 2) }),
             2 => Some(IoOp::LoadScalar),
-            _ => Some(IoOp::Store { src: dec_operand(field(w, at + 2, 7))? }),
+            _ => Some(IoOp::Store {
+                src: dec_operand(field(w, at + 2, 7))?,
+            }),
         };
         Some(Instr { mul, alu, io })
     }

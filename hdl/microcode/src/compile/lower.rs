@@ -50,15 +50,24 @@ pub fn compile_segment(
     let mut nodes_of_task = Vec::new();
     let mut last_io: Option<usize> = None;
     for v in 0..n {
-        let Some(unit) = unit_of(&graph.nodes[v]).filter(|_| live[v]) else { continue };
-        let mut after: Vec<usize> =
-            Graph::operands(&graph.nodes[v]).iter().filter_map(|&o| task_of[o]).collect();
+        let Some(unit) = unit_of(&graph.nodes[v]).filter(|_| live[v]) else {
+            continue;
+        };
+        let mut after: Vec<usize> = Graph::operands(&graph.nodes[v])
+            .iter()
+            .filter_map(|&o| task_of[o])
+            .collect();
         if unit == Unit::Io {
             after.extend(last_io);
             last_io = Some(tasks.len());
         }
         task_of[v] = Some(tasks.len());
-        tasks.push(Task { unit, after, not_before: Vec::new(), slot0: false });
+        tasks.push(Task {
+            unit,
+            after,
+            not_before: Vec::new(),
+            slot0: false,
+        });
         nodes_of_task.push(v);
     }
     let mut store_tasks = Vec::new();
@@ -68,7 +77,12 @@ pub fn compile_segment(
             after.extend(last_io);
             last_io = Some(tasks.len());
             store_tasks.push((tasks.len(), v));
-            tasks.push(Task { unit: Unit::Io, after, not_before: Vec::new(), slot0: false });
+            tasks.push(Task {
+                unit: Unit::Io,
+                after,
+                not_before: Vec::new(),
+                slot0: false,
+            });
         }
     }
     // A value replacing state slot s is written over register s: everything reading the old
@@ -97,8 +111,14 @@ pub fn compile_segment(
     let mut shortfall = None;
     for bias in ORDER_BIASES {
         let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window, bias)?;
-        let (reg_of, used) =
-            allocate_registers(&graph, &nodes_of_task, &store_tasks, &at, state_slots, &cfg.bank_regs);
+        let (reg_of, used) = allocate_registers(
+            &graph,
+            &nodes_of_task,
+            &store_tasks,
+            &at,
+            state_slots,
+            &cfg.bank_regs,
+        );
         match (0..BANKS).find(|&b| used[b] > cfg.bank_regs[b]) {
             Some(bank) => shortfall = Some((bank, used[bank])),
             None if best.as_ref().is_none_or(|b| len < b.1) => best = Some((at, len, reg_of, used)),
@@ -122,23 +142,44 @@ pub fn compile_segment(
         _ => Operand::Reg(reg_of[v].expect("allocated") as u8),
     };
     let mut instrs = vec![Instr::empty(cfg.alu_slots); len];
-    let mut seg = Segment { instrs: Vec::new(), registers, bank_use: used, muls: 0, alus: 0, loads: 0, stores: 0 };
+    let mut seg = Segment {
+        instrs: Vec::new(),
+        registers,
+        bank_use: used,
+        muls: 0,
+        alus: 0,
+        loads: 0,
+        stores: 0,
+    };
     for (t, &v) in nodes_of_task.iter().enumerate() {
         let instr = &mut instrs[at[t].instr];
         let dst = || reg_of[v].expect("allocated") as u8;
         match graph.nodes[v] {
             Node::Mul(a, b) => {
-                instr.mul = Some(MulOp { dst: dst(), a: operand(a), b: operand(b) });
+                instr.mul = Some(MulOp {
+                    dst: dst(),
+                    a: operand(a),
+                    b: operand(b),
+                });
                 seg.muls += 1;
             }
-            Node::Add(a, b) | Node::Sub(a, b) | Node::Select { set: a, clear: b, .. } => {
+            Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Select {
+                set: a, clear: b, ..
+            } => {
                 let kind = match graph.nodes[v] {
                     Node::Add(..) => AluKind::Add,
                     Node::Sub(..) => AluKind::Sub,
                     Node::Select { bit, .. } => AluKind::Select { bit },
                     _ => unreachable!("matched above"),
                 };
-                instr.alu[at[t].slot] = Some(AluOp { kind, dst: dst(), a: operand(a), b: operand(b) });
+                instr.alu[at[t].slot] = Some(AluOp {
+                    kind,
+                    dst: dst(),
+                    a: operand(a),
+                    b: operand(b),
+                });
                 seg.alus += 1;
             }
             Node::Load => {
@@ -219,13 +260,18 @@ fn pin_state_sinks(graph: &mut Graph) -> Result<(), CompileError> {
     let mut pinned_values = Vec::new();
     let zero = graph.intern(Node::Const(Const::Zero));
     for i in 0..graph.sinks.len() {
-        let Sink::State(slot, v) = graph.sinks[i] else { continue };
+        let Sink::State(slot, v) = graph.sinks[i] else {
+            continue;
+        };
         if seen_slots.contains(&slot) {
             return Err(CompileError::StateSetTwice(slot));
         }
         seen_slots.push(slot);
         // State lives in add/sub unit 0's bank, so only that unit may produce it.
-        let computed = matches!(graph.nodes[v], Node::Add(..) | Node::Sub(..) | Node::Select { .. });
+        let computed = matches!(
+            graph.nodes[v],
+            Node::Add(..) | Node::Sub(..) | Node::Select { .. }
+        );
         let v = if computed && !pinned_values.contains(&v) {
             v
         } else {

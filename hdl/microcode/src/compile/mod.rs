@@ -65,7 +65,10 @@ impl EngineConfig {
     pub fn validate(&self) -> Result<(), CompileError> {
         let slowest = self.mul_latency.max(self.alu_latency).max(self.io_latency);
         if self.lanes < slowest || slowest == 0 {
-            return Err(CompileError::TooFewLanes { lanes: self.lanes, latency: slowest });
+            return Err(CompileError::TooFewLanes {
+                lanes: self.lanes,
+                latency: slowest,
+            });
         }
         if self.alu_slots == 0 || self.alu_slots > isa::MAX_ALU_SLOTS {
             return Err(CompileError::AluSlots(self.alu_slots));

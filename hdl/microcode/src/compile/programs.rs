@@ -105,12 +105,18 @@ fn flatten<F: Flatten>(p: &Point<F>) -> Vec<Traced> {
 
 fn load_point<F: Flatten>(t: &Tracer) -> Point<F> {
     let mut it = std::iter::from_fn(|| Some(t.load()));
-    Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
+    Point::new(
+        F::from_flat(&mut it),
+        F::from_flat(&mut it),
+        F::from_flat(&mut it),
+    )
 }
 
 /// Coordinates of a point of type `F` in stream words (3 for G1, 6 for G2).
 fn point_words<F: Flatten>() -> usize {
-    3 * F::from_flat(&mut std::iter::repeat(Tracer::new().load())).flatten().len()
+    3 * F::from_flat(&mut std::iter::repeat(Tracer::new().load()))
+        .flatten()
+        .len()
 }
 
 /// The point held in state slots `first..first + point_words`.
@@ -120,7 +126,11 @@ fn state_point<F: Flatten>(t: &Tracer, first: usize) -> Point<F> {
         slot += 1;
         Some(t.state((slot - 1) as u8))
     });
-    Point::new(F::from_flat(&mut it), F::from_flat(&mut it), F::from_flat(&mut it))
+    Point::new(
+        F::from_flat(&mut it),
+        F::from_flat(&mut it),
+        F::from_flat(&mut it),
+    )
 }
 
 fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
@@ -194,8 +204,11 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
 /// Traces and compiles one program for `cfg`.
 pub fn compile_program(kind: ProgramKind, cfg: &EngineConfig) -> Result<Program, CompileError> {
     let acc = cfg.accumulators;
-    let (segments, slots) =
-        if kind.is_g2() { trace::<Fp2<Traced>, G2>(kind, acc) } else { trace::<Traced, G1>(kind, acc) };
+    let (segments, slots) = if kind.is_g2() {
+        trace::<Fp2<Traced>, G2>(kind, acc)
+    } else {
+        trace::<Traced, G1>(kind, acc)
+    };
     let slots = u8::try_from(slots).map_err(|_| CompileError::WindowTooLarge(slots))?;
     let name = format!("{kind:?}");
     let [pro, body, epi] = segments;

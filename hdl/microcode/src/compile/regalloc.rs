@@ -49,10 +49,13 @@ pub fn allocate(
             None => {
                 let first = if l.bank == 0 { state_slots } else { 0 };
                 let busy = &mut busy_until[l.bank];
-                let i = busy.iter().position(|&until| until <= l.def).unwrap_or_else(|| {
-                    busy.push(0);
-                    busy.len() - 1
-                });
+                let i = busy
+                    .iter()
+                    .position(|&until| until <= l.def)
+                    .unwrap_or_else(|| {
+                        busy.push(0);
+                        busy.len() - 1
+                    });
                 busy[i] = l.last_use;
                 first + i
             }

@@ -66,17 +66,28 @@ impl Rom {
             });
             compiled.push(program);
         }
-        Ok(Rom { config, instrs, programs, compiled })
+        Ok(Rom {
+            config,
+            instrs,
+            programs,
+            compiled,
+        })
     }
 
     /// The table entry of `kind`.
     pub fn entry(&self, kind: ProgramKind) -> &ProgramEntry {
-        self.programs.iter().find(|p| p.kind == kind).expect("every kind is compiled")
+        self.programs
+            .iter()
+            .find(|p| p.kind == kind)
+            .expect("every kind is compiled")
     }
 
     /// The compiled program of `kind`.
     pub fn program(&self, kind: ProgramKind) -> &Program {
-        self.compiled.iter().find(|p| p.kind == kind).expect("every kind is compiled")
+        self.compiled
+            .iter()
+            .find(|p| p.kind == kind)
+            .expect("every kind is compiled")
     }
 
     /// The ROM words, one per instruction.

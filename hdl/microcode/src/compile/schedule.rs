@@ -84,10 +84,20 @@ pub fn schedule(
             }
             let mut ready: Vec<usize> = (oldest..n.min(oldest + window))
                 .filter(|&i| at[i].is_none())
-                .filter(|&i| tasks[i].after.iter().all(|&p| at[p].is_some_and(|c| c < cycle)))
+                .filter(|&i| {
+                    tasks[i]
+                        .after
+                        .iter()
+                        .all(|&p| at[p].is_some_and(|c| c < cycle))
+                })
                 .filter(|&i| tasks[i].not_before.iter().all(|&p| at[p].is_some()))
                 .collect();
-            ready.sort_by_key(|&i| (std::cmp::Reverse(height[i] * 64 + (n - i) * order_bias / 16), i));
+            ready.sort_by_key(|&i| {
+                (
+                    std::cmp::Reverse(height[i] * 64 + (n - i) * order_bias / 16),
+                    i,
+                )
+            });
             let mut progress = false;
             for i in ready {
                 let fits = match tasks[i].unit {
@@ -124,7 +134,10 @@ pub fn schedule(
     let placed: Vec<Placement> = at
         .into_iter()
         .zip(slot)
-        .map(|(c, slot)| Placement { instr: c.expect("all placed"), slot })
+        .map(|(c, slot)| Placement {
+            instr: c.expect("all placed"),
+            slot,
+        })
         .collect();
     let len = placed.iter().map(|p| p.instr + 1).max().unwrap_or(0);
     Ok((placed, len))

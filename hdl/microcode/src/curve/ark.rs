@@ -13,7 +13,11 @@ pub fn g1_from_ark(p: &G1Projective) -> Point<Fq> {
     let a = p.into_affine();
     match a.xy() {
         Some((x, y)) => Point { x, y, z: Fq::one() },
-        None => Point { x: Fq::zero(), y: Fq::one(), z: Fq::zero() },
+        None => Point {
+            x: Fq::zero(),
+            y: Fq::one(),
+            z: Fq::zero(),
+        },
     }
 }
 
@@ -30,17 +34,23 @@ pub fn g2_from_ark(p: &G2Projective) -> Point<Fp2<Fq>> {
     let a = p.into_affine();
     let (x, y, z) = match a.xy() {
         Some((x, y)) => (x, y, ark_bls12_381::Fq2::one()),
-        None => (ark_bls12_381::Fq2::zero(), ark_bls12_381::Fq2::one(), ark_bls12_381::Fq2::zero()),
+        None => (
+            ark_bls12_381::Fq2::zero(),
+            ark_bls12_381::Fq2::one(),
+            ark_bls12_381::Fq2::zero(),
+        ),
     };
-    Point { x: fp2_from_ark(&x), y: fp2_from_ark(&y), z: fp2_from_ark(&z) }
+    Point {
+        x: fp2_from_ark(&x),
+        y: fp2_from_ark(&y),
+        z: fp2_from_ark(&z),
+    }
 }
 
 /// Normalises `(X : Y : Z)` over Fp2 to arkworks' point; `Z = 0` is infinity.
 pub fn g2_to_ark(p: &Point<Fp2<Fq>>) -> G2Projective {
     match fp2_to_ark(&p.z).inverse() {
-        Some(zi) => {
-            G2Affine::new_unchecked(fp2_to_ark(&p.x) * zi, fp2_to_ark(&p.y) * zi).into()
-        }
+        Some(zi) => G2Affine::new_unchecked(fp2_to_ark(&p.x) * zi, fp2_to_ark(&p.y) * zi).into(),
         None => G2Projective::zero(),
     }
 }

@@ -63,7 +63,10 @@ mod tests {
             assert_eq!(fp2_to_ark(&x.add(&y)), a + b);
             assert_eq!(fp2_to_ark(&x.sub(&y)), a - b);
             assert_eq!(fp2_to_ark(&x.neg()), -a);
-            assert_eq!(fp2_to_ark(&x.mul_by_nonresidue()), a * Fq2::new(<Fq as One>::one(), <Fq as One>::one()));
+            assert_eq!(
+                fp2_to_ark(&x.mul_by_nonresidue()),
+                a * Fq2::new(<Fq as One>::one(), <Fq as One>::one())
+            );
         }
         let minus_one = -<Fq as One>::one();
         let edge = Fq2::new(minus_one, minus_one);

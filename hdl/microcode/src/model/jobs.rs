@@ -110,7 +110,10 @@ pub fn combine_rounds(
     let mut stats = Stats::default();
     while partials.len() > 1 {
         let carry = (partials.len() % 2 == 1).then(|| partials.pop().expect("odd, non-empty"));
-        let pairs = partials.chunks(2).map(|c| [c[0].clone(), c[1].clone()].concat()).collect();
+        let pairs = partials
+            .chunks(2)
+            .map(|c| [c[0].clone(), c[1].clone()].concat())
+            .collect();
         let (sums, _, s) = spread(engine, kinds(g2)[0], pairs)?;
         stats = stats.plus(s);
         partials = sums;
@@ -143,9 +146,12 @@ impl Job {
                     .collect();
                 (g2, kinds(g2)[2], items, true)
             }
-            Job::AddPairs { g2, pairs } => {
-                (g2, kinds(g2)[0], pairs.into_iter().map(|(p, q)| [p, q].concat()).collect(), false)
-            }
+            Job::AddPairs { g2, pairs } => (
+                g2,
+                kinds(g2)[0],
+                pairs.into_iter().map(|(p, q)| [p, q].concat()).collect(),
+                false,
+            ),
             Job::DoubleEach { g2, points } => (g2, kinds(g2)[1], points, false),
             Job::ScalarMulEach { g2, pairs } => (g2, kinds(g2)[3], scalar_items(pairs), false),
             Job::MultiScalar { g2, pairs } => (g2, kinds(g2)[4], scalar_items(pairs), true),
@@ -155,9 +161,15 @@ impl Job {
         }
         let (per_item, partials, stats) = spread(engine, kind, items)?;
         if !sums {
-            return Ok(JobResult { points: per_item, stats });
+            return Ok(JobResult {
+                points: per_item,
+                stats,
+            });
         }
         let (sum, combine) = combine_rounds(engine, g2, partials)?;
-        Ok(JobResult { points: vec![sum], stats: stats.plus(combine) })
+        Ok(JobResult {
+            points: vec![sum],
+            stats: stats.plus(combine),
+        })
     }
 }

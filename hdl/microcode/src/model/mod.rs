@@ -130,23 +130,45 @@ impl<'r> Engine<'r> {
     ) -> Result<(Vec<Vec<Fq>>, Stats), ModelError> {
         let k = self.rom.config.lanes;
         if inputs.len() > k || items.len() > k {
-            return Err(ModelError::TooManyLanes { given: inputs.len().max(items.len()), lanes: k });
+            return Err(ModelError::TooManyLanes {
+                given: inputs.len().max(items.len()),
+                lanes: k,
+            });
         }
         let items: Vec<usize> = (0..k).map(|j| items.get(j).copied().unwrap_or(0)).collect();
-        let mut inputs: Vec<VecDeque<Fq>> =
-            (0..k).map(|j| inputs.get(j).cloned().unwrap_or_default().into()).collect();
+        let mut inputs: Vec<VecDeque<Fq>> = (0..k)
+            .map(|j| inputs.get(j).cloned().unwrap_or_default().into())
+            .collect();
         let mut outputs = vec![Vec::new(); k];
         let entry = self.rom.entry(kind).clone();
         let start = self.cycle;
         let mut stats = Stats::default();
         let rounds = items.iter().copied().max().unwrap_or(0);
         let in_job: Vec<bool> = items.iter().map(|&n| n > 0).collect();
-        self.segment(entry.prologue.clone(), &in_job, &mut inputs, &mut outputs, &mut stats)?;
+        self.segment(
+            entry.prologue.clone(),
+            &in_job,
+            &mut inputs,
+            &mut outputs,
+            &mut stats,
+        )?;
         for round in 0..rounds {
             let active: Vec<bool> = items.iter().map(|&n| n > round).collect();
-            self.segment(entry.body.clone(), &active, &mut inputs, &mut outputs, &mut stats)?;
+            self.segment(
+                entry.body.clone(),
+                &active,
+                &mut inputs,
+                &mut outputs,
+                &mut stats,
+            )?;
         }
-        self.segment(entry.epilogue.clone(), &in_job, &mut inputs, &mut outputs, &mut stats)?;
+        self.segment(
+            entry.epilogue.clone(),
+            &in_job,
+            &mut inputs,
+            &mut outputs,
+            &mut stats,
+        )?;
         // The last results land after the last issue.
         self.drain();
         stats.cycles = self.cycle - start;
@@ -223,7 +245,11 @@ impl<'r> Engine<'r> {
             Target::Reg(r) => self.in_flight[lane][r] += 1,
             Target::Scalar => self.scalar_in_flight[lane] += 1,
         }
-        self.writes.push(Some(Write { lane, target, value }));
+        self.writes.push(Some(Write {
+            lane,
+            target,
+            value,
+        }));
         self.pending.push(Reverse((at, self.writes.len() - 1)));
     }
 
@@ -268,7 +294,11 @@ impl<'r> Engine<'r> {
                     }
                 }
             };
-            results.push((now + cfg.alu_latency as u64, Target::Reg(op.dst as usize), v));
+            results.push((
+                now + cfg.alu_latency as u64,
+                Target::Reg(op.dst as usize),
+                v,
+            ));
             stats.alus += 1;
         }
         match instr.io {
@@ -276,11 +306,15 @@ impl<'r> Engine<'r> {
             Some(IoOp::Store { src }) => outputs[lane].push(self.read(lane, src, stats)),
             Some(IoOp::Load { dst }) => {
                 stats.bank_violations += u64::from(!in_bank(BANK_LOAD, dst));
-                let v = inputs[lane].pop_front().ok_or(ModelError::InputUnderflow { lane })?;
+                let v = inputs[lane]
+                    .pop_front()
+                    .ok_or(ModelError::InputUnderflow { lane })?;
                 results.push((now + cfg.io_latency as u64, Target::Reg(dst as usize), v));
             }
             Some(IoOp::LoadScalar) => {
-                let v = inputs[lane].pop_front().ok_or(ModelError::InputUnderflow { lane })?;
+                let v = inputs[lane]
+                    .pop_front()
+                    .ok_or(ModelError::InputUnderflow { lane })?;
                 results.push((now + cfg.io_latency as u64, Target::Scalar, v));
             }
         }

@@ -12,7 +12,11 @@ pub fn g1_words(p: &Point<Fq>) -> Vec<Fq> {
 
 /// Inverse of [`g1_words`].
 pub fn g1_from_words(w: &[Fq]) -> Point<Fq> {
-    Point { x: w[0], y: w[1], z: w[2] }
+    Point {
+        x: w[0],
+        y: w[1],
+        z: w[2],
+    }
 }
 
 /// X.c0, X.c1, Y.c0, Y.c1, Z.c0, Z.c1.

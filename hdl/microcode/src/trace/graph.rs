@@ -116,7 +116,9 @@ impl Graph {
     pub fn operands(node: &Node) -> Vec<ValueId> {
         match *node {
             Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) => vec![a, b],
-            Node::Select { scalar, set, clear, .. } => vec![scalar, set, clear],
+            Node::Select {
+                scalar, set, clear, ..
+            } => vec![scalar, set, clear],
             Node::Load | Node::LoadScalar | Node::State(_) | Node::Const(_) => vec![],
         }
     }

@@ -43,7 +43,10 @@ impl Tracer {
     }
 
     fn value(&self, id: ValueId) -> Traced {
-        Traced { id, graph: self.graph.clone() }
+        Traced {
+            id,
+            graph: self.graph.clone(),
+        }
     }
 
     /// The next word of the lane's input stream, as a field element.
@@ -56,7 +59,13 @@ impl Tracer {
     /// most significant first.
     pub fn load_scalar(&self) -> Vec<TracedBit> {
         let scalar = self.graph.borrow_mut().push_io(Node::LoadScalar);
-        (0..SCALAR_BITS).rev().map(|i| TracedBit { index: i as u8, scalar }).collect()
+        (0..SCALAR_BITS)
+            .rev()
+            .map(|i| TracedBit {
+                index: i as u8,
+                scalar,
+            })
+            .collect()
     }
 
     /// A point over Fp from the stream: X, Y, Z.
@@ -87,7 +96,10 @@ impl Tracer {
 
     /// Leaves `value` in state slot `slot` when the segment ends.
     pub fn set_state(&self, slot: u8, value: &Traced) {
-        self.graph.borrow_mut().sinks.push(Sink::State(slot, value.id));
+        self.graph
+            .borrow_mut()
+            .sinks
+            .push(Sink::State(slot, value.id));
     }
 
     /// The recorded graph.
@@ -99,12 +111,18 @@ impl Tracer {
 impl Traced {
     fn binary(&self, make: impl FnOnce(ValueId, ValueId) -> Node, other: &Traced) -> Traced {
         let id = self.graph.borrow_mut().intern(make(self.id, other.id));
-        Traced { id, graph: self.graph.clone() }
+        Traced {
+            id,
+            graph: self.graph.clone(),
+        }
     }
 
     fn constant(&self, c: Const) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::Const(c));
-        Traced { id, graph: self.graph.clone() }
+        Traced {
+            id,
+            graph: self.graph.clone(),
+        }
     }
 
     /// Its node in the graph.
@@ -126,9 +144,17 @@ impl Field for Traced {
         self.binary(Node::Mul, other)
     }
     fn select(bit: &TracedBit, if_set: &Self, if_clear: &Self) -> Self {
-        let node = Node::Select { bit: bit.index, scalar: bit.scalar, set: if_set.id, clear: if_clear.id };
+        let node = Node::Select {
+            bit: bit.index,
+            scalar: bit.scalar,
+            set: if_set.id,
+            clear: if_clear.id,
+        };
         let id = if_set.graph.borrow_mut().intern(node);
-        Traced { id, graph: if_set.graph.clone() }
+        Traced {
+            id,
+            graph: if_set.graph.clone(),
+        }
     }
     fn zero(&self) -> Self {
         self.constant(Const::Zero)

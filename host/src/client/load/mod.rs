@@ -99,12 +99,18 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
     if plan.clients == 0 {
         return Err(ClientError::Usage("at least one client is needed".into()));
     }
-    let body = Arc::new(
-        serde_json::to_string(&plan.request).map_err(|source| ClientError::Json { what: "the batch".into(), source })?,
-    );
+    let body =
+        Arc::new(
+            serde_json::to_string(&plan.request).map_err(|source| ClientError::Json {
+                what: "the batch".into(),
+                source,
+            })?,
+        );
     let warm = Server::new(&plan.server, plan.timeout).post_ok("/v1/verify", &body)?;
-    let expected: Counts =
-        serde_json::from_str(&warm).map_err(|source| ClientError::Json { what: "the verify answer".into(), source })?;
+    let expected: Counts = serde_json::from_str(&warm).map_err(|source| ClientError::Json {
+        what: "the verify answer".into(),
+        source,
+    })?;
     let expected = (expected.valid, expected.invalid);
 
     let bar = progress_bar(plan);
@@ -117,7 +123,12 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
     };
     std::thread::scope(|scope| {
         for _ in 0..plan.clients {
-            let (body, issued, tally, bar) = (Arc::clone(&body), Arc::clone(&issued), Arc::clone(&tally), bar.clone());
+            let (body, issued, tally, bar) = (
+                Arc::clone(&body),
+                Arc::clone(&issued),
+                Arc::clone(&tally),
+                bar.clone(),
+            );
             let server = Server::new(&plan.server, plan.timeout);
             scope.spawn(move || {
                 let mut mine = Tally::default();
@@ -127,7 +138,10 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
                         bar.inc(1);
                     }
                 }
-                tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).merge(mine);
+                tally
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .merge(mine);
             });
         }
         if let Limit::Duration(d) = plan.limit {
@@ -141,7 +155,11 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
-    let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let tally = std::mem::take(
+        &mut *tally
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
     let items = plan.request.items.len();
     Ok(LoadReport {
         clients: plan.clients,
@@ -181,7 +199,9 @@ fn one_request(server: &Server, body: &str, expected: (usize, usize), tally: &mu
         Ok(reply) if reply.status == 429 => {
             tally.rejected += 1;
             // Back off as asked, but briefly: the run is bounded and a slot frees up fast.
-            let wait = reply.retry_after.map_or(Duration::from_millis(20), Duration::from_secs);
+            let wait = reply
+                .retry_after
+                .map_or(Duration::from_millis(20), Duration::from_secs);
             std::thread::sleep(wait.min(Duration::from_millis(50)));
         }
         Ok(reply) => tally.error(format!("status {}: {}", reply.status, reply.body)),
@@ -198,8 +218,14 @@ fn progress_bar(plan: &LoadPlan) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let (len, template) = match plan.limit {
-        Limit::Duration(d) => (d.as_millis() as u64, "{spinner} load [{elapsed_precise}] {wide_bar} {percent}% of the duration"),
-        Limit::Requests { count, .. } => (count, "{spinner} load [{elapsed_precise}] {wide_bar} {pos}/{len} requests ({per_sec})"),
+        Limit::Duration(d) => (
+            d.as_millis() as u64,
+            "{spinner} load [{elapsed_precise}] {wide_bar} {percent}% of the duration",
+        ),
+        Limit::Requests { count, .. } => (
+            count,
+            "{spinner} load [{elapsed_precise}] {wide_bar} {pos}/{len} requests ({per_sec})",
+        ),
     };
     let bar = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template(template) {
@@ -252,9 +278,14 @@ pub struct LoadArgs {
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     let request = match &args.batch {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ClientError::Io { path: path.display().to_string(), source })?;
-            serde_json::from_str(&text).map_err(|source| ClientError::Json { what: path.display().to_string(), source })?
+            let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            serde_json::from_str(&text).map_err(|source| ClientError::Json {
+                what: path.display().to_string(),
+                source,
+            })?
         }
         None => {
             let spec = BatchSpec {
@@ -269,10 +300,14 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         }
     };
     let seconds = |s: f64| {
-        Duration::try_from_secs_f64(s).map_err(|_| ClientError::Usage(format!("{s} is not a duration in seconds")))
+        Duration::try_from_secs_f64(s)
+            .map_err(|_| ClientError::Usage(format!("{s} is not a duration in seconds")))
     };
     let limit = match args.requests {
-        Some(count) => Limit::Requests { count, cap: seconds(args.max_seconds)? },
+        Some(count) => Limit::Requests {
+            count,
+            cap: seconds(args.max_seconds)?,
+        },
         None => Limit::Duration(seconds(args.duration)?),
     };
     let plan = LoadPlan {
@@ -305,7 +340,10 @@ fn print_report(r: &LoadReport) {
         "{} clients, {} requests answered ({} rejected with 429, {} errors), {} items each, {:.2} s",
         r.clients, r.requests_ok, r.rejected, r.errors, r.items_per_request, r.elapsed_s
     );
-    println!("throughput: {:.0} signatures/s, {:.1} requests/s", r.signatures_per_s, r.requests_per_s);
+    println!(
+        "throughput: {:.0} signatures/s, {:.1} requests/s",
+        r.signatures_per_s, r.requests_per_s
+    );
     let l = &r.latency;
     println!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",

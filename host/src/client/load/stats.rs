@@ -53,7 +53,11 @@ mod tests {
         assert_eq!(percentile(&samples, 1.0), Duration::from_millis(100));
         assert_eq!(percentile(&samples[..1], 0.5), Duration::from_millis(1));
         assert_eq!(percentile(&[], 0.5), Duration::ZERO);
-        let latency = Latency::of(vec![Duration::from_millis(3), Duration::from_millis(1), Duration::from_millis(2)]);
+        let latency = Latency::of(vec![
+            Duration::from_millis(3),
+            Duration::from_millis(1),
+            Duration::from_millis(2),
+        ]);
         assert_eq!(latency.p50_ms, 2.0);
         assert_eq!(latency.max_ms, 3.0);
         assert_eq!(latency.mean_ms, 2.0);
