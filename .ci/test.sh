@@ -15,4 +15,5 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-cargo test --workspace --locked
+# `sim` builds the Verilator model of the accelerator into the service and its tests.
+cargo test --workspace --locked --features tollgate/sim

@@ -1,12 +1,15 @@
-//! Verilates the accelerator's generated top level for the `sim` backend. Until the generator
-//! has written it (the first run of a fresh design), the crate builds without the backend and
-//! `sim::SimTransport::open` reports that the RTL is missing.
+//! With the `sim` feature, verilates the accelerator's generated top level for the `sim`
+//! backend. Until the generator has written it (the first run of a fresh design), the crate
+//! builds without the model and `sim::SimTransport::open` reports that the RTL is missing.
 
 use std::path::Path;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tollgate_sim_rtl)");
     println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_SIM").is_none() {
+        return;
+    }
     let top = tollgate_abi::TOP_MODULE;
     let rtl = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../bitstreams/rtl/{top}.v"));
     println!("cargo:rerun-if-changed={}", rtl.display());

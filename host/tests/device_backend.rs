@@ -96,6 +96,7 @@ fn a_manifest_without_a_design_hash_is_refused() {
     );
 }
 
+#[cfg(feature = "sim")]
 #[test]
 fn the_sim_device_is_refused_against_a_manifest_with_another_design_hash() {
     let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,4 +2,5 @@
 
 #[cfg(target_os = "linux")]
 pub mod pcie;
+#[cfg(feature = "sim")]
 pub mod sim;

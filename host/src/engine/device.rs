@@ -729,11 +729,25 @@ pub enum DeviceOpenError {
     #[error(transparent)]
     Manifest(#[from] tollgate_drivers::device::ManifestError),
     /// The simulated device could not be built.
+    #[cfg(feature = "sim")]
     #[error(transparent)]
     Sim(#[from] tollgate_drivers::backends::sim::SimError),
+    /// This binary was built without the Verilator model.
+    #[cfg(not(feature = "sim"))]
+    #[error(
+        "this tollgate was built without the simulated device; build it with the `sim` feature \
+         (needs verilator, make and g++): cargo run --release -p tollgate --features sim -- \
+         serve --backend sim"
+    )]
+    SimNotBuilt,
     /// No board, or VFIO refused.
+    #[cfg(target_os = "linux")]
     #[error(transparent)]
     Pcie(#[from] tollgate_drivers::backends::pcie::PcieError),
+    /// VFIO exists only on Linux.
+    #[cfg(not(target_os = "linux"))]
+    #[error("the PCIe backend needs Linux's VFIO; this host is not Linux")]
+    PcieUnsupported,
     /// The device refused (identity mismatch) or failed its first contact.
     #[error("{0}")]
     Device(#[from] DeviceError),
@@ -804,17 +818,9 @@ impl DeviceArgs {
     ) -> Result<DeviceEngine, DeviceOpenError> {
         let manifest = tollgate_drivers::Manifest::load(&self.manifest_path())?;
         let policy = self.policy()?;
-        let raw: Box<dyn tollgate_drivers::RegisterAccess> = match transport {
-            Transport::Sim => Box::new(tollgate_drivers::backends::sim::SimTransport::open()?),
-            Transport::Pcie => {
-                let locator = match &self.pcie_device {
-                    Some(text) => text.parse()?,
-                    None => tollgate_drivers::backends::pcie::Locator::default(),
-                };
-                Box::new(tollgate_drivers::backends::pcie::PcieTransport::open(
-                    &locator,
-                )?)
-            }
+        let raw = match transport {
+            Transport::Sim => open_sim()?,
+            Transport::Pcie => self.open_pcie()?,
         };
         let transport_box: Box<dyn tollgate_drivers::RegisterAccess> = match self.inject_fault {
             Some(spec) => {
@@ -829,6 +835,31 @@ impl DeviceArgs {
         let metrics = DeviceMetrics::register(registry)?;
         Ok(DeviceEngine::start(device, policy, metrics))
     }
+
+    #[cfg(target_os = "linux")]
+    fn open_pcie(&self) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+        use tollgate_drivers::backends::pcie::{Locator, PcieTransport};
+        let locator = match &self.pcie_device {
+            Some(text) => text.parse()?,
+            None => Locator::default(),
+        };
+        Ok(Box::new(PcieTransport::open(&locator)?))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open_pcie(&self) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+        Err(DeviceOpenError::PcieUnsupported)
+    }
+}
+
+#[cfg(feature = "sim")]
+fn open_sim() -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+    Ok(Box::new(tollgate_drivers::backends::sim::SimTransport::open()?))
+}
+
+#[cfg(not(feature = "sim"))]
+fn open_sim() -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+    Err(DeviceOpenError::SimNotBuilt)
 }
 
 #[cfg(test)]
