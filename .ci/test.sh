@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Every test of the project. Installs what a fresh Debian machine lacks (Verilator, yosys),
-# then runs the whole workspace's tests.
+# Every test of the project, and the checks that keep the code clean. Installs (on Debian) only
+# what the tests use when it is missing: Verilator, make and g++ for the simulated accelerator
+# (the `sim` feature), HAProxy for the cluster test, promtool (Debian's `prometheus` package)
+# for the Prometheus configuration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+vectors=../shared/vectors/bls12-381-tests
+if [ ! -d "$vectors" ]; then
+  echo "missing $(realpath -m "$vectors"): the Ethereum BLS test vectors the tests read." >&2
+  echo "Put the bls12-381-tests suite (https://github.com/ethereum/bls12-381-tests, its JSON" >&2
+  echo "cases) there, beside this checkout, then run this script again." >&2
+  exit 1
+fi
+
+# command -> Debian package
+declare -A package=([verilator]=verilator [make]=make [g++]=g++ [haproxy]=haproxy [promtool]=prometheus)
 need=()
-command -v verilator >/dev/null || need+=(verilator)
-command -v yosys >/dev/null || need+=(yosys)
-command -v g++ >/dev/null || need+=(g++)
-command -v make >/dev/null || need+=(make)
+for cmd in "${!package[@]}"; do
+  command -v "$cmd" >/dev/null || need+=("${package[$cmd]}")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
+cargo fmt --all --check
 # `sim` builds the Verilator model of the accelerator into the service and its tests.
+cargo clippy --workspace --all-targets --locked --features tollgate/sim -- -D warnings
 cargo test --workspace --locked --features tollgate/sim

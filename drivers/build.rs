@@ -2,14 +2,17 @@
 //! backend. Until the generator has written it (the first run of a fresh design), the crate
 //! builds without the model and `sim::SimTransport::open` reports that the RTL is missing.
 
-use std::path::Path;
-
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tollgate_sim_rtl)");
     println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var_os("CARGO_FEATURE_SIM").is_none() {
-        return;
-    }
+    #[cfg(feature = "sim")]
+    verilate();
+}
+
+#[cfg(feature = "sim")]
+fn verilate() {
+    use std::path::Path;
+
     let top = tollgate_abi::TOP_MODULE;
     let rtl = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../bitstreams/rtl/{top}.v"));
     println!("cargo:rerun-if-changed={}", rtl.display());

@@ -854,7 +854,9 @@ impl DeviceArgs {
 
 #[cfg(feature = "sim")]
 fn open_sim() -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
-    Ok(Box::new(tollgate_drivers::backends::sim::SimTransport::open()?))
+    Ok(Box::new(
+        tollgate_drivers::backends::sim::SimTransport::open()?,
+    ))
 }
 
 #[cfg(not(feature = "sim"))]
