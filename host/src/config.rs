@@ -11,6 +11,11 @@ use crate::engine::Backend;
 use crate::service::ServiceConfig;
 use crate::suite::{Scheme, Suite, Variant};
 
+/// Default drain grace: deploy/haproxy.cfg checks /readyz every second (`inter 1s`) and takes
+/// a replica out after two failures (`fall 2`), so it stops sending new requests at most ~2 s
+/// after /readyz turns 503; one more interval covers a check already in flight.
+pub const DRAIN_GRACE_SECS: u64 = 3;
+
 /// `tollgate serve` arguments.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServeArgs {
@@ -64,6 +69,10 @@ pub struct SettingsLayer {
     /// Seconds to finish requests in flight after SIGTERM. [default: 30]
     #[arg(long, env = "TOLLGATE_SHUTDOWN_TIMEOUT_SECS")]
     pub shutdown_timeout_secs: Option<u64>,
+    /// Seconds between SIGTERM and closing the listener: /readyz answers 503 while requests are
+    /// still served, so the balancer's health checks take the replica out first. [default: 3]
+    #[arg(long, env = "TOLLGATE_DRAIN_GRACE_SECS")]
+    pub drain_grace_secs: Option<u64>,
     /// Retry-After seconds sent with 429. [default: 1]
     #[arg(long, env = "TOLLGATE_RETRY_AFTER_SECS")]
     pub retry_after_secs: Option<u64>,
@@ -78,6 +87,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub http_workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub drain_grace: Duration,
     pub retry_after_secs: u64,
     pub device: crate::engine::device::DeviceArgs,
 }
@@ -160,6 +170,7 @@ impl Settings {
             max_body_bytes: positive("max_body_bytes", pick!(max_body_bytes, 4 << 20))?,
             http_workers: positive("http_workers", pick!(http_workers, 2))?,
             shutdown_timeout_secs: pick!(shutdown_timeout_secs, 30),
+            drain_grace: Duration::from_secs(pick!(drain_grace_secs, DRAIN_GRACE_SECS)),
             retry_after_secs: pick!(retry_after_secs, 1),
             device: Default::default(),
         })

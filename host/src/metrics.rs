@@ -15,6 +15,8 @@ pub struct Metrics {
     pub batch_verify_duration: HistogramVec,
     pub signatures_verified: IntCounterVec,
     pub queue_depth: IntGauge,
+    /// Set once at start: alerts and dashboards compare the depth with it.
+    pub queue_capacity: IntGauge,
     pub rejections: IntCounterVec,
     pub bisections: IntCounter,
     pub key_cache_lookups: IntCounterVec,
@@ -74,6 +76,11 @@ impl Metrics {
             "Signatures waiting in the verification queue",
         )
         .expect("valid metric");
+        let queue_capacity = IntGauge::new(
+            "tollgate_queue_capacity",
+            "Signatures the verification queue holds before requests get 429",
+        )
+        .expect("valid metric");
         let rejections = IntCounterVec::new(
             Opts::new(
                 "tollgate_rejections_total",
@@ -114,6 +121,7 @@ impl Metrics {
             Box::new(batch_verify_duration.clone()),
             Box::new(signatures_verified.clone()),
             Box::new(queue_depth.clone()),
+            Box::new(queue_capacity.clone()),
             Box::new(rejections.clone()),
             Box::new(bisections.clone()),
             Box::new(key_cache_lookups.clone()),
@@ -131,6 +139,7 @@ impl Metrics {
             batch_verify_duration,
             signatures_verified,
             queue_depth,
+            queue_capacity,
             rejections,
             bisections,
             key_cache_lookups,

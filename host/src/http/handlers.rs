@@ -1,5 +1,6 @@
 //! Endpoint handlers: read and parse the body, call the service, shape the answer.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub max_body_bytes: usize,
     pub retry_after_secs: u64,
+    /// Set on SIGTERM: /readyz answers 503 from then on while requests are still served.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -138,14 +141,17 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.service.is_ready() {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    let detail = if state.draining.load(Ordering::Relaxed) {
+        "the server is shutting down"
+    } else if !state.service.is_ready() {
+        "the verification queue is full or the server is shutting down"
     } else {
-        HttpResponse::ServiceUnavailable().json(ErrorBody {
-            error: "not_ready".into(),
-            detail: "the verification queue is full or the server is shutting down".into(),
-        })
-    }
+        return HttpResponse::Ok().json(serde_json::json!({"status": "ready"}));
+    };
+    HttpResponse::ServiceUnavailable().json(ErrorBody {
+        error: "not_ready".into(),
+        detail: detail.into(),
+    })
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
