@@ -2,8 +2,9 @@
 //!
 //! Each client is a thread with its own keep-alive connection, so the generator stays cheap
 //! next to the pairings it asks for. Every run is bounded, by a duration or a request count
-//! (itself capped in time). A verdict that differs from the warm-up's counts as a mismatch: a
-//! load run also checks that the server stays correct under load.
+//! (itself capped in time). An answer whose per-item verdicts differ in any item from the
+//! warm-up's counts as a mismatch: a load run also checks that the server stays correct under
+//! load.
 
 mod stats;
 
@@ -51,7 +52,7 @@ pub struct LoadReport {
     pub rejected: u64,
     /// Transport failures and unexpected statuses.
     pub errors: u64,
-    /// 200 answers whose valid/invalid counts differ from the warm-up's.
+    /// 200 answers whose per-item verdicts differ from the warm-up's.
     pub mismatches: u64,
     pub first_error: Option<String>,
     pub elapsed_s: f64,
@@ -60,8 +61,10 @@ pub struct LoadReport {
     pub latency: Latency,
 }
 
-#[derive(Deserialize)]
-struct Counts {
+/// The verdicts of a /v1/verify answer, item by item.
+#[derive(Deserialize, PartialEq)]
+struct Verdicts {
+    results: Vec<serde_json::Value>,
     valid: usize,
     invalid: usize,
 }
@@ -107,11 +110,11 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
             })?,
         );
     let warm = Server::new(&plan.server, plan.timeout).post_ok("/v1/verify", &body)?;
-    let expected: Counts = serde_json::from_str(&warm).map_err(|source| ClientError::Json {
+    let expected: Verdicts = serde_json::from_str(&warm).map_err(|source| ClientError::Json {
         what: "the verify answer".into(),
         source,
     })?;
-    let expected = (expected.valid, expected.invalid);
+    let expected = &expected;
 
     let bar = progress_bar(plan);
     let issued = Arc::new(AtomicU64::new(0));
@@ -176,21 +179,21 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
     })
 }
 
-fn one_request(server: &Server, body: &str, expected: (usize, usize), tally: &mut Tally) {
+fn one_request(server: &Server, body: &str, expected: &Verdicts, tally: &mut Tally) {
     let sent = Instant::now();
     match server.post("/v1/verify", body) {
         Ok(reply) if reply.status == 200 => {
             let took = sent.elapsed();
-            match serde_json::from_str::<Counts>(&reply.body) {
-                Ok(c) if (c.valid, c.invalid) == expected => {
+            match serde_json::from_str::<Verdicts>(&reply.body) {
+                Ok(v) if v == *expected => {
                     tally.ok += 1;
                     tally.latencies.push(took);
                 }
-                Ok(c) => {
+                Ok(v) => {
                     tally.mismatches += 1;
                     tally.first_error.get_or_insert(format!(
-                        "verdicts {}/{} valid/invalid, warm-up had {}/{}",
-                        c.valid, c.invalid, expected.0, expected.1
+                        "verdicts differ from the warm-up's ({}/{} valid/invalid, warm-up {}/{})",
+                        v.valid, v.invalid, expected.valid, expected.invalid
                     ));
                 }
                 Err(e) => tally.error(format!("unreadable answer: {e}")),
