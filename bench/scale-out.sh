@@ -88,10 +88,10 @@ rounds of {seconds} s, direct and balanced rounds alternating.
 
 | path | signatures/s (median) | vs direct |
 |---|---|---|
-| direct to 1 replica | {direct:.0} | 1.00 |
-| HAProxy, 1 replica | {one:.0} | {one/direct:.3} |
-| HAProxy, 2 replicas | {two:.0} | {two/direct:.3} |
-| HAProxy, 3 replicas | {three:.0} | {three/direct:.3} |
+| direct to 1 replica | {direct:.0f} | 1.00 |
+| HAProxy, 1 replica | {one:.0f} | {one/direct:.3f} |
+| HAProxy, 2 replicas | {two:.0f} | {two/direct:.3f} |
+| HAProxy, 3 replicas | {three:.0f} | {three/direct:.3f} |
 
 Balancer overhead at one replica: {(1 - one/direct) * 100:.1f} % of throughput (target ≤ 5 %).
 
