@@ -4,6 +4,7 @@
 //! - [`field`]: the field interface (the engine's datapath operations), Fp2 over any field,
 //!   arkworks' Fq as an implementation.
 //! - [`curve`]: complete a = 0 formulas, 64-bit scalar multiplication, G1/G2 parameters.
+//! - [`pairing`]: the optimal-ate Miller loop (many pairs sharing one accumulator).
 //! - [`trace`]: a field that records the operation graph.
 //! - [`compile`]: scheduling, register allocation, instruction encoding, the ROM image.
 //! - [`model`]: a cycle-level model of the lane-interleaved engine executing the ROM.
@@ -14,4 +15,5 @@ pub mod compile;
 pub mod curve;
 pub mod field;
 pub mod model;
+pub mod pairing;
 pub mod trace;

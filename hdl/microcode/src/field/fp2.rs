@@ -21,6 +21,11 @@ impl<F: Field> Fp2<F> {
     pub fn mul_by_nonresidue(&self) -> Self {
         Fp2::new(self.c0.sub(&self.c1), self.c0.add(&self.c1))
     }
+
+    /// `self · k` for `k` in the base field: two multiplications.
+    pub fn mul_by_base(&self, k: &F) -> Self {
+        Fp2::new(self.c0.mul(k), self.c1.mul(k))
+    }
 }
 
 impl<F: Field> Field for Fp2<F> {

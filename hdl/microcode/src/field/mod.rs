@@ -2,14 +2,19 @@
 //!
 //! Only the operations the engine's datapath has appear here: the multiplier (`mul`) and the
 //! add/sub unit (`add`, `sub`, and `select`, a per-lane conditional move driven by one bit of
-//! the lane's scalar register). Constants are obtained from an existing element so that a
+//! the lane's scalar register). The towers Fp6 and Fp12 of the pairing are built on Fp2 the same
+//! way, so their formulas trace to base-field operations too. Constants are obtained from an existing element so that a
 //! tracing implementation can attach them to its graph without global state.
 
 mod ark;
+mod fp12;
 mod fp2;
+mod fp6;
 
-pub use ark::{fp2_from_ark, fp2_to_ark};
+pub use ark::{fp12_from_ark, fp12_to_ark, fp2_from_ark, fp2_to_ark, fp6_from_ark, fp6_to_ark};
+pub use fp12::Fp12;
 pub use fp2::Fp2;
+pub use fp6::Fp6;
 
 /// A field as the engine sees it.
 pub trait Field: Clone {

@@ -83,6 +83,17 @@ impl Tracer {
         Point::new(self.load_fp2(), self.load_fp2(), self.load_fp2())
     }
 
+    /// `value` copied by an add/sub unit (`value + 0`, never folded): a loaded word that is
+    /// read for a long time then occupies an add/sub bank instead of the stream port's small
+    /// one.
+    pub fn copy(&self, value: &Traced) -> Traced {
+        let mut graph = self.graph.borrow_mut();
+        let zero = graph.intern(Node::Const(Const::Zero));
+        let id = graph.push_raw(Node::Add(value.id, zero));
+        drop(graph);
+        self.value(id)
+    }
+
     /// The value held in persistent state slot `slot` when the segment starts.
     pub fn state(&self, slot: u8) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::State(slot));
