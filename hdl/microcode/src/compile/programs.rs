@@ -5,7 +5,9 @@
 //! accumulator) lives in pinned registers 0..state_slots.
 
 use super::{compile_segment, CompileError, EngineConfig, Segment};
-use crate::curve::{add, double, scalar_mul, Curve, Point, G1, G2};
+use crate::curve::{
+    add, clear_cofactor, double, scalar_mul, subgroup_residue, Curve, Point, G1, G2,
+};
 use crate::field::{Field, Fp12, Fp2, Fp6};
 use crate::pairing::{miller_product, G1Affine, G2Affine};
 use crate::trace::{Traced, TracedBit, Tracer};
@@ -40,6 +42,12 @@ pub enum ProgramKind {
         /// Pairs per body run.
         pairs: u8,
     },
+    /// Per item: P on the twist → Z of ψ(P) + [|x|]P (2 words, both 0 iff P is in G2). Not in
+    /// the hardware ROM yet.
+    SubgroupCheckG2,
+    /// Per item: P on the twist → [h_eff]P, hash-to-G2's cofactor clearing. Not in the
+    /// hardware ROM yet.
+    ClearCofactorG2,
 }
 
 /// Stream words of one Miller-loop pair: P.x, P.y, Q.x.c0, Q.x.c1, Q.y.c0, Q.y.c1.
@@ -71,6 +79,8 @@ impl ProgramKind {
                 | ProgramKind::AggregateG2
                 | ProgramKind::ScalarMulG2
                 | ProgramKind::MultiScalarG2
+                | ProgramKind::SubgroupCheckG2
+                | ProgramKind::ClearCofactorG2
         )
     }
 }
@@ -278,6 +288,18 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
             words
         }
         ProgramKind::MillerLoop { pairs } => trace_miller_loop(&segments, pairs as usize),
+        ProgramKind::SubgroupCheckG2 => {
+            let p: Point<Fp2<Traced>> = load_point(body);
+            for v in subgroup_residue(&p).flatten() {
+                body.store(&v);
+            }
+            0
+        }
+        ProgramKind::ClearCofactorG2 => {
+            let p: Point<Fp2<Traced>> = load_point(body);
+            store_point(body, &clear_cofactor(&p));
+            0
+        }
     };
     (segments, slots)
 }

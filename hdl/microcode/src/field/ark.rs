@@ -3,7 +3,7 @@
 use ark_bls12_381::{Fq, Fq12, Fq2, Fq6};
 use ark_ff::{One, Zero};
 
-use super::{Field, Fp12, Fp2, Fp6};
+use super::{Constant, Field, Fp12, Fp2, Fp6};
 
 impl Field for Fq {
     type Bit = bool;
@@ -29,6 +29,9 @@ impl Field for Fq {
     }
     fn one(&self) -> Self {
         <Fq as One>::one()
+    }
+    fn constant(&self, c: Constant) -> Self {
+        c.value()
     }
     fn square(&self) -> Self {
         ark_ff::Field::square(self)

@@ -1,6 +1,6 @@
 //! Fp12 = Fp6[w]/(w² − v), the pairing's target field, over the generic [`Fp6`].
 
-use super::{Field, Fp2, Fp6};
+use super::{Constant, Field, Fp2, Fp6};
 
 /// `c0 + c1·w` with `w² = v`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,5 +78,8 @@ impl<F: Field> Field for Fp12<F> {
     }
     fn one(&self) -> Self {
         Fp12::new(self.c0.one(), self.c0.zero())
+    }
+    fn constant(&self, c: Constant) -> Self {
+        Fp12::new(self.c0.constant(c), self.c0.zero())
     }
 }

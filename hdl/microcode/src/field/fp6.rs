@@ -1,7 +1,7 @@
 //! Fp6 = Fp2[v]/(v³ − ξ) with ξ = 1 + u, over the generic [`Fp2`], so that tower arithmetic
 //! traces down to base-field operations like everything else.
 
-use super::{Field, Fp2};
+use super::{Constant, Field, Fp2};
 
 /// `c0 + c1·v + c2·v²` with `v³ = ξ = 1 + u`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,5 +116,9 @@ impl<F: Field> Field for Fp6<F> {
     fn one(&self) -> Self {
         let z = self.c0.zero();
         Fp6::new(self.c0.one(), z.clone(), z)
+    }
+    fn constant(&self, c: Constant) -> Self {
+        let z = self.c0.zero();
+        Fp6::new(self.c0.constant(c), z.clone(), z)
     }
 }

@@ -7,11 +7,13 @@
 //! tracing implementation can attach them to its graph without global state.
 
 mod ark;
+mod constant;
 mod fp12;
 mod fp2;
 mod fp6;
 
 pub use ark::{fp12_from_ark, fp12_to_ark, fp2_from_ark, fp2_to_ark, fp6_from_ark, fp6_to_ark};
+pub use constant::Constant;
 pub use fp12::Fp12;
 pub use fp2::Fp2;
 pub use fp6::Fp6;
@@ -34,6 +36,9 @@ pub trait Field: Clone {
     fn zero(&self) -> Self;
     /// The multiplicative identity, in the same context as `self`.
     fn one(&self) -> Self;
+    /// A base-field constant of the engine's table (embedded in an extension as its
+    /// constant coefficient), in the same context as `self`.
+    fn constant(&self, c: Constant) -> Self;
 
     /// `-self`, done on the add/sub unit as `0 - self`.
     fn neg(&self) -> Self {

@@ -48,6 +48,13 @@ pub enum Job {
         /// Scalars and points.
         pairs: Vec<(u64, Vec<Fq>)>,
     },
+    /// Any per-item program (one output per item), such as the G2 subgroup check.
+    Each {
+        /// The program.
+        kind: ProgramKind,
+        /// Each item's input words.
+        items: Vec<Vec<Fq>>,
+    },
     /// One Miller product per active lane over all pairs (see [`miller_pair_words`]); the
     /// host multiplies the lane values and does the final exponentiation.
     MillerLoop {
@@ -202,6 +209,7 @@ impl Job {
             Job::DoubleEach { g2, points } => (g2, kinds(g2)[1], points, false),
             Job::ScalarMulEach { g2, pairs } => (g2, kinds(g2)[3], scalar_items(pairs), false),
             Job::MultiScalar { g2, pairs } => (g2, kinds(g2)[4], scalar_items(pairs), true),
+            Job::Each { kind, items } => (kind.is_g2(), kind, items, false),
             Job::MillerLoop {
                 pairs_per_run,
                 pairs,

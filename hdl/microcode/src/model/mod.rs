@@ -234,6 +234,7 @@ impl<'r> Engine<'r> {
         match op {
             Operand::Const(Const::Zero) => Fq::zero(),
             Operand::Const(Const::One) => Fq::one(),
+            Operand::Const(Const::Table(c)) => c.value(),
             Operand::Reg(r) => {
                 if self.in_flight[lane][r as usize] > 0 {
                     stats.hazards += 1;

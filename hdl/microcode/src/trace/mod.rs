@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::curve::{Point, SCALAR_BITS};
-use crate::field::{Field, Fp2};
+use crate::field::{Constant, Field, Fp2};
 
 /// Records one program segment's operations.
 #[derive(Clone, Default)]
@@ -128,7 +128,7 @@ impl Traced {
         }
     }
 
-    fn constant(&self, c: Const) -> Traced {
+    fn constant_node(&self, c: Const) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::Const(c));
         Traced {
             id,
@@ -168,9 +168,20 @@ impl Field for Traced {
         }
     }
     fn zero(&self) -> Self {
-        self.constant(Const::Zero)
+        self.constant_node(Const::Zero)
     }
     fn one(&self) -> Self {
-        self.constant(Const::One)
+        self.constant_node(Const::One)
+    }
+    fn constant(&self, c: Constant) -> Self {
+        // 0 and 1 keep their own operand codes, so that folding sees them.
+        let value = c.value();
+        if ark_ff::Zero::is_zero(&value) {
+            self.zero()
+        } else if ark_ff::One::is_one(&value) {
+            self.one()
+        } else {
+            self.constant_node(Const::Table(c))
+        }
     }
 }
