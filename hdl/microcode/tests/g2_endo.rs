@@ -1,4 +1,4 @@
-//! G2 subgroup check and cofactor clearing compiled and run on the cycle-level model, against
+//! G2 signature decoding, subgroup check and cofactor clearing compiled and run on the cycle-level model, against
 //! arkworks: valid G2 points, points on the twist outside the subgroup, the generator; then the
 //! programs' size and cycles per item
 //! (`cargo test -p tollgate-microcode --test g2_endo -- --nocapture`).
@@ -15,7 +15,11 @@ use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
 use tollgate_microcode::model::{g2_from_words, g2_words, Engine, Job, JobResult};
 
-const KINDS: [ProgramKind; 2] = [ProgramKind::SubgroupCheckG2, ProgramKind::ClearCofactorG2];
+const KINDS: [ProgramKind; 3] = [
+    ProgramKind::SubgroupCheckG2,
+    ProgramKind::ClearCofactorG2,
+    ProgramKind::DecodeG2,
+];
 
 fn rom() -> &'static Rom {
     static ROM: OnceLock<Rom> = OnceLock::new();
@@ -74,6 +78,47 @@ fn cofactor_clearing_matches_arkworks() {
         let ours = g2_to_ark(&g2_from_words(words)).into_affine();
         assert_eq!(ours, p.clear_cofactor(), "{p}");
     }
+}
+
+#[test]
+fn decoding_gives_arkworks_points_and_verdicts() {
+    let mut rng = ark_std::test_rng();
+    // Valid signatures' x, then arbitrary x (off the twist, or on it and mostly off G2).
+    let mut xs: Vec<Fq2> = (0..20)
+        .map(|_| G2Projective::rand(&mut rng).into_affine().x)
+        .collect();
+    xs.extend((0..40).map(|_| Fq2::rand(&mut rng)));
+    let items = xs.iter().map(|x| vec![x.c0, x.c1]).collect();
+    let out = Job::Each {
+        kind: ProgramKind::DecodeG2,
+        items,
+    }
+    .run(&mut Engine::new(rom()))
+    .expect("job runs");
+    assert_eq!(out.stats.hazards, 0, "a read saw a write still in flight");
+    let zero = |w: &[Fq]| w.iter().all(Fq::is_zero);
+    let (mut off_curve, mut off_subgroup) = (0, 0);
+    for (x, w) in xs.iter().zip(&out.points) {
+        assert_eq!(w.len(), 6);
+        match G2Affine::get_point_from_x_unchecked(*x, true) {
+            None => {
+                off_curve += 1;
+                assert!(!zero(&w[2..4]), "x = {x}");
+            }
+            Some(p) => {
+                assert!(zero(&w[2..4]), "x = {x}");
+                let y = Fq2::new(w[0], w[1]);
+                assert!(y == p.y || y == -p.y, "x = {x}");
+                let in_g2 = p.is_in_correct_subgroup_assuming_on_curve();
+                off_subgroup += usize::from(!in_g2);
+                assert_eq!(zero(&w[4..6]), in_g2, "x = {x}");
+            }
+        }
+    }
+    assert!(
+        off_curve > 5 && off_subgroup > 5,
+        "both failure kinds covered"
+    );
 }
 
 #[test]

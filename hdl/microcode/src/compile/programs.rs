@@ -6,7 +6,7 @@
 
 use super::{compile_segment, CompileError, EngineConfig, Segment};
 use crate::curve::{
-    add, clear_cofactor, double, scalar_mul, subgroup_residue, Curve, Point, G1, G2,
+    add, clear_cofactor, decode_g2, double, scalar_mul, subgroup_residue, Curve, Point, G1, G2,
 };
 use crate::field::{Field, Fp12, Fp2, Fp6};
 use crate::pairing::{miller_product, G1Affine, G2Affine};
@@ -45,6 +45,9 @@ pub enum ProgramKind {
     /// Per item: P on the twist → Z of ψ(P) + [|x|]P (2 words, both 0 iff P is in G2). Not in
     /// the hardware ROM yet.
     SubgroupCheckG2,
+    /// Per item: x of a compressed signature → y, y² − (x³ + b), Z of ψ(P) + [|x|]P (6 words:
+    /// a root, then two residues, both 0 iff (x, ±y) is in G2). Not in the hardware ROM yet.
+    DecodeG2,
     /// Per item: P on the twist → [h_eff]P, hash-to-G2's cofactor clearing. Not in the
     /// hardware ROM yet.
     ClearCofactorG2,
@@ -81,6 +84,7 @@ impl ProgramKind {
                 | ProgramKind::MultiScalarG2
                 | ProgramKind::SubgroupCheckG2
                 | ProgramKind::ClearCofactorG2
+                | ProgramKind::DecodeG2
         )
     }
 }
@@ -292,6 +296,17 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
             let p: Point<Fp2<Traced>> = load_point(body);
             for v in subgroup_residue(&p).flatten() {
                 body.store(&v);
+            }
+            0
+        }
+        ProgramKind::DecodeG2 => {
+            let d = decode_g2(&Fp2::<Traced>::from_flat(&mut std::iter::from_fn(|| {
+                Some(body.load())
+            })));
+            for v in [d.y, d.curve_residue, d.subgroup_residue] {
+                for w in v.flatten() {
+                    body.store(&w);
+                }
             }
             0
         }

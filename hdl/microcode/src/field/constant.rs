@@ -7,7 +7,9 @@
 use std::sync::OnceLock;
 
 use ark_bls12_381::{Fq, Fq2};
-use ark_ff::{BigInteger, Field as _, PrimeField};
+use ark_ff::Field as _;
+
+use super::p_minus;
 
 /// A named entry of the constant table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,8 +56,7 @@ impl Constant {
 
 /// `1/ξ^((p−1)/d)` for ξ = 1 + u (d divides p − 1).
 fn psi_coefficient(d: u64) -> Fq2 {
-    let mut e = Fq::MODULUS;
-    e.sub_with_borrow(&1u64.into());
+    let mut e = p_minus(1, 0);
     // Long division of p − 1 by d, most significant limb first.
     let mut rem = 0u128;
     for limb in e.0.iter_mut().rev() {

@@ -10,13 +10,17 @@ mod ark;
 mod constant;
 mod fp12;
 mod fp2;
+mod fp2_sqrt;
 mod fp6;
+mod pow;
 
 pub use ark::{fp12_from_ark, fp12_to_ark, fp2_from_ark, fp2_to_ark, fp6_from_ark, fp6_to_ark};
 pub use constant::Constant;
 pub use fp12::Fp12;
 pub use fp2::Fp2;
+pub use fp2_sqrt::sqrt;
 pub use fp6::Fp6;
+pub use pow::{p_minus, pow_fixed};
 
 /// A field as the engine sees it.
 pub trait Field: Clone {
