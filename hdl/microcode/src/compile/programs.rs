@@ -1,4 +1,5 @@
-//! The engine's programs, each traced from the generic formulas in [`crate::curve`].
+//! The engine's programs, each traced from the generic formulas in [`crate::curve`] and
+//! [`crate::pairing`].
 //!
 //! A program is three straight-line segments: a prologue run once per job, a body run once per
 //! stream item, an epilogue run once at the end. State that survives between segments (an
@@ -154,9 +155,7 @@ fn state_value<F: Flatten>(t: &Tracer, first: usize) -> F {
 }
 
 fn set_state_value<F: Flatten>(t: &Tracer, first: usize, value: &F) {
-    for (i, v) in value.flatten().iter().enumerate() {
-        t.set_state((first + i) as u8, v);
-    }
+    set_state_words(t, first, &value.flatten());
 }
 
 /// A Miller-loop program over `pairs` pairs per body run: the accumulator f lives in state
@@ -185,9 +184,7 @@ fn trace_miller_loop(segments: &[Tracer; 3], pairs: usize) -> usize {
     let f: Fp12<Traced> = state_value(body, 0);
     set_state_value(body, 0, &f.mul(&miller_product(&pairs)));
     let f: Fp12<Traced> = state_value(epi, 0);
-    for v in f.conjugate().flatten() {
-        epi.store(&v);
-    }
+    store_words(epi, &f.conjugate().flatten());
     FP12_WORDS
 }
 
@@ -226,16 +223,25 @@ fn state_point<F: Flatten>(t: &Tracer, first: usize) -> Point<F> {
     )
 }
 
-fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
-    for (i, v) in flatten(p).iter().enumerate() {
+/// Leaves `words` in state slots `first..`.
+fn set_state_words(t: &Tracer, first: usize, words: &[Traced]) {
+    for (i, v) in words.iter().enumerate() {
         t.set_state((first + i) as u8, v);
     }
 }
 
-fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
-    for v in flatten(p) {
-        t.store(&v);
+fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
+    set_state_words(t, first, &flatten(p));
+}
+
+fn store_words(t: &Tracer, words: &[Traced]) {
+    for v in words {
+        t.store(v);
     }
+}
+
+fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
+    store_words(t, &flatten(p));
 }
 
 /// The three segments' graphs of a program over point coordinates `F` on curve `C`, and the
@@ -294,19 +300,13 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
         ProgramKind::MillerLoop { pairs } => trace_miller_loop(&segments, pairs as usize),
         ProgramKind::SubgroupCheckG2 => {
             let p: Point<Fp2<Traced>> = load_point(body);
-            for v in subgroup_residue(&p).flatten() {
-                body.store(&v);
-            }
+            store_words(body, &subgroup_residue(&p).flatten());
             0
         }
         ProgramKind::DecodeG2 => {
-            let d = decode_g2(&Fp2::<Traced>::from_flat(&mut std::iter::from_fn(|| {
-                Some(body.load())
-            })));
+            let d = decode_g2(&body.load_fp2());
             for v in [d.y, d.curve_residue, d.subgroup_residue] {
-                for w in v.flatten() {
-                    body.store(&w);
-                }
+                store_words(body, &v.flatten());
             }
             0
         }
