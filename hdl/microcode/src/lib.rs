@@ -1,9 +1,12 @@
 //! Curve formulas written once, generic over a field: evaluated on arkworks they are the golden
 //! model, traced they become microcode.
 //!
-//! - [`field`]: the field interface (the engine's datapath operations), Fp2 over any field,
+//! - [`field`]: the field interface (the engine's datapath operations), the towers Fp2, Fp6 and
+//!   Fp12 over any field, fixed-exponent powers and the Fp2 square root, the constant table,
 //!   arkworks' Fq as an implementation.
-//! - [`curve`]: complete a = 0 formulas, 64-bit scalar multiplication, G1/G2 parameters.
+//! - [`curve`]: complete a = 0 formulas, 64-bit scalar multiplication, G1/G2 parameters, G2's
+//!   ψ with the subgroup check, cofactor clearing and signature decoding.
+//! - [`pairing`]: the optimal-ate Miller loop (many pairs sharing one accumulator).
 //! - [`trace`]: a field that records the operation graph.
 //! - [`compile`]: scheduling, register allocation, instruction encoding, the ROM image.
 //! - [`model`]: a cycle-level model of the lane-interleaved engine executing the ROM.
@@ -14,4 +17,5 @@ pub mod compile;
 pub mod curve;
 pub mod field;
 pub mod model;
+pub mod pairing;
 pub mod trace;

@@ -71,6 +71,20 @@ fn g2_stream(n: usize) -> Vec<G2Projective> {
 }
 
 #[test]
+fn the_hardware_rom_reads_no_table_constant() {
+    // The RTL core decodes only the constants 0 and 1; table operands belong to the
+    // verification programs, which are not in the hardware ROM yet.
+    use tollgate_microcode::compile::isa::Operand;
+    use tollgate_microcode::trace::Const;
+    let table = |op: &Operand| matches!(op, Operand::Const(Const::Table(_)));
+    for instr in &rom().instrs {
+        let mul = instr.mul.iter().flat_map(|m| [m.a, m.b]);
+        let alu = instr.alu.iter().flatten().flat_map(|a| [a.a, a.b]);
+        assert!(!mul.chain(alu).any(|op| table(&op)), "{instr:?}");
+    }
+}
+
+#[test]
 fn rom_words_decode_to_the_same_instructions() {
     let rom = rom();
     assert!(rom.word_bits() <= 128);

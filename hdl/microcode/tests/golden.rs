@@ -1,13 +1,14 @@
 //! The golden model (generic formulas evaluated on arkworks fields) against arkworks' own group
-//! law, on random points, non-normalised projective inputs and every edge case.
+//! law, on random points, non-normalised projective inputs and every edge case; G2's subgroup
+//! check and cofactor clearing against arkworks' verdicts and points.
 
 use ark_bls12_381::{Fq, Fr, G1Projective, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{AdditiveGroup, Zero};
 use ark_std::UniformRand;
 use tollgate_microcode::curve::{
-    add, double, g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark, scalar_bits, scalar_mul, Point,
-    G1, G2,
+    add, clear_cofactor, decode_g2, double, g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark,
+    scalar_bits, scalar_mul, subgroup_residue, Point, G1, G2,
 };
 use tollgate_microcode::field::{Field, Fp2};
 
@@ -107,4 +108,77 @@ fn scalar_multiplication_matches_arkworks() {
     let inf = g1_from_ark(&G1Projective::zero());
     let got = g1_to_ark(&scalar_mul::<Fq, G1>(&inf, &scalar_bits(u64::MAX)));
     assert_eq!(got, G1Projective::zero());
+}
+
+/// Points on the twist that are (almost surely) outside the order-r subgroup.
+fn twist_points(n: usize) -> Vec<ark_bls12_381::G2Affine> {
+    let mut rng = ark_std::test_rng();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let x = ark_bls12_381::Fq2::rand(&mut rng);
+        if let Some(p) = ark_bls12_381::G2Affine::get_point_from_x_unchecked(x, out.len() % 2 == 0)
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn g2_subgroup_check_gives_arkworks_verdicts() {
+    let mut rng = ark_std::test_rng();
+    let mut points: Vec<ark_bls12_381::G2Affine> = twist_points(6);
+    points.extend((0..6).map(|_| G2Projective::rand(&mut rng).into_affine()));
+    points.push(G2Projective::generator().into_affine());
+    for p in points {
+        let residue = subgroup_residue(&g2_from_ark(&p.into()));
+        let in_subgroup = p.is_in_correct_subgroup_assuming_on_curve();
+        assert_eq!(residue.c0.is_zero() && residue.c1.is_zero(), in_subgroup);
+    }
+}
+
+#[test]
+fn g2_cofactor_clearing_matches_arkworks() {
+    for p in twist_points(4) {
+        let ours = g2_to_ark(&clear_cofactor(&g2_from_ark(&p.into())));
+        assert_eq!(ours.into_affine(), p.clear_cofactor());
+        assert!(ours
+            .into_affine()
+            .is_in_correct_subgroup_assuming_on_curve());
+    }
+}
+
+#[test]
+fn g2_decoding_gives_arkworks_points_and_verdicts() {
+    let mut rng = ark_std::test_rng();
+    let mut xs: Vec<ark_bls12_381::Fq2> = (0..6)
+        .map(|_| G2Projective::rand(&mut rng).into_affine().x)
+        .collect();
+    // Arbitrary x: about half are not on the twist, most of the others not in G2.
+    xs.extend((0..12).map(|_| ark_bls12_381::Fq2::rand(&mut rng)));
+    xs.push(ark_bls12_381::Fq2::zero());
+    xs.push(G2Projective::generator().into_affine().x);
+    let (mut off_curve, mut off_subgroup) = (0, 0);
+    for x in xs {
+        let d = decode_g2(&tollgate_microcode::field::fp2_from_ark(&x));
+        let zero = |v: &Fp2<Fq>| v.c0.is_zero() && v.c1.is_zero();
+        match ark_bls12_381::G2Affine::get_point_from_x_unchecked(x, true) {
+            None => {
+                off_curve += 1;
+                assert!(!zero(&d.curve_residue), "x = {x}");
+            }
+            Some(p) => {
+                assert!(zero(&d.curve_residue), "x = {x}");
+                let y = tollgate_microcode::field::fp2_to_ark(&d.y);
+                assert!(y == p.y || y == -p.y, "x = {x}");
+                let in_g2 = p.is_in_correct_subgroup_assuming_on_curve();
+                off_subgroup += usize::from(!in_g2);
+                assert_eq!(zero(&d.subgroup_residue), in_g2, "x = {x}");
+            }
+        }
+    }
+    assert!(
+        off_curve > 0 && off_subgroup > 0,
+        "both failure kinds covered"
+    );
 }

@@ -4,7 +4,8 @@
 //! # Encoding (little-endian bit fields of a `u128`, `A` = alu slots ≤ 3)
 //!
 //! An operand is 7 bits: 0..=111 a register of the lane's window, 112 the constant 0,
-//! 113 the constant 1 (in the datapath's Montgomery form). The window is split into banks, one
+//! 113 the constant 1 (in the datapath's Montgomery form), 114.. an entry of the constant table
+//! ([`Constant`]). The window is split into banks, one
 //! per writing unit (see [`super::EngineConfig::bank_regs`]): a destination register always
 //! lies in its unit's bank, so each bank has a single write port; any operand may read any
 //! bank.
@@ -21,6 +22,7 @@
 //! | 22 + 29A + (0..2) | stream opcode: 0 none, 1 load word → register, 2 load scalar, 3 store operand |
 //! | 22 + 29A + (2..9) | stream register / operand |
 
+use crate::field::Constant;
 use crate::trace::Const;
 
 /// Registers addressable in a lane window.
@@ -29,6 +31,9 @@ pub const MAX_WINDOW: usize = 112;
 pub const MAX_ALU_SLOTS: usize = 3;
 const OPERAND_ZERO: u128 = 112;
 const OPERAND_ONE: u128 = 113;
+/// Operand codes 114..=127 read the constant table (only the verification programs use it).
+const OPERAND_TABLE: u128 = 114;
+const _: () = assert!(OPERAND_TABLE as usize + Constant::ALL.len() <= 128);
 const MUL_BITS: usize = 22;
 const ALU_BITS: usize = 29;
 
@@ -117,6 +122,7 @@ fn enc_operand(op: Operand) -> u128 {
         Operand::Reg(r) => r as u128,
         Operand::Const(Const::Zero) => OPERAND_ZERO,
         Operand::Const(Const::One) => OPERAND_ONE,
+        Operand::Const(Const::Table(c)) => OPERAND_TABLE + c.index() as u128,
     }
 }
 
@@ -125,7 +131,8 @@ fn dec_operand(bits: u128) -> Option<Operand> {
         OPERAND_ZERO => Some(Operand::Const(Const::Zero)),
         OPERAND_ONE => Some(Operand::Const(Const::One)),
         r if r < MAX_WINDOW as u128 => Some(Operand::Reg(r as u8)),
-        _ => None,
+        c => Constant::from_index((c - OPERAND_TABLE) as usize)
+            .map(|c| Operand::Const(Const::Table(c))),
     }
 }
 

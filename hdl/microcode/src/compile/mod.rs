@@ -61,6 +61,19 @@ impl EngineConfig {
         accumulators: 3,
     };
 
+    /// The configuration of the whole-verification programs (the Miller loop): the default
+    /// engine with the full encodable window of 112 registers, rebalanced towards the add/sub
+    /// banks, and a shorter look-ahead. One pair's loop holds T (6 words), P and Q (6), the
+    /// running f (12) and the state f (12) besides its temporaries: that needs 34 registers in
+    /// bank 0 alone, more than the default window has; two pairs per body run (which share
+    /// the squarings: 17% fewer cycles per pair) fit only with the look-ahead cut to 56, which
+    /// bounds how many temporaries are live at once.
+    pub const VERIFY: EngineConfig = EngineConfig {
+        bank_regs: [36, 28, 28, 14, 6],
+        sched_window: 56,
+        ..EngineConfig::DEFAULT
+    };
+
     /// Checks the no-hazard premise: every result is back before the lane's next instruction.
     pub fn validate(&self) -> Result<(), CompileError> {
         let slowest = self.mul_latency.max(self.alu_latency).max(self.io_latency);

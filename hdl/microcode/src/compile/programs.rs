@@ -1,12 +1,16 @@
-//! The engine's programs, each traced from the generic formulas in [`crate::curve`].
+//! The engine's programs, each traced from the generic formulas in [`crate::curve`] and
+//! [`crate::pairing`].
 //!
 //! A program is three straight-line segments: a prologue run once per job, a body run once per
 //! stream item, an epilogue run once at the end. State that survives between segments (an
 //! accumulator) lives in pinned registers 0..state_slots.
 
 use super::{compile_segment, CompileError, EngineConfig, Segment};
-use crate::curve::{add, double, scalar_mul, Curve, Point, G1, G2};
-use crate::field::{Field, Fp2};
+use crate::curve::{
+    add, clear_cofactor, decode_g2, double, scalar_mul, subgroup_residue, Curve, Point, G1, G2,
+};
+use crate::field::{Field, Fp12, Fp2, Fp6};
+use crate::pairing::{miller_product, G1Affine, G2Affine};
 use crate::trace::{Traced, TracedBit, Tracer};
 
 /// Which computation a program performs.
@@ -32,10 +36,31 @@ pub enum ProgramKind {
     MultiScalarG1,
     /// Items (k, P) → one partial Σ kP per lane (G2).
     MultiScalarG2,
+    /// Items of `pairs` (P, Q) pairs → one Miller product per lane (Fp12, conjugated for
+    /// x < 0); each body run shares its accumulator's squarings across its pairs. Not in the
+    /// hardware ROM yet (ABI 3 wires it).
+    MillerLoop {
+        /// Pairs per body run.
+        pairs: u8,
+    },
+    /// Per item: P on the twist → Z of ψ(P) + [|x|]P (2 words, both 0 iff P is in G2). Not in
+    /// the hardware ROM yet.
+    SubgroupCheckG2,
+    /// Per item: x of a compressed signature → y, y² − (x³ + b), Z of ψ(P) + [|x|]P (6 words:
+    /// a root, then two residues, both 0 iff (x, ±y) is in G2). Not in the hardware ROM yet.
+    DecodeG2,
+    /// Per item: P on the twist → [h_eff]P, hash-to-G2's cofactor clearing. Not in the
+    /// hardware ROM yet.
+    ClearCofactorG2,
 }
 
+/// Stream words of one Miller-loop pair: P.x, P.y, Q.x.c0, Q.x.c1, Q.y.c0, Q.y.c1.
+pub const MILLER_PAIR_WORDS: usize = 6;
+/// Stream words of an Fp12 value, in tower order (c0.c0.c0, c0.c0.c1, c0.c1.c0, …).
+pub const FP12_WORDS: usize = 12;
+
 impl ProgramKind {
-    /// Every program, in ROM order.
+    /// Every program of the hardware ROM, in ROM order.
     pub const ALL: [ProgramKind; 10] = [
         ProgramKind::AddG1,
         ProgramKind::AddG2,
@@ -58,6 +83,9 @@ impl ProgramKind {
                 | ProgramKind::AggregateG2
                 | ProgramKind::ScalarMulG2
                 | ProgramKind::MultiScalarG2
+                | ProgramKind::SubgroupCheckG2
+                | ProgramKind::ClearCofactorG2
+                | ProgramKind::DecodeG2
         )
     }
 }
@@ -99,6 +127,67 @@ impl Flatten for Fp2<Traced> {
     }
 }
 
+impl Flatten for Fp6<Traced> {
+    fn flatten(&self) -> Vec<Traced> {
+        [self.c0.flatten(), self.c1.flatten(), self.c2.flatten()].concat()
+    }
+    fn from_flat(values: &mut dyn Iterator<Item = Traced>) -> Self {
+        Fp6::new(
+            Fp2::from_flat(values),
+            Fp2::from_flat(values),
+            Fp2::from_flat(values),
+        )
+    }
+}
+
+impl Flatten for Fp12<Traced> {
+    fn flatten(&self) -> Vec<Traced> {
+        [self.c0.flatten(), self.c1.flatten()].concat()
+    }
+    fn from_flat(values: &mut dyn Iterator<Item = Traced>) -> Self {
+        Fp12::new(Fp6::from_flat(values), Fp6::from_flat(values))
+    }
+}
+
+/// The value of type `F` held in state slots `first..`.
+fn state_value<F: Flatten>(t: &Tracer, first: usize) -> F {
+    F::from_flat(&mut state_slots(t, first))
+}
+
+fn set_state_value<F: Flatten>(t: &Tracer, first: usize, value: &F) {
+    set_state_words(t, first, &value.flatten());
+}
+
+/// A Miller-loop program over `pairs` pairs per body run: the accumulator f lives in state
+/// slots 0..12. Loaded words are read for the whole loop, so each is copied out of the stream
+/// port's small bank at once. Returns the state slots used.
+fn trace_miller_loop(segments: &[Tracer; 3], pairs: usize) -> usize {
+    let [pro, body, epi] = segments;
+    let one = Fp12::<Traced>::from_flat(&mut std::iter::repeat(pro.state(0))).one();
+    set_state_value(pro, 0, &one);
+    let pairs: Vec<_> = (0..pairs)
+        .map(|_| {
+            let w: Vec<Traced> = (0..MILLER_PAIR_WORDS)
+                .map(|_| body.copy(&body.load()))
+                .collect();
+            let p = G1Affine {
+                x: w[0].clone(),
+                y: w[1].clone(),
+            };
+            let q = G2Affine {
+                x: Fp2::new(w[2].clone(), w[3].clone()),
+                y: Fp2::new(w[4].clone(), w[5].clone()),
+            };
+            (p, q)
+        })
+        .collect();
+    let f: Fp12<Traced> = state_value(body, 0);
+    set_state_value(body, 0, &f.mul(&miller_product(&pairs)));
+    let f: Fp12<Traced> = state_value(epi, 0);
+    store_words(epi, &f.conjugate().flatten());
+    FP12_WORDS
+}
+
 fn flatten<F: Flatten>(p: &Point<F>) -> Vec<Traced> {
     [p.x.flatten(), p.y.flatten(), p.z.flatten()].concat()
 }
@@ -119,13 +208,14 @@ fn point_words<F: Flatten>() -> usize {
         .len()
 }
 
+/// The values of state slots `first`, `first + 1`, … in the segment `t`.
+fn state_slots(t: &Tracer, first: usize) -> impl Iterator<Item = Traced> + '_ {
+    (first..).map(|slot| t.state(slot as u8))
+}
+
 /// The point held in state slots `first..first + point_words`.
 fn state_point<F: Flatten>(t: &Tracer, first: usize) -> Point<F> {
-    let mut slot = first;
-    let mut it = std::iter::from_fn(|| {
-        slot += 1;
-        Some(t.state((slot - 1) as u8))
-    });
+    let mut it = state_slots(t, first);
     Point::new(
         F::from_flat(&mut it),
         F::from_flat(&mut it),
@@ -133,42 +223,52 @@ fn state_point<F: Flatten>(t: &Tracer, first: usize) -> Point<F> {
     )
 }
 
-fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
-    for (i, v) in flatten(p).iter().enumerate() {
+/// Leaves `words` in state slots `first..`.
+fn set_state_words(t: &Tracer, first: usize, words: &[Traced]) {
+    for (i, v) in words.iter().enumerate() {
         t.set_state((first + i) as u8, v);
     }
 }
 
-fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
-    for v in flatten(p) {
-        t.store(&v);
+fn set_state_point<F: Flatten>(t: &Tracer, first: usize, p: &Point<F>) {
+    set_state_words(t, first, &flatten(p));
+}
+
+fn store_words(t: &Tracer, words: &[Traced]) {
+    for v in words {
+        t.store(v);
     }
+}
+
+fn store_point<F: Flatten>(t: &Tracer, p: &Point<F>) {
+    store_words(t, &flatten(p));
 }
 
 /// The three segments' graphs of a program over point coordinates `F` on curve `C`, and the
 /// number of state slots they use.
 fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([Tracer; 3], usize) {
-    let [pro, body, epi] = [Tracer::new(), Tracer::new(), Tracer::new()];
+    let segments = [Tracer::new(), Tracer::new(), Tracer::new()];
+    let [pro, body, epi] = &segments;
     let words = point_words::<F>();
     // Any traced value of type F gives access to its constants; the anchor itself is never
     // read, so it compiles to nothing.
     let infinity = Point::<F>::identity_like(&F::from_flat(&mut std::iter::repeat(pro.state(0))));
     let slots = match kind {
         ProgramKind::AddG1 | ProgramKind::AddG2 => {
-            let p: Point<F> = load_point(&body);
-            let q: Point<F> = load_point(&body);
-            store_point(&body, &add::<F, C>(&p, &q));
+            let p: Point<F> = load_point(body);
+            let q: Point<F> = load_point(body);
+            store_point(body, &add::<F, C>(&p, &q));
             0
         }
         ProgramKind::DoubleG1 | ProgramKind::DoubleG2 => {
-            let p: Point<F> = load_point(&body);
-            store_point(&body, &double::<F, C>(&p));
+            let p: Point<F> = load_point(body);
+            store_point(body, &double::<F, C>(&p));
             0
         }
         ProgramKind::ScalarMulG1 | ProgramKind::ScalarMulG2 => {
             let bits = body.load_scalar();
-            let p: Point<F> = load_point(&body);
-            store_point(&body, &scalar_mul::<F, C>(&p, &bits));
+            let p: Point<F> = load_point(body);
+            store_point(body, &scalar_mul::<F, C>(&p, &bits));
             0
         }
         ProgramKind::AggregateG1 | ProgramKind::AggregateG2 => {
@@ -176,29 +276,47 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
             // dependence on each other, so the scheduler can overlap one's tail with another's
             // head and keep the multiplier busy.
             for u in 0..accumulators {
-                set_state_point(&pro, u * words, &infinity);
-                let acc: Point<F> = state_point(&body, u * words);
-                let p: Point<F> = load_point(&body);
-                set_state_point(&body, u * words, &add::<F, C>(&acc, &p));
+                set_state_point(pro, u * words, &infinity);
+                let acc: Point<F> = state_point(body, u * words);
+                let p: Point<F> = load_point(body);
+                set_state_point(body, u * words, &add::<F, C>(&acc, &p));
             }
-            let total = (1..accumulators).fold(state_point::<F>(&epi, 0), |sum, u| {
-                add::<F, C>(&sum, &state_point(&epi, u * words))
+            let total = (1..accumulators).fold(state_point::<F>(epi, 0), |sum, u| {
+                add::<F, C>(&sum, &state_point(epi, u * words))
             });
-            store_point(&epi, &total);
+            store_point(epi, &total);
             accumulators * words
         }
         ProgramKind::MultiScalarG1 | ProgramKind::MultiScalarG2 => {
-            set_state_point(&pro, 0, &infinity);
-            let acc: Point<F> = state_point(&body, 0);
+            set_state_point(pro, 0, &infinity);
+            let acc: Point<F> = state_point(body, 0);
             let bits = body.load_scalar();
-            let p: Point<F> = load_point(&body);
-            set_state_point(&body, 0, &add::<F, C>(&acc, &scalar_mul::<F, C>(&p, &bits)));
-            let acc: Point<F> = state_point(&epi, 0);
-            store_point(&epi, &acc);
+            let p: Point<F> = load_point(body);
+            set_state_point(body, 0, &add::<F, C>(&acc, &scalar_mul::<F, C>(&p, &bits)));
+            let acc: Point<F> = state_point(epi, 0);
+            store_point(epi, &acc);
             words
         }
+        ProgramKind::MillerLoop { pairs } => trace_miller_loop(&segments, pairs as usize),
+        ProgramKind::SubgroupCheckG2 => {
+            let p: Point<Fp2<Traced>> = load_point(body);
+            store_words(body, &subgroup_residue(&p).flatten());
+            0
+        }
+        ProgramKind::DecodeG2 => {
+            let d = decode_g2(&body.load_fp2());
+            for v in [d.y, d.curve_residue, d.subgroup_residue] {
+                store_words(body, &v.flatten());
+            }
+            0
+        }
+        ProgramKind::ClearCofactorG2 => {
+            let p: Point<Fp2<Traced>> = load_point(body);
+            store_point(body, &clear_cofactor(&p));
+            0
+        }
     };
-    ([pro, body, epi], slots)
+    (segments, slots)
 }
 
 /// Traces and compiles one program for `cfg`.

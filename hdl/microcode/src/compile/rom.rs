@@ -40,12 +40,20 @@ pub struct Rom {
 }
 
 impl Rom {
-    /// Compiles every program in [`ProgramKind::ALL`].
+    /// Compiles every program of the hardware ROM ([`ProgramKind::ALL`]).
     pub fn build(config: EngineConfig) -> Result<Rom, CompileError> {
+        Rom::build_programs(config, &ProgramKind::ALL)
+    }
+
+    /// Compiles `kinds`, in that order.
+    pub fn build_programs(
+        config: EngineConfig,
+        kinds: &[ProgramKind],
+    ) -> Result<Rom, CompileError> {
         let mut instrs = Vec::new();
         let mut programs = Vec::new();
         let mut compiled = Vec::new();
-        for kind in ProgramKind::ALL {
+        for &kind in kinds {
             let program = compile_program(kind, &config)?;
             let mut place = |seg: &[Instr]| {
                 let start = instrs.len();
@@ -79,7 +87,7 @@ impl Rom {
         self.programs
             .iter()
             .find(|p| p.kind == kind)
-            .expect("every kind is compiled")
+            .expect("the ROM holds this program")
     }
 
     /// The compiled program of `kind`.
@@ -87,7 +95,7 @@ impl Rom {
         self.compiled
             .iter()
             .find(|p| p.kind == kind)
-            .expect("every kind is compiled")
+            .expect("the ROM holds this program")
     }
 
     /// The ROM words, one per instruction.

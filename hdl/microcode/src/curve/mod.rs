@@ -3,10 +3,14 @@
 
 mod ark;
 mod formulas;
+mod g2_decode;
+mod g2_endo;
 mod scalar;
 
 pub use ark::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 pub use formulas::{add, double};
+pub use g2_decode::{decode_g2, DecodedG2};
+pub use g2_endo::{clear_cofactor, mul_by_x_abs, psi, subgroup_residue};
 pub use scalar::{scalar_bits, scalar_mul, SCALAR_BITS};
 
 use crate::field::{Field, Fp2};
@@ -31,6 +35,11 @@ impl<F: Field> Point<F> {
     /// The point at infinity `(0 : 1 : 0)`, in the same context as `like`.
     pub fn identity_like(like: &F) -> Self {
         Point::new(like.zero(), like.one(), like.zero())
+    }
+
+    /// `−self = (X : −Y : Z)`.
+    pub fn neg(&self) -> Self {
+        Point::new(self.x.clone(), self.y.neg(), self.z.clone())
     }
 
     /// `if_set` when `bit` is 1, else `if_clear`, coordinate-wise on the add/sub unit.

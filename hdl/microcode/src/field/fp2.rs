@@ -1,6 +1,6 @@
 //! Fp2 = Fp[u]/(u² + 1), built from any [`Field`] so that G2 formulas trace to Fp operations.
 
-use super::Field;
+use super::{Constant, Field};
 
 /// `c0 + c1·u` with `u² = −1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,16 @@ impl<F: Field> Fp2<F> {
     /// `self · (1 + u)`: two add/sub operations, no multiplication.
     pub fn mul_by_nonresidue(&self) -> Self {
         Fp2::new(self.c0.sub(&self.c1), self.c0.add(&self.c1))
+    }
+
+    /// `c0 − c1·u`: the p-power Frobenius on Fp2 (one negation).
+    pub fn conjugate(&self) -> Self {
+        Fp2::new(self.c0.clone(), self.c1.neg())
+    }
+
+    /// `self · k` for `k` in the base field: two multiplications.
+    pub fn mul_by_base(&self, k: &F) -> Self {
+        Fp2::new(self.c0.mul(k), self.c1.mul(k))
     }
 }
 
@@ -50,6 +60,9 @@ impl<F: Field> Field for Fp2<F> {
     }
     fn one(&self) -> Self {
         Fp2::new(self.c0.one(), self.c0.zero())
+    }
+    fn constant(&self, c: Constant) -> Self {
+        Fp2::new(self.c0.constant(c), self.c0.zero())
     }
     /// Complex squaring: (c0+c1)(c0−c1) + 2·c0·c1·u, two base multiplications.
     fn square(&self) -> Self {

@@ -2,14 +2,25 @@
 //!
 //! Only the operations the engine's datapath has appear here: the multiplier (`mul`) and the
 //! add/sub unit (`add`, `sub`, and `select`, a per-lane conditional move driven by one bit of
-//! the lane's scalar register). Constants are obtained from an existing element so that a
+//! the lane's scalar register). The towers Fp6 and Fp12 of the pairing are built on Fp2 the same
+//! way, so their formulas trace to base-field operations too. Constants are obtained from an existing element so that a
 //! tracing implementation can attach them to its graph without global state.
 
 mod ark;
+mod constant;
+mod fp12;
 mod fp2;
+mod fp2_sqrt;
+mod fp6;
+mod pow;
 
-pub use ark::{fp2_from_ark, fp2_to_ark};
+pub use ark::{fp12_from_ark, fp12_to_ark, fp2_from_ark, fp2_to_ark, fp6_from_ark, fp6_to_ark};
+pub use constant::Constant;
+pub use fp12::Fp12;
 pub use fp2::Fp2;
+pub use fp2_sqrt::sqrt;
+pub use fp6::Fp6;
+pub use pow::{p_minus, pow_fixed};
 
 /// A field as the engine sees it.
 pub trait Field: Clone {
@@ -29,6 +40,9 @@ pub trait Field: Clone {
     fn zero(&self) -> Self;
     /// The multiplicative identity, in the same context as `self`.
     fn one(&self) -> Self;
+    /// A base-field constant of the engine's table (embedded in an extension as its
+    /// constant coefficient), in the same context as `self`.
+    fn constant(&self, c: Constant) -> Self;
 
     /// `-self`, done on the add/sub unit as `0 - self`.
     fn neg(&self) -> Self {

@@ -2,6 +2,10 @@
 //! sums combined by rounds of the pairwise addition program.
 
 use ark_bls12_381::Fq;
+use ark_ec::AffineRepr;
+
+use crate::field::fp2_from_ark;
+use crate::pairing::{G1Affine, G2Affine};
 
 use super::{Engine, ModelError, Stats};
 use crate::compile::programs::ProgramKind;
@@ -44,12 +48,48 @@ pub enum Job {
         /// Scalars and points.
         pairs: Vec<(u64, Vec<Fq>)>,
     },
+    /// Any per-item program (one output per item), such as the G2 subgroup check.
+    Each {
+        /// The program.
+        kind: ProgramKind,
+        /// Each item's input words.
+        items: Vec<Vec<Fq>>,
+    },
+    /// One Miller product per active lane over all pairs (see [`miller_pair_words`]); the
+    /// host multiplies the lane values and does the final exponentiation.
+    MillerLoop {
+        /// Pairs per body run of the program to use.
+        pairs_per_run: u8,
+        /// The pairs.
+        pairs: Vec<Vec<Fq>>,
+    },
 }
 
-/// A job's points (one per item, or one in total for sums) and counters.
+/// A pair's stream words: P.x, P.y, Q.x.c0, Q.x.c1, Q.y.c0, Q.y.c1.
+pub fn miller_pair_words(p: &G1Affine<Fq>, q: &G2Affine<Fq>) -> Vec<Fq> {
+    vec![p.x, p.y, q.x.c0, q.x.c1, q.y.c0, q.y.c1]
+}
+
+/// The pair that fills a short last body run: P = (0, 0) makes every line its constant
+/// coefficient, an Fp2 value, which the final exponentiation maps to 1 (Q = the G2 generator,
+/// for which no such coefficient is 0: the tests prove it).
+pub fn miller_padding() -> Vec<Fq> {
+    let g2 = ark_bls12_381::G2Affine::generator();
+    let zero = Fq::from(0u64);
+    miller_pair_words(
+        &G1Affine { x: zero, y: zero },
+        &G2Affine {
+            x: fp2_from_ark(&g2.x),
+            y: fp2_from_ark(&g2.y),
+        },
+    )
+}
+
+/// A job's results (a point per item, one point in total for sums, an Fp12 value per active
+/// lane for Miller loops) and counters.
 #[derive(Clone, Debug)]
 pub struct JobResult {
-    /// Result points as stream words.
+    /// Results as stream words.
     pub points: Vec<Vec<Fq>>,
     /// Counters over every program run of the job.
     pub stats: Stats,
@@ -74,13 +114,34 @@ fn infinity_words(g2: bool) -> Vec<Fq> {
     }
 }
 
+/// The inputs of body runs that consume `per_run` items each, the last filled up with
+/// `padding`.
+fn body_runs(items: &[Vec<Fq>], per_run: usize, padding: &[Fq]) -> Vec<Vec<Fq>> {
+    items
+        .chunks(per_run)
+        .map(|chunk| {
+            let pad = std::iter::repeat_n(padding, per_run - chunk.len());
+            chunk
+                .iter()
+                .map(Vec::as_slice)
+                .chain(pad)
+                .flatten()
+                .copied()
+                .collect()
+        })
+        .collect()
+}
+
+/// Each item's output, each active lane's epilogue output, the counters.
+type Spread = (Vec<Vec<Fq>>, Vec<Vec<Fq>>, Stats);
+
 /// Spreads items round-robin and runs one program; returns each item's output, in item order,
 /// and each active lane's epilogue output.
 fn spread(
     engine: &mut Engine<'_>,
     kind: ProgramKind,
     items: Vec<Vec<Fq>>,
-) -> Result<(Vec<Vec<Fq>>, Vec<Vec<Fq>>, Stats), ModelError> {
+) -> Result<Spread, ModelError> {
     let k = engine.rom.config.lanes;
     let entry = engine.rom.entry(kind).clone();
     let mut inputs = vec![Vec::new(); k];
@@ -136,14 +197,7 @@ impl Job {
             Job::Aggregate { g2, points } => {
                 // One body run consumes one point per accumulator; the last is padded with
                 // infinity, which leaves the sum unchanged.
-                let infinity = infinity_words(g2);
-                let items = points
-                    .chunks(accumulators)
-                    .map(|chunk| {
-                        let pad = std::iter::repeat(&infinity).take(accumulators - chunk.len());
-                        chunk.iter().chain(pad).flatten().copied().collect()
-                    })
-                    .collect();
+                let items = body_runs(&points, accumulators, &infinity_words(g2));
                 (g2, kinds(g2)[2], items, true)
             }
             Job::AddPairs { g2, pairs } => (
@@ -155,6 +209,24 @@ impl Job {
             Job::DoubleEach { g2, points } => (g2, kinds(g2)[1], points, false),
             Job::ScalarMulEach { g2, pairs } => (g2, kinds(g2)[3], scalar_items(pairs), false),
             Job::MultiScalar { g2, pairs } => (g2, kinds(g2)[4], scalar_items(pairs), true),
+            Job::Each { kind, items } => (kind.is_g2(), kind, items, false),
+            Job::MillerLoop {
+                pairs_per_run,
+                pairs,
+            } => {
+                let items = body_runs(&pairs, pairs_per_run as usize, &miller_padding());
+                if items.is_empty() {
+                    return Err(ModelError::EmptyJob);
+                }
+                let kind = ProgramKind::MillerLoop {
+                    pairs: pairs_per_run,
+                };
+                let (_, lanes, stats) = spread(engine, kind, items)?;
+                return Ok(JobResult {
+                    points: lanes,
+                    stats,
+                });
+            }
         };
         if items.is_empty() {
             return Err(ModelError::EmptyJob);

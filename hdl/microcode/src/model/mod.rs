@@ -9,8 +9,10 @@
 mod jobs;
 mod words;
 
-pub use jobs::{combine_rounds, Job, JobResult};
-pub use words::{g1_from_words, g1_words, g2_from_words, g2_words, scalar_word};
+pub use jobs::{combine_rounds, miller_padding, miller_pair_words, Job, JobResult};
+pub use words::{
+    fp12_from_words, fp12_words, g1_from_words, g1_words, g2_from_words, g2_words, scalar_word,
+};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -185,11 +187,12 @@ impl<'r> Engine<'r> {
     ) -> Result<(), ModelError> {
         for i in range {
             let instr = &self.rom.instrs[i];
-            for lane in 0..self.rom.config.lanes {
+            // `active` has one entry per lane: every lane slot takes a cycle, idle or not.
+            for (lane, &is_active) in active.iter().enumerate() {
                 let now = self.cycle;
                 self.cycle += 1;
                 self.land(now);
-                if active[lane] {
+                if is_active {
                     self.issue(instr, lane, now, inputs, outputs, stats)?;
                 }
             }
@@ -231,6 +234,7 @@ impl<'r> Engine<'r> {
         match op {
             Operand::Const(Const::Zero) => Fq::zero(),
             Operand::Const(Const::One) => Fq::one(),
+            Operand::Const(Const::Table(c)) => c.value(),
             Operand::Reg(r) => {
                 if self.in_flight[lane][r as usize] > 0 {
                     stats.hazards += 1;

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::field::Constant;
+
 /// Index of a node in its [`Graph`]; nodes only refer to earlier nodes.
 pub type ValueId = usize;
 
@@ -12,6 +14,8 @@ pub enum Const {
     Zero,
     /// 1.
     One,
+    /// An entry of the engine's constant table.
+    Table(Constant),
 }
 
 /// One operation.

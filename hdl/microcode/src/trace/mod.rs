@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::curve::{Point, SCALAR_BITS};
-use crate::field::{Field, Fp2};
+use crate::field::{Constant, Field, Fp2};
 
 /// Records one program segment's operations.
 #[derive(Clone, Default)]
@@ -83,6 +83,17 @@ impl Tracer {
         Point::new(self.load_fp2(), self.load_fp2(), self.load_fp2())
     }
 
+    /// `value` copied by an add/sub unit (`value + 0`, never folded): a loaded word that is
+    /// read for a long time then occupies an add/sub bank instead of the stream port's small
+    /// one.
+    pub fn copy(&self, value: &Traced) -> Traced {
+        let mut graph = self.graph.borrow_mut();
+        let zero = graph.intern(Node::Const(Const::Zero));
+        let id = graph.push_raw(Node::Add(value.id, zero));
+        drop(graph);
+        self.value(id)
+    }
+
     /// The value held in persistent state slot `slot` when the segment starts.
     pub fn state(&self, slot: u8) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::State(slot));
@@ -117,7 +128,7 @@ impl Traced {
         }
     }
 
-    fn constant(&self, c: Const) -> Traced {
+    fn constant_node(&self, c: Const) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::Const(c));
         Traced {
             id,
@@ -157,9 +168,20 @@ impl Field for Traced {
         }
     }
     fn zero(&self) -> Self {
-        self.constant(Const::Zero)
+        self.constant_node(Const::Zero)
     }
     fn one(&self) -> Self {
-        self.constant(Const::One)
+        self.constant_node(Const::One)
+    }
+    fn constant(&self, c: Constant) -> Self {
+        // 0 and 1 keep their own operand codes, so that folding sees them.
+        let value = c.value();
+        if ark_ff::Zero::is_zero(&value) {
+            self.zero()
+        } else if ark_ff::One::is_one(&value) {
+            self.one()
+        } else {
+            self.constant_node(Const::Table(c))
+        }
     }
 }
