@@ -2,7 +2,7 @@
 # Every test of the project, and the checks that keep the code clean. Installs (on Debian) only
 # what the tests use when it is missing: Verilator, make and g++ for the simulated accelerator
 # (the `sim` feature), HAProxy for the cluster test, promtool (Debian's `prometheus` package)
-# for the Prometheus configuration tests.
+# for the Prometheus configuration tests, PostgreSQL's binaries for the key registry tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,19 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+
+# --- key registry tests (host/tests/registry_postgres.rs) ---------------------------------
+# They start their own PostgreSQL cluster from Debian's binaries (initdb/pg_ctl under
+# /usr/lib/postgresql/*/bin, run as the `postgres` user, in a temp dir on a free port). Only the
+# binaries are needed: no cluster is created or started by the package.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing: postgresql (binaries only)"
+  mkdir -p /etc/postgresql-common
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+# --- end of key registry block -------------------------------------------------------------
 
 cargo fmt --all --check
 # `sim` builds the Verilator model of the accelerator into the service and its tests.

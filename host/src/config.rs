@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::engine::Backend;
+use crate::registry::RegistryConfig;
 use crate::service::ServiceConfig;
 use crate::suite::{Scheme, Suite, Variant};
 
@@ -76,6 +77,22 @@ pub struct SettingsLayer {
     /// Retry-After seconds sent with 429. [default: 1]
     #[arg(long, env = "TOLLGATE_RETRY_AFTER_SECS")]
     pub retry_after_secs: Option<u64>,
+    /// Directory of the embedded key registry (SQLite, WAL), created if missing; unused with
+    /// --registry-url. [default: tollgate-data]
+    #[arg(long, env = "TOLLGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… URL of a key registry shared by several replicas (instead of --data-dir).
+    #[arg(long, env = "TOLLGATE_REGISTRY_URL")]
+    pub registry_url: Option<String>,
+    /// File of admin bearer tokens for registry writes, one per line; without it writes get 403.
+    #[arg(long, env = "TOLLGATE_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Refuse raw public keys in /v1/fast-aggregate-verify (registered key_ids only).
+    #[arg(long, env = "TOLLGATE_REQUIRE_REGISTERED_KEYS", num_args = 0..=1, default_missing_value = "true")]
+    pub require_registered_keys: Option<bool>,
+    /// Bytes of registered keys kept resolved in memory. [default: 67108864]
+    #[arg(long, env = "TOLLGATE_REGISTRY_CACHE_BYTES")]
+    pub registry_cache_bytes: Option<u64>,
 }
 
 /// Resolved settings.
@@ -90,6 +107,7 @@ pub struct Settings {
     pub drain_grace: Duration,
     pub retry_after_secs: u64,
     pub device: crate::engine::device::DeviceArgs,
+    pub registry: RegistryConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +149,7 @@ impl Settings {
 
     fn from_layers(top: &SettingsLayer, file: &SettingsLayer) -> Result<Self, ConfigError> {
         let defaults = ServiceConfig::default();
+        let registry_defaults = RegistryConfig::default();
         macro_rules! pick {
             ($field:ident, $default:expr) => {
                 top.$field
@@ -173,6 +192,19 @@ impl Settings {
             drain_grace: Duration::from_secs(pick!(drain_grace_secs, DRAIN_GRACE_SECS)),
             retry_after_secs: pick!(retry_after_secs, 1),
             device: Default::default(),
+            registry: RegistryConfig {
+                data_dir: pick!(data_dir, registry_defaults.data_dir),
+                url: top.registry_url.clone().or(file.registry_url.clone()),
+                admin_token_file: top
+                    .admin_token_file
+                    .clone()
+                    .or(file.admin_token_file.clone()),
+                require_registered_keys: pick!(
+                    require_registered_keys,
+                    registry_defaults.require_registered_keys
+                ),
+                cache_bytes: pick!(registry_cache_bytes, registry_defaults.cache_bytes),
+            },
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod registry;
 pub mod service;
 pub mod signer;
 pub mod suite;

@@ -77,13 +77,39 @@ fn example(path: &str) -> Value {
         "/v1/fast-aggregate-verify" => {
             json!({"public_keys": [pks[0]], "message": to_hex(b"m"), "signature": sig_a})
         }
+        "/v1/keys/batch" => json!([key_registration(23, Some("example-batch"))]),
+        "/v1/keys/{key_id}" => key_registration(24, None),
         other => panic!("no example for {other}"),
     }
 }
 
+/// A registration of the key of `seed` (blst-made: this test checks shapes, not crypto).
+fn key_registration(seed: u64, key_id: Option<&str>) -> Value {
+    let variant = Suite::default().variant;
+    let mut body = json!({
+        "public_key": to_hex(&key(seed).public_key(variant)),
+        "proof_of_possession": to_hex(&key(seed).prove_possession(variant)),
+    });
+    if let Some(id) = key_id {
+        body["key_id"] = json!(id);
+    }
+    body
+}
+
+const TOKEN: &str = "surface-token";
+
 #[test]
 fn openapi_document_matches_the_handlers() {
-    let server = Server::start(&[]);
+    let dir = common::temp_dir("surface");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, TOKEN).unwrap();
+    let server = Server::start(&["--admin-token-file", tokens.to_str().unwrap()]);
+    // Keys for the GET and DELETE examples of /v1/keys/{key_id}; PUT registers a new one.
+    for (seed, id) in [(25, "example-get"), (26, "example-delete")] {
+        let body = key_registration(seed, None).to_string();
+        let put = server.write("PUT", &format!("/v1/keys/{id}"), Some(&body), Some(TOKEN));
+        assert_eq!(put.status, 201, "{}", put.body);
+    }
     let doc = server.get("/openapi.json").json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
@@ -95,9 +121,19 @@ fn openapi_document_matches_the_handlers() {
     for (path, operations) in paths {
         for (method, operation) in operations.as_object().unwrap() {
             documented.push(format!("{method} {path}"));
+            let concrete = path.replace("{key_id}", &format!("example-{method}"));
             let response = match method.as_str() {
-                "get" => server.get(path),
+                "get" => server.get(&concrete),
+                "post" if path.starts_with("/v1/keys") => {
+                    let body = example(path).to_string();
+                    server.write("POST", &concrete, Some(&body), Some(TOKEN))
+                }
                 "post" => server.post(path, &example(path)),
+                "put" => {
+                    let body = example(path).to_string();
+                    server.write("PUT", &concrete, Some(&body), Some(TOKEN))
+                }
+                "delete" => server.write("DELETE", &concrete, None, Some(TOKEN)),
                 other => panic!("method {other}"),
             };
             let spec = &operation["responses"][response.status.to_string()];
@@ -107,7 +143,12 @@ fn openapi_document_matches_the_handlers() {
                 response.status,
                 response.body
             );
-            assert_eq!(response.status, 200, "{method} {path}: {}", response.body);
+            let expected = if method == "put" { 201 } else { 200 };
+            assert_eq!(
+                response.status, expected,
+                "{method} {path}: {}",
+                response.body
+            );
             let (content_type, media) = spec["content"].as_object().unwrap().iter().next().unwrap();
             assert!(
                 response.content_type.starts_with(content_type.as_str()),
@@ -123,7 +164,9 @@ fn openapi_document_matches_the_handlers() {
                 );
             }
             // A method the path does not document is refused, as documented nowhere else.
-            let other = if method == "get" {
+            let other = if path.starts_with("/v1/keys") {
+                server.write("PATCH", &concrete, Some("{}"), Some(TOKEN))
+            } else if method == "get" {
                 server.post_raw(path, "{}")
             } else {
                 server.get(path)
@@ -146,6 +189,8 @@ fn openapi_document_matches_the_handlers() {
         &error.json(),
         "error",
     );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

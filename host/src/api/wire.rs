@@ -5,10 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::suite::{Scheme, Variant};
 
-/// One signed item: `signature` by `public_key` over `message`.
+/// One signed item: `signature` by `public_key` (or by the key registered as `key_id`: exactly
+/// one of the two) over `message`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
     pub message: String,
     pub signature: String,
 }
@@ -65,7 +69,11 @@ pub struct AggregateVerifyRequest {
     pub scheme: Option<Scheme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// Exactly one of `public_keys` and `key_ids` (registered keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ids: Option<Vec<String>>,
     pub messages: Vec<String>,
     pub signature: String,
 }
@@ -76,7 +84,11 @@ pub struct AggregateVerifyRequest {
 pub struct FastAggregateVerifyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// Exactly one of `public_keys` and `key_ids` (registered keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ids: Option<Vec<String>>,
     pub message: String,
     pub signature: String,
 }
@@ -128,4 +140,58 @@ pub struct InfoLimits {
     pub max_queue_delay_ms: u64,
     pub queue_capacity: usize,
     pub key_cache_capacity: usize,
+}
+
+/// `PUT /v1/keys/{key_id}` (and one entry of `POST /v1/keys/batch`, which also carries
+/// `key_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRegistration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    pub public_key: String,
+    pub proof_of_possession: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
+}
+
+/// A registered key as `GET /v1/keys/{key_id}` shows it (also the answer of PUT and DELETE).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key_id: String,
+    pub public_key: String,
+    pub variant: Variant,
+    pub revoked: bool,
+    /// RFC 3339, UTC, milliseconds.
+    pub registered_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// The append-only audit trail, oldest first.
+    pub events: Vec<KeyEvent>,
+}
+
+/// One audit event of a key: `registered` or `revoked`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvent {
+    pub event: String,
+    pub at: String,
+}
+
+/// The outcome of one entry of `POST /v1/keys/batch`: `status` `created` or `exists`, or an
+/// `error` code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyBatchResult {
+    pub key_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /v1/keys/batch`: one result per entry, in order, and the counts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyBatchResponse {
+    pub results: Vec<KeyBatchResult>,
+    pub created: usize,
+    pub existing: usize,
+    pub failed: usize,
 }

@@ -99,6 +99,7 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
         };
         Item {
             public_key: public_keys[i % keys.len()].clone(),
+            key_id: None,
             message: to_hex(&messages[i]),
             signature: to_hex(&signed),
         }

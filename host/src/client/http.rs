@@ -58,7 +58,27 @@ impl Server {
 
     /// POSTs a JSON body; a non-2xx answer becomes an error carrying the server's error code.
     pub fn post_ok(&self, path: &str, body: &str) -> Result<String, ClientError> {
-        let reply = self.post(path, body)?;
+        Self::ok(self.post(path, body)?)
+    }
+
+    /// `post_ok` with `Authorization: Bearer <token>` (registry writes).
+    pub fn post_ok_authorized(
+        &self,
+        path: &str,
+        body: &str,
+        token: &str,
+    ) -> Result<String, ClientError> {
+        let url = self.url(path);
+        let result = self
+            .agent
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_string(body);
+        Self::ok(Self::reply(url, result)?)
+    }
+
+    fn ok(reply: Reply) -> Result<String, ClientError> {
         if (200..300).contains(&reply.status) {
             return Ok(reply.body);
         }

@@ -92,6 +92,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
     let suite = Suite::new(args.scheme, args.variant);
     let item = Item {
         public_key: to_hex(&key.public_key(args.variant)),
+        key_id: None,
         message: to_hex(&message),
         signature: to_hex(&key.sign(suite, &message)),
     };

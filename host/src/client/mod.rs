@@ -4,6 +4,7 @@ mod batch;
 mod error;
 mod hexarg;
 mod http;
+mod import;
 mod keys;
 pub mod load;
 mod submit;
@@ -25,6 +26,9 @@ pub enum Command {
     Submit(submit::SubmitArgs),
     /// Load a running server with concurrent clients; report throughput and latency.
     Load(load::LoadArgs),
+    /// Key registry tools.
+    #[command(subcommand)]
+    Keys(import::KeysCommand),
 }
 
 impl Command {
@@ -35,6 +39,7 @@ impl Command {
             Command::GenBatch(args) => batch::run(args),
             Command::Submit(args) => submit::run(args),
             Command::Load(args) => load::run(args),
+            Command::Keys(command) => command.run(),
         }
     }
 }

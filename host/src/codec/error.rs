@@ -32,6 +32,21 @@ pub enum ItemError {
     /// Well-formed, but the signature does not verify.
     #[error("signature does not verify")]
     InvalidSignature,
+    /// A `key_id` that is not 1-128 characters of `[A-Za-z0-9._:-]`.
+    #[error("key id is not 1-128 characters of [A-Za-z0-9._:-]")]
+    InvalidKeyId,
+    /// No key is registered under this `key_id`.
+    #[error("no key is registered under this id")]
+    UnknownKey,
+    /// The key registered under this `key_id` was revoked.
+    #[error("the key registered under this id was revoked")]
+    RevokedKey,
+    /// The registered key is of the other variant than the request's.
+    #[error("the registered key is of the other variant")]
+    KeyVariantMismatch,
+    /// The key registry could not be read; the item was not verified.
+    #[error("the key registry is unavailable")]
+    RegistryUnavailable,
 }
 
 impl ItemError {
@@ -47,11 +62,16 @@ impl ItemError {
             ItemError::InfinityPublicKey => "infinity_public_key",
             ItemError::DuplicateMessage => "duplicate_message",
             ItemError::InvalidSignature => "invalid_signature",
+            ItemError::InvalidKeyId => "invalid_key_id",
+            ItemError::UnknownKey => "unknown_key",
+            ItemError::RevokedKey => "revoked_key",
+            ItemError::KeyVariantMismatch => "key_variant_mismatch",
+            ItemError::RegistryUnavailable => "registry_unavailable",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL_CODES: [&'static str; 9] = [
+    pub const ALL_CODES: [&'static str; 14] = [
         "malformed_hex",
         "bad_length",
         "bad_encoding_flags",
@@ -61,5 +81,10 @@ impl ItemError {
         "infinity_public_key",
         "duplicate_message",
         "invalid_signature",
+        "invalid_key_id",
+        "unknown_key",
+        "revoked_key",
+        "key_variant_mismatch",
+        "registry_unavailable",
     ];
 }

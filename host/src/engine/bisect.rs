@@ -22,26 +22,34 @@ pub fn verify_each(
     suite: Suite,
     items: &[&SignedItem],
 ) -> Result<(Vec<bool>, BisectStats), EngineError> {
+    bisect(items, |batch| engine.verify_batch(suite, batch))
+}
+
+/// One verdict per item from a batch check `check` that passes iff every item of its slice
+/// is valid (the key registry bisects its proof-of-possession batches with it too).
+pub fn bisect<T, E>(
+    items: &[T],
+    mut check: impl FnMut(&[T]) -> Result<bool, E>,
+) -> Result<(Vec<bool>, BisectStats), E> {
     let mut verdicts = vec![false; items.len()];
     let mut stats = BisectStats::default();
     if !items.is_empty() {
-        check(engine, suite, items, &mut verdicts, false, &mut stats)?;
+        split(&mut check, items, &mut verdicts, false, &mut stats)?;
     }
     Ok((verdicts, stats))
 }
 
 /// Fills `verdicts` for `items`. `known_bad` says the range is already known to fail.
-fn check(
-    engine: &dyn Engine,
-    suite: Suite,
-    items: &[&SignedItem],
+fn split<T, E>(
+    check: &mut impl FnMut(&[T]) -> Result<bool, E>,
+    items: &[T],
     verdicts: &mut [bool],
     known_bad: bool,
     stats: &mut BisectStats,
-) -> Result<(), EngineError> {
+) -> Result<(), E> {
     if !known_bad {
         stats.checks += 1;
-        if engine.verify_batch(suite, items)? {
+        if check(items)? {
             verdicts.fill(true);
             return Ok(());
         }
@@ -54,14 +62,7 @@ fn check(
     let mid = items.len() / 2;
     let (left_items, right_items) = items.split_at(mid);
     let (left_verdicts, right_verdicts) = verdicts.split_at_mut(mid);
-    check(engine, suite, left_items, left_verdicts, false, stats)?;
+    split(check, left_items, left_verdicts, false, stats)?;
     let left_all_valid = left_verdicts.iter().all(|&v| v);
-    check(
-        engine,
-        suite,
-        right_items,
-        right_verdicts,
-        left_all_valid,
-        stats,
-    )
+    split(check, right_items, right_verdicts, left_all_valid, stats)
 }

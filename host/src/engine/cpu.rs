@@ -23,7 +23,7 @@ impl CpuEngine {
 }
 
 /// `n` non-zero 64-bit blinding scalars from the OS CSPRNG (never from request data).
-fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
+pub(crate) fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
     let mut bytes = vec![0u8; n * 8];
     OsRng
         .try_fill_bytes(&mut bytes)

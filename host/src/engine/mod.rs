@@ -8,7 +8,8 @@ mod cpu;
 pub mod device;
 pub mod fallback;
 
-pub use bisect::{verify_each, BisectStats};
+pub use bisect::{bisect, verify_each, BisectStats};
+pub(crate) use cpu::blinding_scalars;
 pub use cpu::CpuEngine;
 
 use crate::codec::{PublicKey, Signature};

@@ -17,6 +17,7 @@ use crate::service::{RequestError, Service};
 /// What every handler shares.
 pub struct AppState {
     pub service: Arc<Service>,
+    pub registry: Arc<crate::registry::Registry>,
     pub max_body_bytes: usize,
     pub retry_after_secs: u64,
     /// Set on SIGTERM: /readyz answers 503 from then on while requests are still served.
@@ -31,27 +32,36 @@ impl AppState {
         }
     }
 
-    fn error(&self, err: RequestError) -> HttpResponse {
-        let code = err.code();
+    pub(super) fn error(&self, err: RequestError) -> HttpResponse {
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = self.error_response(err.code(), status, &err.to_string());
+        if matches!(err, RequestError::QueueFull) {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(self.retry_after_secs),
+            );
+        }
+        response
+    }
+
+    /// `{"error": code, "detail": …}` with `status`, counted in the rejection metric.
+    pub(super) fn error_response(
+        &self,
+        code: &'static str,
+        status: StatusCode,
+        detail: &str,
+    ) -> HttpResponse {
         self.service
             .metrics()
             .rejections
             .with_label_values(&[code])
             .inc();
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut response = HttpResponse::build(status);
-        if matches!(err, RequestError::QueueFull) {
-            response.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                self.retry_after_secs.to_string(),
-            ));
-        }
         if status.is_server_error() {
-            tracing::warn!(code, detail = %err, "request failed");
+            tracing::warn!(code, detail, "request failed");
         }
-        response.json(ErrorBody {
+        HttpResponse::build(status).json(ErrorBody {
             error: code.to_string(),
-            detail: err.to_string(),
+            detail: detail.to_string(),
         })
     }
 }

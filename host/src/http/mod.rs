@@ -3,6 +3,7 @@
 
 mod body;
 mod handlers;
+mod keys;
 pub mod openapi;
 mod routes;
 mod server;
@@ -16,10 +17,31 @@ use std::time::Instant;
 use actix_web::dev::Service as _;
 use actix_web::{web, App};
 
-/// Registers every route of `ROUTES` with its handler.
+/// Registers every route of `ROUTES` with its handler; routes sharing a path (in table order)
+/// share one resource, so that each answers its own method and the rest get 405.
 fn register(cfg: &mut web::ServiceConfig) {
-    for &(method, path) in ROUTES {
-        let route = match path {
+    let mut paths: Vec<&str> = Vec::new();
+    for &(_, path) in ROUTES {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path);
+        for &(method, _) in ROUTES.iter().filter(|(_, p)| *p == path) {
+            resource = resource.route(route(method, path));
+        }
+        cfg.service(resource.default_service(web::to(handlers::method_not_allowed)));
+    }
+}
+
+fn route(method: &str, path: &str) -> actix_web::Route {
+    match (method, path) {
+        ("put", "/v1/keys/{key_id}") => web::put().to(keys::put_key),
+        ("get", "/v1/keys/{key_id}") => web::get().to(keys::get_key),
+        ("delete", "/v1/keys/{key_id}") => web::delete().to(keys::delete_key),
+        ("post", "/v1/keys/batch") => web::post().to(keys::post_batch),
+        _ => match path {
             "/v1/verify" => web::post().to(handlers::verify),
             "/v1/aggregate" => web::post().to(handlers::aggregate),
             "/v1/aggregate-verify" => web::post().to(handlers::aggregate_verify),
@@ -30,12 +52,7 @@ fn register(cfg: &mut web::ServiceConfig) {
             "/metrics" => web::get().to(handlers::metrics),
             "/openapi.json" => web::get().to(handlers::openapi),
             other => unreachable!("route table entry {method} {other} has no handler"),
-        };
-        cfg.service(
-            web::resource(path)
-                .route(route)
-                .default_service(web::to(handlers::method_not_allowed)),
-        );
+        },
     }
 }
 

@@ -23,6 +23,14 @@ pub const REQUEST_ERROR_CODES: &[&str] = &[
     "not_found",
     "method_not_allowed",
     "not_ready",
+    "registration_required",
+    "invalid_key_id",
+    "unknown_key",
+    "key_id_taken",
+    "invalid_proof_of_possession",
+    "unauthorized",
+    "writes_disabled",
+    "registry_unavailable",
 ];
 
 fn error_responses(with_queue: bool) -> Value {
@@ -70,8 +78,9 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("Variant".into(), variant);
     schemas.insert(
         "Item".into(),
-        json!({"type": "object", "required": ["public_key", "message", "signature"], "properties": {
+        json!({"type": "object", "required": ["message", "signature"], "description": "exactly one of public_key and key_id", "properties": {
                 "public_key": {"$ref": "#/components/schemas/Hex"},
+                "key_id": {"$ref": "#/components/schemas/KeyId"},
                 "message": {"$ref": "#/components/schemas/Hex"},
                 "signature": {"$ref": "#/components/schemas/Hex"}}}),
     );
@@ -105,16 +114,18 @@ fn schemas() -> serde_json::Map<String, Value> {
                 "signature": {"$ref": "#/components/schemas/Hex"},
                 "public_key": {"$ref": "#/components/schemas/Hex"}}}),
     );
-    schemas.insert("AggregateVerifyRequest".into(), json!({"type": "object", "required": ["public_keys", "messages", "signature"], "properties": {
+    schemas.insert("AggregateVerifyRequest".into(), json!({"type": "object", "required": ["messages", "signature"], "description": "exactly one of public_keys and key_ids", "properties": {
                 "scheme": {"$ref": "#/components/schemas/Scheme"},
                 "variant": {"$ref": "#/components/schemas/Variant"},
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
+                "key_ids": {"type": "array", "items": {"$ref": "#/components/schemas/KeyId"}},
                 "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
                 "signature": {"$ref": "#/components/schemas/Hex"}}}));
-    schemas.insert("FastAggregateVerifyRequest".into(), json!({"type": "object", "required": ["public_keys", "message", "signature"], "properties": {
+    schemas.insert("FastAggregateVerifyRequest".into(), json!({"type": "object", "required": ["message", "signature"], "description": "exactly one of public_keys and key_ids (key_ids only with --require-registered-keys)", "properties": {
                 "scheme": {"type": "string", "enum": ["pop"]},
                 "variant": {"$ref": "#/components/schemas/Variant"},
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
+                "key_ids": {"type": "array", "items": {"$ref": "#/components/schemas/KeyId"}},
                 "message": {"$ref": "#/components/schemas/Hex"},
                 "signature": {"$ref": "#/components/schemas/Hex"}}}));
     schemas.insert(
@@ -130,6 +141,40 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("Error".into(), json!({"type": "object", "required": ["error", "detail"], "properties": {
                 "error": {"type": "string", "description": "a request-level code, or for /v1/aggregate an item code", "enum": REQUEST_ERROR_CODES.iter().chain(ItemError::ALL_CODES.iter()).collect::<Vec<_>>()},
                 "detail": {"type": "string"}}}));
+    schemas.insert(
+        "KeyId".into(),
+        json!({"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}),
+    );
+    schemas.insert(
+        "KeyRegistration".into(),
+        json!({"type": "object", "required": ["public_key", "proof_of_possession"], "properties": {
+                "key_id": {"$ref": "#/components/schemas/KeyId"},
+                "public_key": {"$ref": "#/components/schemas/Hex"},
+                "proof_of_possession": {"$ref": "#/components/schemas/Hex"},
+                "variant": {"$ref": "#/components/schemas/Variant"}}}),
+    );
+    schemas.insert(
+        "KeyEvent".into(),
+        json!({"type": "object", "required": ["event", "at"], "properties": {
+                "event": {"type": "string", "enum": ["registered", "revoked"]},
+                "at": {"type": "string", "format": "date-time"}}}),
+    );
+    schemas.insert("KeyRecord".into(), json!({"type": "object", "required": ["key_id", "public_key", "variant", "revoked", "registered_at", "events"], "properties": {
+                "key_id": {"$ref": "#/components/schemas/KeyId"},
+                "public_key": {"$ref": "#/components/schemas/Hex"},
+                "variant": {"$ref": "#/components/schemas/Variant"},
+                "revoked": {"type": "boolean"},
+                "registered_at": {"type": "string", "format": "date-time"},
+                "revoked_at": {"type": "string", "format": "date-time"},
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/KeyEvent"}}}}));
+    schemas.insert("KeyBatchRequest".into(), json!({"type": "array", "description": "also accepted as JSON lines (one registration per line); every entry needs key_id", "items": {"$ref": "#/components/schemas/KeyRegistration"}}));
+    schemas.insert("KeyBatchResult".into(), json!({"type": "object", "required": ["key_id"], "description": "status, or error", "properties": {
+                "key_id": {"type": "string"},
+                "status": {"type": "string", "enum": ["created", "exists"]},
+                "error": {"type": "string"}}}));
+    schemas.insert("KeyBatchResponse".into(), json!({"type": "object", "required": ["results", "created", "existing", "failed"], "properties": {
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/KeyBatchResult"}},
+                "created": {"type": "integer"}, "existing": {"type": "integer"}, "failed": {"type": "integer"}}}));
     schemas.insert("Status".into(), json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}));
     schemas.insert("Info".into(), json!({"type": "object", "required": ["name", "version", "backend", "backends", "schemes", "variants", "default_scheme", "default_variant", "limits", "cached_keys"], "properties": {
                 "name": {"type": "string"}, "version": {"type": "string"}, "backend": {"type": "string"},
@@ -143,6 +188,68 @@ fn schemas() -> serde_json::Map<String, Value> {
                     "max_queue_delay_ms": {"type": "integer"}, "queue_capacity": {"type": "integer"}, "key_cache_capacity": {"type": "integer"}}},
                 "cached_keys": {"type": "integer"}}}));
     schemas
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The answers every registry write may get besides its own.
+fn write_errors() -> Value {
+    json!({
+        "401": error_response("Missing or wrong bearer token (unauthorized)"),
+        "403": error_response("No --admin-token-file configured: writes disabled (writes_disabled)"),
+        "503": error_response("Registry store unavailable (registry_unavailable)"),
+    })
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Value::Object(base), Value::Object(extra)) = (&mut base, extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+fn record(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeyRecord"}}}})
+}
+
+/// `/v1/keys/{key_id}`: register, read, revoke.
+fn key_operations() -> Value {
+    let key_id = json!([{"name": "key_id", "in": "path", "required": true, "schema": {"$ref": "#/components/schemas/KeyId"}}]);
+    let security = json!([{"bearer": []}]);
+    json!({
+        "put": {
+            "summary": "Register a public key with its proof of possession under key_id",
+            "parameters": key_id, "security": security,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeyRegistration"}}}},
+            "responses": with(write_errors(), json!({
+                "201": record("Registered now"),
+                "200": record("The id already holds this key (idempotent)"),
+                "400": error_response("invalid_key_id, invalid_proof_of_possession, a key or proof decoding code, or a request-level code"),
+                "409": error_response("The id holds another key or was revoked (key_id_taken)"),
+            })),
+        },
+        "get": {
+            "summary": "A registered key with its revocation state and audit events",
+            "parameters": key_id,
+            "responses": {
+                "200": record("The key"),
+                "400": error_response("invalid_key_id"),
+                "404": error_response("unknown_key"),
+                "503": error_response("registry_unavailable"),
+            },
+        },
+        "delete": {
+            "summary": "Revoke a key for good (idempotent); the id is never reused",
+            "parameters": key_id, "security": security,
+            "responses": with(write_errors(), json!({
+                "200": record("Revoked"),
+                "400": error_response("invalid_key_id"),
+                "404": error_response("unknown_key"),
+            })),
+        },
+    })
 }
 
 /// The document.
@@ -159,6 +266,15 @@ pub fn document() -> Value {
             "/v1/aggregate": post("Aggregate signatures or public keys", "AggregateRequest", "AggregateResponse", false),
             "/v1/aggregate-verify": post("Verify one aggregate signature over (public key, message) pairs", "AggregateVerifyRequest", "VerdictResponse", true),
             "/v1/fast-aggregate-verify": post("Verify one aggregate signature by many keys over one message (pop only)", "FastAggregateVerifyRequest", "VerdictResponse", true),
+            "/v1/keys/batch": {"post": {
+                "summary": "Register many keys; proofs checked as one randomized batch with bisection",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeyBatchRequest"}}}},
+                "responses": with(with(write_errors(), error_responses(false)), json!({
+                    "200": {"description": "One result per entry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeyBatchResponse"}}}},
+                })),
+            }},
+            "/v1/keys/{key_id}": key_operations(),
             "/v1/info": get("Version, backends, schemes and limits", "application/json", json!({"$ref": "#/components/schemas/Info"}), json!({})),
             "/healthz": get("Liveness", "application/json", json!({"$ref": "#/components/schemas/Status"}), json!({})),
             "/readyz": get("Readiness: 503 while the queue is full or the server drains", "application/json", json!({"$ref": "#/components/schemas/Status"}),
@@ -166,7 +282,10 @@ pub fn document() -> Value {
             "/metrics": get("Prometheus metrics (text exposition format)", "text/plain", json!({"type": "string"}), json!({})),
             "/openapi.json": get("This document", "application/json", json!({"type": "object"}), json!({})),
         },
-        "components": {"schemas": schemas()}
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of --admin-token-file"}},
+        }
     })
 }
 

@@ -11,15 +11,22 @@ use actix_web::{web, HttpServer};
 use super::{app, AppState};
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::registry::Registry;
 use crate::service::Service;
 
 /// Runs the service until a signal stops it (see `stop_on_signal`).
 pub fn serve(settings: Settings) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(run(settings))
+    let metrics = Arc::new(Metrics::new());
+    // The registry runs its store on its own runtime, which must be built outside actix's.
+    let registry = Arc::new(Registry::open(&settings.registry, metrics.registry())?);
+    actix_web::rt::System::new().block_on(run(settings, metrics, registry))
 }
 
-async fn run(settings: Settings) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::new());
+async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    registry: Arc<Registry>,
+) -> anyhow::Result<()> {
     metrics.queue_capacity.set(
         settings
             .service
@@ -30,10 +37,13 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let engine = settings
         .backend
         .build(&settings.device, metrics.registry())?;
-    let service = Arc::new(Service::start(settings.service.clone(), engine, metrics)?);
+    let service = Arc::new(
+        Service::start(settings.service.clone(), engine, metrics)?.with_registry(registry.clone()),
+    );
     let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState {
         service: service.clone(),
+        registry,
         max_body_bytes: settings.max_body_bytes,
         retry_after_secs: settings.retry_after_secs,
         draining: draining.clone(),

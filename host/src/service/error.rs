@@ -32,6 +32,9 @@ pub enum RequestError {
         index: usize,
         error: ItemError,
     },
+    /// `--require-registered-keys`: fast aggregate verification only by `key_ids`.
+    #[error("this server verifies aggregates of one message only by registered key_ids")]
+    RegistrationRequired,
     #[error("verification queue is full")]
     QueueFull,
     #[error("server is shutting down")]
@@ -58,6 +61,7 @@ impl RequestError {
             RequestError::LengthMismatch { .. } => "length_mismatch",
             RequestError::BodyTooLarge { .. } => "body_too_large",
             RequestError::InvalidInput { error, .. } => error.code(),
+            RequestError::RegistrationRequired => "registration_required",
             RequestError::QueueFull => "queue_full",
             RequestError::ShuttingDown => "shutting_down",
             RequestError::EngineFailure(_) => "engine_failure",

@@ -26,6 +26,7 @@ use crate::codec::{
 };
 use crate::engine::{Engine, SignedItem};
 use crate::metrics::Metrics;
+use crate::registry::{KeyRef, KeyRefs, Registry};
 use crate::suite::{Scheme, Suite, Variant};
 use batcher::Batcher;
 use queue::{Queue, Work};
@@ -68,6 +69,8 @@ pub struct Service {
     keys: KeyCache,
     queue: Arc<Queue>,
     batcher: Mutex<Option<JoinHandle<()>>>,
+    /// Registered keys, for items that name a `key_id` (none: every id is unknown).
+    registry: Option<Arc<Registry>>,
 }
 
 impl Service {
@@ -95,7 +98,14 @@ impl Service {
             metrics,
             queue,
             batcher: Mutex::new(Some(handle)),
+            registry: None,
         })
+    }
+
+    /// Resolves `key_id`s through `registry`.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Refuses new work, answers everything already queued, then stops the batcher thread.
@@ -171,9 +181,31 @@ impl Service {
         Ok((result?, bytes))
     }
 
-    /// One signed item, strictly decoded, message augmented for AUG.
-    pub fn decode_item(&self, suite: Suite, item: &Item) -> Result<SignedItem, ItemError> {
-        let (public_key, pk_bytes) = self.decode_public_key(suite.variant, &item.public_key)?;
+    /// The validated key a request names: decoded from its bytes (through the cache), or the
+    /// point registered under its id (never decompressed again).
+    pub fn resolve_key(
+        &self,
+        variant: Variant,
+        key: KeyRef<'_>,
+    ) -> Result<(PublicKey, Vec<u8>), ItemError> {
+        match (key, &self.registry) {
+            (KeyRef::Bytes(hex), _) => self.decode_public_key(variant, hex),
+            (KeyRef::Id(id), Some(registry)) => registry
+                .resolve(variant, id)
+                .map(|key| (key.public_key, key.compressed.to_vec())),
+            (KeyRef::Id(_), None) => Err(ItemError::UnknownKey),
+        }
+    }
+
+    /// One signed item (its key already named by `key`), strictly decoded, message
+    /// augmented for AUG.
+    pub fn decode_item(
+        &self,
+        suite: Suite,
+        key: KeyRef<'_>,
+        item: &Item,
+    ) -> Result<SignedItem, ItemError> {
+        let (public_key, pk_bytes) = self.resolve_key(suite.variant, key)?;
         let signature = decode_signature(suite.variant, &parse_hex(&item.signature)?)?;
         let message = augment(suite, &pk_bytes, parse_hex(&item.message)?);
         Ok(SignedItem {
@@ -217,7 +249,8 @@ impl Service {
         let mut positions = Vec::new();
         let mut items = Vec::new();
         for (index, item) in request.iter().enumerate() {
-            match self.decode_item(suite, item) {
+            let key = KeyRef::of_item(index, item).expect("checked before decoding");
+            match self.decode_item(suite, key, item) {
                 Ok(decoded) => {
                     positions.push(index);
                     items.push(decoded);
@@ -235,6 +268,9 @@ impl Service {
         request: VerifyRequest,
     ) -> Result<VerifyResponse, RequestError> {
         self.check_count(request.items.len())?;
+        for (index, item) in request.items.iter().enumerate() {
+            KeyRef::of_item(index, item)?;
+        }
         let suite = self.suite(request.scheme, request.variant);
         let (mut results, positions, items) = self
             .off_loop(move |s| s.decode_items(suite, &request.items))
@@ -338,21 +374,22 @@ impl Service {
         self: &Arc<Self>,
         request: AggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
-        if request.public_keys.len() != request.messages.len() {
+        let keys = KeyRefs::of_request(request.public_keys, request.key_ids)?;
+        if keys.len() != request.messages.len() {
             return Err(RequestError::LengthMismatch {
-                public_keys: request.public_keys.len(),
+                public_keys: keys.len(),
                 messages: request.messages.len(),
             });
         }
-        self.check_count(request.public_keys.len())?;
+        self.check_count(keys.len())?;
         let suite = self.suite(request.scheme, request.variant);
         let decoded = self
             .off_loop(move |s| -> Result<_, ItemError> {
                 let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-                let mut public_keys = Vec::with_capacity(request.public_keys.len());
+                let mut public_keys = Vec::with_capacity(keys.len());
                 let mut messages = Vec::with_capacity(request.messages.len());
-                for (pk_hex, msg_hex) in request.public_keys.iter().zip(&request.messages) {
-                    let (pk, pk_bytes) = s.decode_public_key(suite.variant, pk_hex)?;
+                for (index, msg_hex) in request.messages.iter().enumerate() {
+                    let (pk, pk_bytes) = s.resolve_key(suite.variant, keys.get(index))?;
                     public_keys.push(pk);
                     messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
                 }
@@ -390,7 +427,16 @@ impl Service {
         self: &Arc<Self>,
         request: FastAggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
-        self.check_count(request.public_keys.len())?;
+        let keys = KeyRefs::of_request(request.public_keys, request.key_ids)?;
+        if matches!(keys, KeyRefs::Bytes(_))
+            && self
+                .registry
+                .as_ref()
+                .is_some_and(|r| r.require_registered_keys())
+        {
+            return Err(RequestError::RegistrationRequired);
+        }
+        self.check_count(keys.len())?;
         let suite = Suite::new(
             Scheme::Pop,
             request.variant.unwrap_or(self.config.default_suite.variant),
@@ -398,9 +444,9 @@ impl Service {
         let decoded = self
             .off_loop(move |s| -> Result<_, ItemError> {
                 let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-                let mut public_keys = Vec::with_capacity(request.public_keys.len());
-                for pk_hex in &request.public_keys {
-                    public_keys.push(s.decode_public_key(suite.variant, pk_hex)?.0);
+                let mut public_keys = Vec::with_capacity(keys.len());
+                for index in 0..keys.len() {
+                    public_keys.push(s.resolve_key(suite.variant, keys.get(index))?.0);
                 }
                 Ok((signature, public_keys, parse_hex(&request.message)?))
             })

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
+pub mod ark_keys;
+pub mod postgres;
 pub mod reference;
 
 use std::io::{BufRead, BufReader};
@@ -20,6 +22,22 @@ use tollgate::suite::Suite;
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The key registry directory this server made for itself, removed when dropped.
+    own_data_dir: Option<PathBuf>,
+}
+
+/// A fresh directory under the system temp dir (tests remove what they make).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tollgate-{tag}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
 }
 
 impl Server {
@@ -31,7 +49,17 @@ impl Server {
 
     /// Like `start`, with extra environment variables.
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        // Each server gets its own key registry unless the test names one.
+        let names_store = extra
+            .iter()
+            .any(|a| a.starts_with("--data-dir") || a.starts_with("--registry-url"))
+            || env.iter().any(|(k, _)| k.starts_with("TOLLGATE_DATA_DIR"));
+        let own_data_dir = (!names_store).then(|| temp_dir("data"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        if let Some(dir) = &own_data_dir {
+            command.env("TOLLGATE_DATA_DIR", dir);
+        }
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("TOLLGATE_LOG", "warn")
@@ -56,6 +84,7 @@ impl Server {
         Server {
             child,
             base: format!("http://{addr}"),
+            own_data_dir,
         }
     }
 
@@ -79,6 +108,32 @@ impl Server {
         into_response(agent().get(&self.url(path)).call())
     }
 
+    /// A registry write (`PUT`, `POST`, `DELETE`) with `Authorization: Bearer <token>`.
+    pub fn write(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Response {
+        let mut request = agent()
+            .request(method, &self.url(path))
+            .set("Content-Type", "application/json");
+        if let Some(token) = token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        into_response(match body {
+            Some(body) => request.send_string(body),
+            None => request.call(),
+        })
+    }
+
+    /// Kills the child with SIGKILL (our own process, by its id) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM to the child (our own process, by its id).
     pub fn sigterm(&self) {
         let status = Command::new("kill")
@@ -93,6 +148,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.own_data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -1,0 +1,298 @@
+//! The durable side of the registry: one storage interface, one query layer (sqlx's `Any`
+//! driver) over the embedded SQLite file and a shared PostgreSQL. The SQL is written once in
+//! the dialect both accept (`$n` placeholders, `ON CONFLICT DO NOTHING`, BIGINT times); only the
+//! migrations (column types, triggers) and the revocation notice differ per backend.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::future::BoxFuture;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, Row};
+
+use super::RegistryError;
+use crate::suite::Variant;
+
+/// The PostgreSQL channel a revocation is announced on (payload: the key id); the trigger in
+/// migrations/postgres/0001_keys.sql sends it.
+pub const REVOCATION_CHANNEL: &str = "tollgate_key_revoked";
+
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A key as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_id: String,
+    pub variant: Variant,
+    /// Compressed encoding, as registered.
+    pub public_key: Vec<u8>,
+    /// The validated point, uncompressed (96 bytes in G1, 192 in G2).
+    pub point: Vec<u8>,
+    pub registered_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// One audit event of a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub event: String,
+    pub at_ms: i64,
+}
+
+/// What a registration did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    Created,
+    /// The id already held this very key (and it is not revoked).
+    Exists,
+    /// The id holds another key, or was revoked.
+    Taken,
+}
+
+/// What a revocation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    Now,
+    Already,
+    Unknown,
+}
+
+/// The storage interface of the registry.
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The versioned schema of each backend, compiled into the binary.
+#[derive(Debug)]
+struct Migrations(Backend);
+
+impl MigrationSource<'static> for Migrations {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        let files: &[(i64, &str, &str)] = match self.0 {
+            Backend::Sqlite => &[(1, "keys", include_str!("migrations/sqlite/0001_keys.sql"))],
+            Backend::Postgres => &[(1, "keys", include_str!("migrations/postgres/0001_keys.sql"))],
+        };
+        let migrations = files
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn variant_name(variant: Variant) -> &'static str {
+    match variant {
+        Variant::MinPk => "min_pk",
+        Variant::MinSig => "min_sig",
+    }
+}
+
+fn parse_variant(name: &str) -> Result<Variant, RegistryError> {
+    match name {
+        "min_pk" => Ok(Variant::MinPk),
+        "min_sig" => Ok(Variant::MinSig),
+        other => Err(RegistryError::Unavailable(format!(
+            "stored variant {other:?} is unknown"
+        ))),
+    }
+}
+
+fn stored_key(row: &AnyRow) -> Result<StoredKey, RegistryError> {
+    Ok(StoredKey {
+        key_id: row.try_get("key_id")?,
+        variant: parse_variant(row.try_get::<String, _>("variant")?.as_str())?,
+        public_key: row.try_get("public_key")?,
+        point: row.try_get("point")?,
+        registered_at_ms: row.try_get("registered_at")?,
+        revoked_at_ms: row.try_get("revoked_at")?,
+    })
+}
+
+const SELECT_KEY: &str = "SELECT key_id, variant, public_key, point, registered_at, revoked_at \
+                          FROM keys WHERE key_id = $1";
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file `dir/registry.sqlite3` in WAL mode with
+    /// synchronous=FULL, so that an answered write is committed and synced.
+    pub async fn open_sqlite(dir: &Path) -> Result<Self, RegistryError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            RegistryError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
+        sqlx::any::install_default_drivers();
+        let path = dir.join("registry.sqlite3");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Self::migrated(pool, Backend::Sqlite).await
+    }
+
+    /// Connects to a PostgreSQL server shared by every replica.
+    pub async fn open_postgres(url: &str) -> Result<Self, RegistryError> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await?;
+        Self::migrated(pool, Backend::Postgres).await
+    }
+
+    async fn migrated(pool: AnyPool, backend: Backend) -> Result<Self, RegistryError> {
+        // The migrator takes an advisory lock on PostgreSQL: replicas starting together
+        // apply each version once.
+        Migrator::new(Migrations(backend))
+            .await
+            .map_err(|e| RegistryError::Unavailable(format!("migrations: {e}")))?
+            .run(&pool)
+            .await
+            .map_err(|e| RegistryError::Unavailable(format!("migrations: {e}")))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn fetch(&self, key_id: &str) -> Result<Option<StoredKey>, RegistryError> {
+        let row = sqlx::query(SELECT_KEY)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored_key).transpose()
+    }
+
+    pub async fn events(&self, key_id: &str) -> Result<Vec<StoredEvent>, RegistryError> {
+        let rows = sqlx::query("SELECT event, at FROM key_events WHERE key_id = $1 ORDER BY seq")
+            .bind(key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredEvent {
+                    event: row.try_get("event")?,
+                    at_ms: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Registers every key in one transaction: all of them are durable when this returns
+    /// `Ok`, none of them if it fails or the process dies first.
+    pub async fn register_all(&self, keys: &[StoredKey]) -> Result<Vec<Registered>, RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(keys.len());
+        for key in keys {
+            let inserted = sqlx::query(
+                "INSERT INTO keys (key_id, variant, public_key, point, registered_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_id) DO NOTHING",
+            )
+            .bind(&key.key_id)
+            .bind(variant_name(key.variant))
+            .bind(&key.public_key)
+            .bind(&key.point)
+            .bind(key.registered_at_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let outcome = if inserted == 1 {
+                append_event(&mut tx, &key.key_id, "registered", key.registered_at_ms).await?;
+                Registered::Created
+            } else {
+                let row = sqlx::query(SELECT_KEY)
+                    .bind(&key.key_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let existing = stored_key(&row)?;
+                if existing.revoked_at_ms.is_none()
+                    && existing.variant == key.variant
+                    && existing.public_key == key.public_key
+                {
+                    Registered::Exists
+                } else {
+                    Registered::Taken
+                }
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Revokes a key for good. On PostgreSQL a trigger of the schema announces it on
+    /// `REVOCATION_CHANNEL` when (and only if) the transaction commits.
+    pub async fn revoke(&self, key_id: &str) -> Result<Revoked, RegistryError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let updated =
+            sqlx::query("UPDATE keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(key_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if updated == 0 {
+            let exists = sqlx::query("SELECT key_id FROM keys WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Ok(if exists {
+                Revoked::Already
+            } else {
+                Revoked::Unknown
+            });
+        }
+        append_event(&mut tx, key_id, "revoked", at).await?;
+        tx.commit().await?;
+        Ok(Revoked::Now)
+    }
+}
+
+async fn append_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key_id: &str,
+    event: &str,
+    at: i64,
+) -> Result<(), RegistryError> {
+    sqlx::query("INSERT INTO key_events (key_id, event, at) VALUES ($1, $2, $3)")
+        .bind(key_id)
+        .bind(event)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
