@@ -67,6 +67,15 @@ pub struct SettingsLayer {
     /// Retry-After seconds sent with 429. [default: 1]
     #[arg(long, env = "TOLLGATE_RETRY_AFTER_SECS")]
     pub retry_after_secs: Option<u64>,
+    /// Milliseconds a client has to send its request head before the connection is closed. [default: 5000]
+    #[arg(long, env = "TOLLGATE_HEADER_TIMEOUT_MS")]
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds a client has to send its whole request body (408 body_timeout after). [default: 10000]
+    #[arg(long, env = "TOLLGATE_BODY_TIMEOUT_MS")]
+    pub body_timeout_ms: Option<u64>,
+    /// Milliseconds from the end of the head to the answer, body read included (503 deadline_exceeded after). [default: 30000]
+    #[arg(long, env = "TOLLGATE_REQUEST_DEADLINE_MS")]
+    pub request_deadline_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -79,7 +88,20 @@ pub struct Settings {
     pub http_workers: usize,
     pub shutdown_timeout_secs: u64,
     pub retry_after_secs: u64,
+    pub timeouts: Timeouts,
     pub device: crate::engine::device::DeviceArgs,
+}
+
+/// How long a client may take: every wait on a client is bounded, so slow or stalled clients
+/// cannot hold connections (or queued work) indefinitely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To receive the request head (actix-web's client request timeout).
+    pub header: Duration,
+    /// To receive the whole body, counted from the end of the head.
+    pub body: Duration,
+    /// From the end of the head to the answer, body read included.
+    pub request: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +118,14 @@ pub enum ConfigError {
     },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+}
+
+fn at_least_one_ms(name: &'static str, ms: u64) -> Result<Duration, ConfigError> {
+    if ms == 0 {
+        Err(ConfigError::Zero(name))
+    } else {
+        Ok(Duration::from_millis(ms))
+    }
 }
 
 impl Settings {
@@ -161,6 +191,16 @@ impl Settings {
             http_workers: positive("http_workers", pick!(http_workers, 2))?,
             shutdown_timeout_secs: pick!(shutdown_timeout_secs, 30),
             retry_after_secs: pick!(retry_after_secs, 1),
+            // Generous for honest clients (a 4 MiB body at 1 MB/s; a full queue drains in about
+            // two seconds), short enough that stalled clients give their connection back.
+            timeouts: Timeouts {
+                header: at_least_one_ms("header_timeout_ms", pick!(header_timeout_ms, 5_000))?,
+                body: at_least_one_ms("body_timeout_ms", pick!(body_timeout_ms, 10_000))?,
+                request: at_least_one_ms(
+                    "request_deadline_ms",
+                    pick!(request_deadline_ms, 30_000),
+                )?,
+            },
             device: Default::default(),
         })
     }
@@ -184,6 +224,8 @@ mod tests {
         assert_eq!(settings.service.default_suite.scheme, Scheme::Basic);
         assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(settings.max_body_bytes, 4 << 20);
+        assert_eq!(settings.timeouts.body, Duration::from_secs(10));
+        assert!(settings.timeouts.body <= Duration::from_secs(30));
     }
 
     #[test]
@@ -196,6 +238,14 @@ mod tests {
         assert!(matches!(
             Settings::from_layers(&zero, &SettingsLayer::default()),
             Err(ConfigError::Zero("max_items"))
+        ));
+        let zero = SettingsLayer {
+            body_timeout_ms: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::from_layers(&zero, &SettingsLayer::default()),
+            Err(ConfigError::Zero("body_timeout_ms"))
         ));
     }
 }

@@ -2,6 +2,7 @@
 
 mod batch;
 mod error;
+mod fuzz;
 mod hexarg;
 mod http;
 mod keys;
@@ -10,6 +11,7 @@ mod submit;
 
 pub use batch::{generate_batch, BatchSpec, Corruption, GeneratedBatch};
 pub use error::ClientError;
+pub use fuzz::{fuzz, FuzzArgs, FuzzReport};
 pub use http::Server;
 
 /// The client subcommands of `tollgate`.
@@ -25,6 +27,9 @@ pub enum Command {
     Submit(submit::SubmitArgs),
     /// Load a running server with concurrent clients; report throughput and latency.
     Load(load::LoadArgs),
+    /// Send malformed, truncated, oversized and mutated requests to a running server; check
+    /// every answer against the API's contract, then that it still verifies correctly.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 impl Command {
@@ -35,6 +40,7 @@ impl Command {
             Command::GenBatch(args) => batch::run(args),
             Command::Submit(args) => submit::run(args),
             Command::Load(args) => load::run(args),
+            Command::Fuzz(args) => fuzz::run(args),
         }
     }
 }

@@ -27,6 +27,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         service: service.clone(),
         max_body_bytes: settings.max_body_bytes,
         retry_after_secs: settings.retry_after_secs,
+        timeouts: settings.timeouts,
     });
     let server = HttpServer::new(move || app(state.clone()))
         .workers(settings.http_workers)
@@ -34,6 +35,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         // one thread per configured worker, beside blst's own pool for verification.
         .worker_max_blocking_threads(1)
         .shutdown_timeout(settings.shutdown_timeout_secs)
+        // A client that has not sent its head in time gets 408 and its connection closed.
+        .client_request_timeout(settings.timeouts.header)
         .bind(settings.listen)?;
     for addr in server.addrs() {
         tracing::info!(%addr, backend = service.engine().backend(), "listening");
