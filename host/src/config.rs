@@ -93,6 +93,15 @@ pub struct SettingsLayer {
     /// Bytes of registered keys kept resolved in memory. [default: 67108864]
     #[arg(long, env = "TOLLGATE_REGISTRY_CACHE_BYTES")]
     pub registry_cache_bytes: Option<u64>,
+    /// Milliseconds a client has to send its request head before the connection is closed. [default: 5000]
+    #[arg(long, env = "TOLLGATE_HEADER_TIMEOUT_MS")]
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds a client has to send its whole request body (408 body_timeout after). [default: 10000]
+    #[arg(long, env = "TOLLGATE_BODY_TIMEOUT_MS")]
+    pub body_timeout_ms: Option<u64>,
+    /// Milliseconds from the end of the head to the answer, body read included (503 deadline_exceeded after). [default: 30000]
+    #[arg(long, env = "TOLLGATE_REQUEST_DEADLINE_MS")]
+    pub request_deadline_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -106,8 +115,21 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     pub drain_grace: Duration,
     pub retry_after_secs: u64,
+    pub timeouts: Timeouts,
     pub device: crate::engine::device::DeviceArgs,
     pub registry: RegistryConfig,
+}
+
+/// How long a client may take: every wait on a client is bounded, so slow or stalled clients
+/// cannot hold connections (or queued work) indefinitely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To receive the request head (actix-web's client request timeout).
+    pub header: Duration,
+    /// To receive the whole body, counted from the end of the head.
+    pub body: Duration,
+    /// From the end of the head to the answer, body read included.
+    pub request: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +146,14 @@ pub enum ConfigError {
     },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+}
+
+fn at_least_one_ms(name: &'static str, ms: u64) -> Result<Duration, ConfigError> {
+    if ms == 0 {
+        Err(ConfigError::Zero(name))
+    } else {
+        Ok(Duration::from_millis(ms))
+    }
 }
 
 impl Settings {
@@ -191,6 +221,16 @@ impl Settings {
             shutdown_timeout_secs: pick!(shutdown_timeout_secs, 30),
             drain_grace: Duration::from_secs(pick!(drain_grace_secs, DRAIN_GRACE_SECS)),
             retry_after_secs: pick!(retry_after_secs, 1),
+            // Generous for honest clients (a 4 MiB body at 1 MB/s; a full queue drains in about
+            // two seconds), short enough that stalled clients give their connection back.
+            timeouts: Timeouts {
+                header: at_least_one_ms("header_timeout_ms", pick!(header_timeout_ms, 5_000))?,
+                body: at_least_one_ms("body_timeout_ms", pick!(body_timeout_ms, 10_000))?,
+                request: at_least_one_ms(
+                    "request_deadline_ms",
+                    pick!(request_deadline_ms, 30_000),
+                )?,
+            },
             device: Default::default(),
             registry: RegistryConfig {
                 data_dir: pick!(data_dir, registry_defaults.data_dir),
@@ -227,6 +267,8 @@ mod tests {
         assert_eq!(settings.service.default_suite.scheme, Scheme::Basic);
         assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
         assert_eq!(settings.max_body_bytes, 4 << 20);
+        assert_eq!(settings.timeouts.body, Duration::from_secs(10));
+        assert!(settings.timeouts.body <= Duration::from_secs(30));
     }
 
     #[test]
@@ -239,6 +281,14 @@ mod tests {
         assert!(matches!(
             Settings::from_layers(&zero, &SettingsLayer::default()),
             Err(ConfigError::Zero("max_items"))
+        ));
+        let zero = SettingsLayer {
+            body_timeout_ms: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::from_layers(&zero, &SettingsLayer::default()),
+            Err(ConfigError::Zero("body_timeout_ms"))
         ));
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod engine;
+pub mod fuzz;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub rejections: IntCounterVec,
     pub bisections: IntCounter,
     pub key_cache_lookups: IntCounterVec,
+    pub key_cache_evictions: IntCounter,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -102,6 +103,11 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let key_cache_evictions = IntCounter::new(
+            "tollgate_key_cache_evictions_total",
+            "Validated public keys evicted from the cache or refused by its admission policy",
+        )
+        .expect("valid metric");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "tollgate_build_info",
@@ -125,6 +131,7 @@ impl Metrics {
             Box::new(rejections.clone()),
             Box::new(bisections.clone()),
             Box::new(key_cache_lookups.clone()),
+            Box::new(key_cache_evictions.clone()),
             Box::new(build_info.clone()),
         ] {
             registry
@@ -143,6 +150,7 @@ impl Metrics {
             rejections,
             bisections,
             key_cache_lookups,
+            key_cache_evictions,
         }
     }
 

@@ -55,7 +55,7 @@ impl SecretKey {
     }
 
     /// KeyGen (draft-irtf-cfrg-bls-signature-05 §2.3) on the given input keying material,
-    /// with an empty key_info: deterministic, so tests and `tollgate keygen --ikm` reproduce keys.
+    /// with an empty key_info: deterministic, so tests and `tollgate keygen --ikm-file` reproduce keys.
     pub fn from_ikm(ikm: &[u8]) -> Result<Self, SignerError> {
         if ikm.len() < 32 {
             return Err(SignerError::ShortIkm(ikm.len()));

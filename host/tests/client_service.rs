@@ -62,6 +62,24 @@ fn tollgate(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run tollgate")
 }
 
+fn tollgate_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tollgate");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("wait for tollgate")
+}
+
 fn flagged(response: &VerifyResponse) -> Vec<usize> {
     response
         .results
@@ -116,18 +134,25 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     let serve = Serve::start();
 
     let key_file = tmp("key.json");
-    let out = tollgate(&[
-        "keygen",
-        "--variant",
-        "min-sig",
-        "--ikm",
-        &format!("0x{}", "42".repeat(32)),
-    ]);
+    let ikm = format!("0x{}", "42".repeat(32));
+    // Key material never on the command line: the flag that took it is gone.
+    assert!(!tollgate(&["keygen", "--ikm", &ikm]).status.success());
+    let out = tollgate_stdin(&["keygen", "--variant", "min-sig", "--ikm-file", "-"], &ikm);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let ikm_file = tmp("ikm.hex");
+    std::fs::write(&ikm_file, format!("{ikm}\n")).unwrap();
+    let from_file = tollgate(&[
+        "keygen",
+        "--variant",
+        "min-sig",
+        "--ikm-file",
+        ikm_file.to_str().unwrap(),
+    ]);
+    assert_eq!(from_file.stdout, out.stdout, "same ikm from stdin and file");
     std::fs::write(&key_file, &out.stdout).unwrap();
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(key["public_key"].as_str().unwrap().len(), 2 + 2 * 96);
@@ -155,6 +180,23 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     );
     let item: Item = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(item.public_key, key["public_key"].as_str().unwrap());
+    let sk_file = tmp("sk.hex");
+    std::fs::write(&sk_file, key["secret_key"].as_str().unwrap()).unwrap();
+    let same = tollgate(&[
+        "sign",
+        "--secret-key-file",
+        sk_file.to_str().unwrap(),
+        "--text",
+        "charge 12 kWh",
+        "--scheme",
+        "aug",
+        "--variant",
+        "min-sig",
+    ]);
+    assert_eq!(
+        same.stdout, out.stdout,
+        "--secret-key-file signs like --key-file"
+    );
     let one = VerifyRequest {
         scheme: Some(Scheme::Aug),
         variant: Some(Variant::MinSig),

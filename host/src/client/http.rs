@@ -40,13 +40,24 @@ impl Server {
 
     /// POSTs a JSON body and returns the reply whatever its HTTP status.
     pub fn post(&self, path: &str, body: &str) -> Result<Reply, ClientError> {
+        self.send("POST", path, Some("application/json"), body.as_bytes())
+    }
+
+    /// Any method, content type and body bytes (the fuzz client sends what a broken client
+    /// would); the reply whatever its HTTP status.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Reply, ClientError> {
         let url = self.url(path);
-        let result = self
-            .agent
-            .post(&url)
-            .set("Content-Type", "application/json")
-            .send_string(body);
-        Self::reply(url, result)
+        let mut request = self.agent.request(method, &url);
+        if let Some(content_type) = content_type {
+            request = request.set("Content-Type", content_type);
+        }
+        Self::reply(url, request.send_bytes(body))
     }
 
     /// GETs a path and returns the reply whatever its HTTP status.

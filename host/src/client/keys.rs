@@ -1,6 +1,6 @@
 //! `tollgate keygen` and `tollgate sign`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,9 +14,10 @@ pub struct KeygenArgs {
     /// Group layout of the public key and proof printed.
     #[arg(long, value_enum, default_value_t = Variant::MinPk)]
     variant: Variant,
-    /// Input keying material (≥ 32 bytes, hex) for a reproducible key; OS randomness otherwise.
-    #[arg(long)]
-    ikm: Option<String>,
+    /// File holding input keying material (≥ 32 bytes, hex) for a reproducible key; `-` reads
+    /// stdin. OS randomness otherwise. (Never an argument: argv is visible to other users.)
+    #[arg(long, value_name = "FILE")]
+    ikm_file: Option<PathBuf>,
 }
 
 /// What `keygen` prints and what `sign --key-file` reads.
@@ -29,8 +30,8 @@ pub struct KeyFile {
 }
 
 pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
-    let key = match args.ikm {
-        Some(ikm) => SecretKey::from_ikm(&hexarg::parse("--ikm", &ikm)?)?,
+    let key = match &args.ikm_file {
+        Some(path) => SecretKey::from_ikm(&hexarg::parse("--ikm-file", &read_secret(path)?)?)?,
         None => SecretKey::generate()?,
     };
     let file = KeyFile {
@@ -44,14 +45,14 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("key").required(true).args(["secret_key", "key_file"])))]
+#[command(group(clap::ArgGroup::new("key").required(true).args(["secret_key_file", "key_file"])))]
 #[command(group(clap::ArgGroup::new("msg").required(true).args(["message", "text"])))]
 pub struct SignArgs {
-    /// The secret key, 32 bytes hex (prefer --key-file: arguments are visible to other users).
-    #[arg(long)]
-    secret_key: Option<String>,
-    /// A key file written by `tollgate keygen`.
-    #[arg(long)]
+    /// File holding the secret key, 32 bytes hex; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// A key file written by `tollgate keygen`; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     key_file: Option<PathBuf>,
     /// The message, hex.
     #[arg(long)]
@@ -66,22 +67,20 @@ pub struct SignArgs {
 }
 
 pub fn sign(args: SignArgs) -> anyhow::Result<()> {
-    let key = match (&args.secret_key, &args.key_file) {
-        (Some(hex), _) => SecretKey::from_bytes(&hexarg::parse("--secret-key", hex)?)?,
-        (None, path) => {
-            let path = path
-                .as_ref()
-                .ok_or_else(|| ClientError::Usage("give --secret-key or --key-file".into()))?;
-            let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+    let key = match (&args.secret_key_file, &args.key_file) {
+        (Some(path), _) => {
+            SecretKey::from_bytes(&hexarg::parse("--secret-key-file", &read_secret(path)?)?)?
+        }
+        (None, Some(path)) => {
             let file: KeyFile =
-                serde_json::from_str(&text).map_err(|source| ClientError::Json {
+                serde_json::from_str(&read_secret(path)?).map_err(|source| ClientError::Json {
                     what: path.display().to_string(),
                     source,
                 })?;
             SecretKey::from_bytes(&hexarg::parse("secret_key", &file.secret_key)?)?
+        }
+        (None, None) => {
+            return Err(ClientError::Usage("give --secret-key-file or --key-file".into()).into())
         }
     };
     let message = match (&args.message, &args.text) {
@@ -98,4 +97,19 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&item)?);
     Ok(())
+}
+
+/// The text of a file holding secret material, `-` for stdin, surrounding whitespace removed
+/// (so `echo HEX > F` works).
+fn read_secret(path: &Path) -> Result<String, ClientError> {
+    let io = |source| ClientError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(io)?
+    } else {
+        std::fs::read_to_string(path).map_err(io)?
+    };
+    Ok(text.trim().to_string())
 }

@@ -2,6 +2,7 @@
 
 mod batch;
 mod error;
+mod fuzz;
 mod hexarg;
 mod http;
 mod import;
@@ -11,6 +12,7 @@ mod submit;
 
 pub use batch::{generate_batch, BatchSpec, Corruption, GeneratedBatch};
 pub use error::ClientError;
+pub use fuzz::{fuzz, FuzzArgs, FuzzReport};
 pub use http::Server;
 
 /// The client subcommands of `tollgate`.
@@ -29,6 +31,9 @@ pub enum Command {
     /// Key registry tools.
     #[command(subcommand)]
     Keys(import::KeysCommand),
+    /// Send malformed, truncated, oversized and mutated requests to a running server; check
+    /// every answer against the API's contract, then that it still verifies correctly.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 impl Command {
@@ -40,6 +45,7 @@ impl Command {
             Command::Submit(args) => submit::run(args),
             Command::Load(args) => load::run(args),
             Command::Keys(command) => command.run(),
+            Command::Fuzz(args) => fuzz::run(args),
         }
     }
 }

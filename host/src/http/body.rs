@@ -1,5 +1,7 @@
 //! Request bodies: read with a size limit, parsed as JSON with precise request-level codes.
 
+use std::time::Duration;
+
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -15,11 +17,14 @@ pub enum SchemeRule {
     PopOnly,
 }
 
-/// The whole body, refusing more than `max` bytes (413 `body_too_large`).
+/// The whole body, refusing more than `max` bytes (413 `body_too_large`) and cutting a client
+/// that has not sent it all within `timeout` (408 `body_timeout`). The timeout is on the whole
+/// body, not between chunks, so trickling a byte at a time does not extend it.
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
     max: usize,
+    timeout: Duration,
 ) -> Result<web::Bytes, RequestError> {
     // A declared length over the limit is refused before reading anything.
     let declared = req
@@ -30,7 +35,12 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > max as u64) {
         return Err(RequestError::BodyTooLarge { max });
     }
-    match payload.to_bytes_limited(max).await {
+    let read = tokio::time::timeout(timeout, payload.to_bytes_limited(max))
+        .await
+        .map_err(|_| RequestError::BodyTimeout {
+            ms: timeout.as_millis(),
+        })?;
+    match read {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => Err(RequestError::InvalidRequest(format!(
             "could not read body: {err}"

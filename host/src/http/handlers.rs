@@ -1,10 +1,12 @@
 //! Endpoint handlers: read and parse the body, call the service, shape the answer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::body::{parse, read_body, SchemeRule};
@@ -12,6 +14,7 @@ use crate::api::wire::{
     AggregateRequest, AggregateVerifyRequest, ErrorBody, FastAggregateVerifyRequest, InfoLimits,
     InfoResponse, VerifyRequest,
 };
+use crate::config::Timeouts;
 use crate::service::{RequestError, Service};
 
 /// What every handler shares.
@@ -22,6 +25,7 @@ pub struct AppState {
     pub retry_after_secs: u64,
     /// Set on SIGTERM: /readyz answers 503 from then on while requests are still served.
     pub draining: Arc<AtomicBool>,
+    pub timeouts: Timeouts,
 }
 
 impl AppState {
@@ -66,18 +70,48 @@ impl AppState {
     }
 }
 
+/// Reads and parses the body, runs `call` on the request, and answers, all within the
+/// request deadline. On the deadline the work is dropped: a decode in progress finishes on the
+/// blocking pool and is discarded, and queued verification finds its answer channel closed.
+async fn handle<Req, Resp, Fut>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    rule: SchemeRule,
+    call: impl FnOnce(Arc<Service>, Req) -> Fut,
+) -> HttpResponse
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    Fut: Future<Output = Result<Resp, RequestError>>,
+{
+    let timeouts = state.timeouts;
+    let work = async {
+        let body = read_body(&req, payload, state.max_body_bytes, timeouts.body).await?;
+        let request: Req = parse(&body, rule)?;
+        call(state.service.clone(), request).await
+    };
+    let result = tokio::time::timeout(timeouts.request, work)
+        .await
+        .unwrap_or(Err(RequestError::DeadlineExceeded {
+            ms: timeouts.request.as_millis(),
+        }));
+    state.reply(result)
+}
+
 pub async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
-        let request: VerifyRequest = parse(&body, SchemeRule::Any)?;
-        state.service.verify(request).await
-    }
-    .await;
-    state.reply(result)
+    handle(
+        state,
+        req,
+        payload,
+        SchemeRule::Any,
+        |service, request: VerifyRequest| async move { service.verify(request).await },
+    )
+    .await
 }
 
 pub async fn aggregate(
@@ -85,13 +119,14 @@ pub async fn aggregate(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
-        let request: AggregateRequest = parse(&body, SchemeRule::Any)?;
-        state.service.aggregate(request).await
-    }
-    .await;
-    state.reply(result)
+    handle(
+        state,
+        req,
+        payload,
+        SchemeRule::Any,
+        |service, request: AggregateRequest| async move { service.aggregate(request).await },
+    )
+    .await
 }
 
 pub async fn aggregate_verify(
@@ -99,13 +134,16 @@ pub async fn aggregate_verify(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
-        let request: AggregateVerifyRequest = parse(&body, SchemeRule::Any)?;
-        state.service.aggregate_verify(request).await
-    }
-    .await;
-    state.reply(result)
+    handle(
+        state,
+        req,
+        payload,
+        SchemeRule::Any,
+        |service, request: AggregateVerifyRequest| async move {
+            service.aggregate_verify(request).await
+        },
+    )
+    .await
 }
 
 pub async fn fast_aggregate_verify(
@@ -113,13 +151,16 @@ pub async fn fast_aggregate_verify(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
-        let request: FastAggregateVerifyRequest = parse(&body, SchemeRule::PopOnly)?;
-        state.service.fast_aggregate_verify(request).await
-    }
-    .await;
-    state.reply(result)
+    handle(
+        state,
+        req,
+        payload,
+        SchemeRule::PopOnly,
+        |service, request: FastAggregateVerifyRequest| async move {
+            service.fast_aggregate_verify(request).await
+        },
+    )
+    .await
 }
 
 pub async fn info(state: web::Data<AppState>) -> HttpResponse {

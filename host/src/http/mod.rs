@@ -1,7 +1,7 @@
 //! The HTTP API on actix-web (docs/API.md): routes, body limits, request metrics, and the
 //! server with graceful drain on SIGTERM.
 
-mod body;
+pub(crate) mod body;
 mod handlers;
 mod keys;
 pub mod openapi;

@@ -17,8 +17,10 @@ pub const REQUEST_ERROR_CODES: &[&str] = &[
     "batch_too_large",
     "length_mismatch",
     "body_too_large",
+    "body_timeout",
     "queue_full",
     "shutting_down",
+    "deadline_exceeded",
     "engine_failure",
     "not_found",
     "method_not_allowed",
@@ -36,11 +38,12 @@ pub const REQUEST_ERROR_CODES: &[&str] = &[
 fn error_responses(with_queue: bool) -> Value {
     let mut responses = json!({
         "400": {"description": "Request-level error (bad JSON, shape, scheme, sizes, or an invalid input of /v1/aggregate)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "408": {"description": "Body not received within body_timeout_ms (body_timeout)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "413": {"description": "Body larger than max_body_bytes (body_too_large)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "503": {"description": "Shutting down, engine failure, or no answer within request_deadline_ms (deadline_exceeded)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     });
     if with_queue {
         responses["429"] = json!({"description": "Verification queue full (queue_full); retry after the Retry-After header's seconds", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-        responses["503"] = json!({"description": "Shutting down or engine failure", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     }
     responses
 }

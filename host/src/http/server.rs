@@ -47,6 +47,7 @@ async fn run(
         max_body_bytes: settings.max_body_bytes,
         retry_after_secs: settings.retry_after_secs,
         draining: draining.clone(),
+        timeouts: settings.timeouts,
     });
     // Signals are ours, not actix's: actix would close the listener on SIGTERM at once, before
     // the balancer has seen /readyz fail, and connections it still sends would be refused.
@@ -58,6 +59,8 @@ async fn run(
         .worker_max_blocking_threads(1)
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .disable_signals()
+        // A client that has not sent its head in time gets 408 and its connection closed.
+        .client_request_timeout(settings.timeouts.header)
         .bind(settings.listen)?;
     for addr in server.addrs() {
         tracing::info!(%addr, backend = service.engine().backend(), "listening");

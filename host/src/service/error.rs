@@ -25,6 +25,13 @@ pub enum RequestError {
     LengthMismatch { public_keys: usize, messages: usize },
     #[error("body larger than {max} bytes")]
     BodyTooLarge { max: usize },
+    /// The client did not send its whole body in time.
+    #[error("request body not received within {ms} ms")]
+    BodyTimeout { ms: u128 },
+    /// No answer within the per-request deadline; any work still queued for it is dropped
+    /// unanswered or answered to nobody, never kept.
+    #[error("no answer within the request deadline of {ms} ms")]
+    DeadlineExceeded { ms: u128 },
     /// One input of /v1/aggregate is invalid; the code is the item's.
     #[error("{field}[{index}]: {error}")]
     InvalidInput {
@@ -60,6 +67,8 @@ impl RequestError {
             RequestError::BatchTooLarge { .. } => "batch_too_large",
             RequestError::LengthMismatch { .. } => "length_mismatch",
             RequestError::BodyTooLarge { .. } => "body_too_large",
+            RequestError::BodyTimeout { .. } => "body_timeout",
+            RequestError::DeadlineExceeded { .. } => "deadline_exceeded",
             RequestError::InvalidInput { error, .. } => error.code(),
             RequestError::RegistrationRequired => "registration_required",
             RequestError::QueueFull => "queue_full",
@@ -74,8 +83,11 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         match self {
             RequestError::BodyTooLarge { .. } => 413,
+            RequestError::BodyTimeout { .. } => 408,
             RequestError::QueueFull => 429,
-            RequestError::ShuttingDown | RequestError::EngineFailure(_) => 503,
+            RequestError::ShuttingDown
+            | RequestError::EngineFailure(_)
+            | RequestError::DeadlineExceeded { .. } => 503,
             RequestError::NotFound => 404,
             RequestError::MethodNotAllowed => 405,
             _ => 400,

@@ -92,7 +92,10 @@ impl Service {
             .name("tollgate-batcher".into())
             .spawn(move || batcher.run())?;
         Ok(Self {
-            keys: KeyCache::new(config.key_cache_capacity),
+            keys: KeyCache::new(
+                config.key_cache_capacity,
+                metrics.key_cache_evictions.clone(),
+            ),
             config,
             engine,
             metrics,
