@@ -11,7 +11,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the verification service (HTTP API).
-    Serve(tollgate::config::ServeArgs),
+    // Boxed: the settings dwarf the client commands, and the enum is as large as its largest.
+    Serve(Box<tollgate::config::ServeArgs>),
     #[command(flatten)]
     Client(tollgate::client::Command),
 }

@@ -13,6 +13,35 @@ pub struct Item {
     pub signature: String,
 }
 
+/// Latency class of a verification request (docs/API.md, "Latency classes").
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Someone is waiting: verified at once on a lane of its own, limited in size.
+    Interactive,
+    /// Throughput matters: batched across requests.
+    #[default]
+    Bulk,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 2] = [Priority::Interactive, Priority::Bulk];
+
+    /// The name the API and the metrics' `priority` label use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Priority::Interactive => "interactive",
+            Priority::Bulk => "bulk",
+        }
+    }
+
+    fn is_bulk(&self) -> bool {
+        *self == Priority::Bulk
+    }
+}
+
 /// `POST /v1/verify`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VerifyRequest {
@@ -20,6 +49,8 @@ pub struct VerifyRequest {
     pub scheme: Option<Scheme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     pub items: Vec<Item>,
 }
 
@@ -65,6 +96,8 @@ pub struct AggregateVerifyRequest {
     pub scheme: Option<Scheme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     pub public_keys: Vec<String>,
     pub messages: Vec<String>,
     pub signature: String,
@@ -76,6 +109,8 @@ pub struct AggregateVerifyRequest {
 pub struct FastAggregateVerifyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     pub public_keys: Vec<String>,
     pub message: String,
     pub signature: String,
@@ -128,4 +163,6 @@ pub struct InfoLimits {
     pub max_queue_delay_ms: u64,
     pub queue_capacity: usize,
     pub key_cache_capacity: usize,
+    pub interactive_max_items: usize,
+    pub interactive_capacity: usize,
 }

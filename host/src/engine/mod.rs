@@ -8,7 +8,7 @@ mod cpu;
 pub mod device;
 pub mod fallback;
 
-pub use bisect::{verify_each, BisectStats};
+pub use bisect::{verify_each, verify_jobs, BisectStats};
 pub use cpu::CpuEngine;
 
 use crate::codec::{PublicKey, Signature};

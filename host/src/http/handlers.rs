@@ -37,7 +37,7 @@ impl AppState {
             .inc();
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = HttpResponse::build(status);
-        if matches!(err, RequestError::QueueFull) {
+        if matches!(err, RequestError::QueueFull(_)) {
             response.insert_header((
                 actix_web::http::header::RETRY_AFTER,
                 self.retry_after_secs.to_string(),
@@ -128,6 +128,8 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
             max_queue_delay_ms: config.max_queue_delay.as_millis() as u64,
             queue_capacity: config.queue_capacity,
             key_cache_capacity: config.key_cache_capacity,
+            interactive_max_items: config.interactive_max_items,
+            interactive_capacity: config.interactive_capacity,
         },
         cached_keys: service.cached_keys(),
     })

@@ -1,5 +1,6 @@
 //! Request-level errors: the whole request is refused, with an HTTP status and a code.
 
+use crate::api::wire::Priority;
 use crate::codec::ItemError;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +33,13 @@ pub enum RequestError {
         index: usize,
         error: ItemError,
     },
-    #[error("verification queue is full")]
-    QueueFull,
+    #[error("{got} items, at most {max} in an interactive request")]
+    InteractiveTooLarge { max: usize, got: usize },
+    #[error("unknown priority {0:?}: expected interactive or bulk")]
+    UnknownPriority(String),
+    /// The budget of the request's latency class is spent.
+    #[error("the {} verification queue is full", .0.name())]
+    QueueFull(Priority),
     #[error("server is shutting down")]
     ShuttingDown,
     #[error("verification engine failed: {0}")]
@@ -58,7 +64,9 @@ impl RequestError {
             RequestError::LengthMismatch { .. } => "length_mismatch",
             RequestError::BodyTooLarge { .. } => "body_too_large",
             RequestError::InvalidInput { error, .. } => error.code(),
-            RequestError::QueueFull => "queue_full",
+            RequestError::InteractiveTooLarge { .. } => "interactive_too_large",
+            RequestError::UnknownPriority(_) => "unknown_priority",
+            RequestError::QueueFull(_) => "queue_full",
             RequestError::ShuttingDown => "shutting_down",
             RequestError::EngineFailure(_) => "engine_failure",
             RequestError::NotFound => "not_found",
@@ -70,7 +78,7 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         match self {
             RequestError::BodyTooLarge { .. } => 413,
-            RequestError::QueueFull => 429,
+            RequestError::QueueFull(_) => 429,
             RequestError::ShuttingDown | RequestError::EngineFailure(_) => 503,
             RequestError::NotFound => 404,
             RequestError::MethodNotAllowed => 405,
