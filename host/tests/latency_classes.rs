@@ -32,6 +32,17 @@ fn items(suite: Suite, n: usize, salt: u64) -> Vec<Value> {
         .collect()
 }
 
+/// The aggregate of `signatures`, from the server's /v1/aggregate.
+fn aggregate_of(server: &Server, variant: &str, signatures: Vec<Value>) -> Value {
+    server
+        .post(
+            "/v1/aggregate",
+            &json!({"variant": variant, "signatures": signatures}),
+        )
+        .json()["signature"]
+        .clone()
+}
+
 #[test]
 fn interactive_verdicts_are_exact_on_every_suite_and_endpoint() {
     let seed: u64 = rand::thread_rng().next_u64();
@@ -77,13 +88,7 @@ fn interactive_verdicts_are_exact_on_every_suite_and_endpoint() {
             .zip(&messages)
             .map(|(sk, m)| signed_item(suite, sk, m)["signature"].clone())
             .collect();
-        let aggregate = server
-            .post(
-                "/v1/aggregate",
-                &json!({"variant": variant, "signatures": signatures}),
-            )
-            .json()["signature"]
-            .clone();
+        let aggregate = aggregate_of(&server, &variant, signatures);
         let public_keys: Vec<String> = keys
             .iter()
             .map(|sk| to_hex(&sk.public_key(suite.variant)))
@@ -107,13 +112,7 @@ fn interactive_verdicts_are_exact_on_every_suite_and_endpoint() {
                 .iter()
                 .map(|sk| signed_item(suite, sk, message)["signature"].clone())
                 .collect();
-            let aggregate = server
-                .post(
-                    "/v1/aggregate",
-                    &json!({"variant": variant, "signatures": signatures}),
-                )
-                .json()["signature"]
-                .clone();
+            let aggregate = aggregate_of(&server, &variant, signatures);
             for (keys_sent, expect) in [(4, true), (3, false)] {
                 let r = server.post(
                     "/v1/fast-aggregate-verify",
