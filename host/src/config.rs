@@ -64,6 +64,12 @@ pub struct SettingsLayer {
     /// Most validated public keys kept decoded. [default: 65536]
     #[arg(long, env = "TOLLGATE_KEY_CACHE_CAPACITY")]
     pub key_cache_capacity: Option<usize>,
+    /// Most items (or keys) in one `"priority": "interactive"` request; more gets 400 interactive_too_large. [default: 16]
+    #[arg(long, env = "TOLLGATE_INTERACTIVE_MAX_ITEMS")]
+    pub interactive_max_items: Option<usize>,
+    /// Most items admitted to the interactive lane at once before interactive requests get 429. [default: 64]
+    #[arg(long, env = "TOLLGATE_INTERACTIVE_CAPACITY")]
+    pub interactive_capacity: Option<usize>,
     /// HTTP worker threads (decoding runs there). [default: 2]
     #[arg(long, env = "TOLLGATE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -211,6 +217,14 @@ impl Settings {
             )?,
             max_items: positive("max_items", pick!(max_items, defaults.max_items))?,
             key_cache_capacity: pick!(key_cache_capacity, defaults.key_cache_capacity),
+            interactive_max_items: positive(
+                "interactive_max_items",
+                pick!(interactive_max_items, defaults.interactive_max_items),
+            )?,
+            interactive_capacity: positive(
+                "interactive_capacity",
+                pick!(interactive_capacity, defaults.interactive_capacity),
+            )?,
         };
         Ok(Settings {
             listen: pick!(listen, SocketAddr::from(([127, 0, 0, 1], 8080))),

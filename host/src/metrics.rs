@@ -10,7 +10,9 @@ use prometheus::{
 pub struct Metrics {
     registry: Registry,
     pub request_duration: HistogramVec,
-    pub queue_wait: Histogram,
+    pub queue_wait: HistogramVec,
+    pub verification_duration: HistogramVec,
+    pub throttled: IntCounterVec,
     pub batch_size: Histogram,
     pub batch_verify_duration: HistogramVec,
     pub signatures_verified: IntCounterVec,
@@ -19,6 +21,8 @@ pub struct Metrics {
     pub queue_capacity: IntGauge,
     pub rejections: IntCounterVec,
     pub bisections: IntCounter,
+    pub batch_checks: IntCounter,
+    pub abandoned: IntCounterVec,
     pub key_cache_lookups: IntCounterVec,
     pub key_cache_evictions: IntCounter,
 }
@@ -42,12 +46,30 @@ impl Metrics {
             &["endpoint", "status"],
         )
         .expect("valid metric");
-        let queue_wait = Histogram::with_opts(
+        let queue_wait = HistogramVec::new(
             HistogramOpts::new(
                 "tollgate_queue_wait_seconds",
-                "Time verification work waits in the queue",
+                "Time verification work waits in the queue of its latency class",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
+            &["priority"],
+        )
+        .expect("valid metric");
+        let verification_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "tollgate_verification_request_duration_seconds",
+                "Time from a parsed verification request to its answer, by latency class",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["priority"],
+        )
+        .expect("valid metric");
+        let throttled = IntCounterVec::new(
+            Opts::new(
+                "tollgate_throttled_requests_total",
+                "Verification requests refused with 429 because their class's budget was full",
+            ),
+            &["priority"],
         )
         .expect("valid metric");
         let batch_size = Histogram::with_opts(
@@ -95,6 +117,19 @@ impl Metrics {
             "Failed engine batches split in two to find bad items",
         )
         .expect("valid metric");
+        let batch_checks = IntCounter::new(
+            "tollgate_batch_checks_total",
+            "Batch checks issued to the bulk engine, bisection included",
+        )
+        .expect("valid metric");
+        let abandoned = IntCounterVec::new(
+            Opts::new(
+                "tollgate_abandoned_requests_total",
+                "Admitted requests dropped unverified because their client had gone",
+            ),
+            &["priority"],
+        )
+        .expect("valid metric");
         let key_cache_lookups = IntCounterVec::new(
             Opts::new(
                 "tollgate_key_cache_lookups_total",
@@ -123,6 +158,8 @@ impl Metrics {
         for collector in [
             Box::new(request_duration.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_wait.clone()),
+            Box::new(verification_duration.clone()),
+            Box::new(throttled.clone()),
             Box::new(batch_size.clone()),
             Box::new(batch_verify_duration.clone()),
             Box::new(signatures_verified.clone()),
@@ -130,6 +167,8 @@ impl Metrics {
             Box::new(queue_capacity.clone()),
             Box::new(rejections.clone()),
             Box::new(bisections.clone()),
+            Box::new(batch_checks.clone()),
+            Box::new(abandoned.clone()),
             Box::new(key_cache_lookups.clone()),
             Box::new(key_cache_evictions.clone()),
             Box::new(build_info.clone()),
@@ -142,6 +181,8 @@ impl Metrics {
             registry,
             request_duration,
             queue_wait,
+            verification_duration,
+            throttled,
             batch_size,
             batch_verify_duration,
             signatures_verified,
@@ -149,9 +190,21 @@ impl Metrics {
             queue_capacity,
             rejections,
             bisections,
+            batch_checks,
+            abandoned,
             key_cache_lookups,
             key_cache_evictions,
         }
+    }
+
+    /// Counts an engine's verdicts as valid and invalid signatures.
+    pub fn count_verdicts(&self, backend: &str, verdicts: &[bool]) {
+        let valid = verdicts.iter().filter(|&&v| v).count() as u64;
+        let counter = &self.signatures_verified;
+        counter.with_label_values(&[backend, "valid"]).inc_by(valid);
+        counter
+            .with_label_values(&[backend, "invalid"])
+            .inc_by(verdicts.len() as u64 - valid);
     }
 
     /// The registry, for collectors owned elsewhere (the device engine's).

@@ -201,6 +201,7 @@ fn cli_keygen_sign_gen_batch_and_submit() {
         scheme: Some(Scheme::Aug),
         variant: Some(Variant::MinSig),
         items: vec![item.clone()],
+        ..Default::default()
     };
     let answer: VerifyResponse = serde_json::from_str(
         &serve
@@ -310,6 +311,7 @@ fn load_counts_every_request_and_checks_verdicts() {
         },
         timeout: Duration::from_secs(60),
         progress: false,
+        probe: None,
     };
     let report = run_load(&plan).unwrap();
     assert_eq!(report.requests_ok + report.rejected, 40, "{report:?}");

@@ -106,6 +106,7 @@ fn load(lb: &str, body: &tollgate::api::wire::VerifyRequest, seconds: u64) -> Lo
         limit: Limit::Duration(Duration::from_secs(seconds)),
         timeout: Duration::from_secs(30),
         progress: false,
+        probe: None,
     })
     .expect("load run")
 }

@@ -17,6 +17,35 @@ pub struct Item {
     pub signature: String,
 }
 
+/// Latency class of a verification request (docs/API.md, "Latency classes").
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Someone is waiting: verified at once on a lane of its own, limited in size.
+    Interactive,
+    /// Throughput matters: batched across requests.
+    #[default]
+    Bulk,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 2] = [Priority::Interactive, Priority::Bulk];
+
+    /// The name the API and the metrics' `priority` label use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Priority::Interactive => "interactive",
+            Priority::Bulk => "bulk",
+        }
+    }
+
+    fn is_bulk(&self) -> bool {
+        *self == Priority::Bulk
+    }
+}
+
 /// `POST /v1/verify`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct VerifyRequest {
@@ -24,6 +53,8 @@ pub struct VerifyRequest {
     pub scheme: Option<Scheme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     pub items: Vec<Item>,
 }
 
@@ -69,6 +100,8 @@ pub struct AggregateVerifyRequest {
     pub scheme: Option<Scheme>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     /// Exactly one of `public_keys` and `key_ids` (registered keys).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_keys: Vec<String>,
@@ -84,6 +117,8 @@ pub struct AggregateVerifyRequest {
 pub struct FastAggregateVerifyRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    #[serde(default, skip_serializing_if = "Priority::is_bulk")]
+    pub priority: Priority,
     /// Exactly one of `public_keys` and `key_ids` (registered keys).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_keys: Vec<String>,
@@ -140,6 +175,8 @@ pub struct InfoLimits {
     pub max_queue_delay_ms: u64,
     pub queue_capacity: usize,
     pub key_cache_capacity: usize,
+    pub interactive_max_items: usize,
+    pub interactive_capacity: usize,
 }
 
 /// `PUT /v1/keys/{key_id}` (and one entry of `POST /v1/keys/batch`, which also carries

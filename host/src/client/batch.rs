@@ -110,6 +110,7 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
         request: VerifyRequest {
             scheme: Some(spec.suite.scheme),
             variant: Some(spec.suite.variant),
+            priority: Default::default(),
             items,
         },
         bad,

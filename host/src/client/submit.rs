@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{ClientError, Server};
-use crate::api::wire::VerifyResponse;
+use crate::api::wire::{Priority, VerifyResponse};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -21,6 +21,9 @@ pub struct SubmitArgs {
     /// A `{"bad": [..]}` file from `gen-batch --bad-out`: fail unless exactly these items are invalid.
     #[arg(long)]
     expect_bad: Option<PathBuf>,
+    /// Latency class to ask for (sets the body's "priority"; the file's own is kept when absent).
+    #[arg(long, value_enum)]
+    priority: Option<Priority>,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -43,7 +46,13 @@ pub fn invalid_items(response: &VerifyResponse) -> Vec<(usize, &str)> {
 }
 
 pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
-    let body = read(&args.file)?;
+    let mut body = read(&args.file)?;
+    if let Some(priority) = args.priority {
+        body = with_priority(&body, priority).map_err(|source| ClientError::Json {
+            what: args.file.display().to_string(),
+            source,
+        })?;
+    }
     let server = Server::new(&args.server, Duration::from_secs(args.timeout));
     let answer = server.post_ok(&args.path, &body)?;
     if args.path != "/v1/verify" {
@@ -82,6 +91,15 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
         println!("flagged items match {}", path.display());
     }
     Ok(())
+}
+
+/// The JSON object `body` with its "priority" set (a non-object is left for the server to refuse).
+fn with_priority(body: &str, priority: Priority) -> Result<String, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(body)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("priority".into(), serde_json::to_value(priority)?);
+    }
+    serde_json::to_string(&value)
 }
 
 fn read(path: &PathBuf) -> Result<String, ClientError> {

@@ -1,11 +1,22 @@
 //! The CPU engine on blst.
 //!
-//! Parallelism lives in exactly one place: blst's own thread pool (one worker per core), which
+//! Parallelism lives in one place: blst's own thread pool (one worker per core), which
 //! `verify_multiple_aggregate_signatures` and `aggregate_verify` spread their pairings over.
-//! The service calls this engine from a single batcher thread, so nothing else competes with
-//! that pool for the cores.
+//! The service calls the pooled engine from a single batcher thread, so nothing else competes
+//! with that pool for the cores.
+//!
+//! The pool is FIFO: a job posted behind a bulk batch waits for the whole batch. The
+//! interactive lane therefore uses an engine that computes on the caller's thread
+//! (`on_caller_thread`), with blst's `Pairing` directly and never the pool.
+//!
+//! Batches that repeat messages are verified grouped by message (docs/API.md, "Batch
+//! verification"): one hash-to-curve and one Miller loop per distinct message.
 
-use blst::{blst_scalar, min_pk, min_sig, BLST_ERROR};
+use std::collections::HashMap;
+
+use blst::{
+    blst_p1_affine, blst_p2_affine, blst_scalar, min_pk, min_sig, MultiPoint, Pairing, BLST_ERROR,
+};
 use rand_core::{OsRng, RngCore};
 
 use super::{Engine, EngineError, SignedItem};
@@ -14,11 +25,31 @@ use crate::suite::{Suite, Variant};
 
 /// blst on the host CPU.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CpuEngine;
+pub struct CpuEngine {
+    threads: Threads,
+}
+
+/// Where the pairings of one call run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Threads {
+    /// blst's thread pool: every core, shared FIFO with every other pooled call.
+    #[default]
+    Pool,
+    /// The calling thread only: never queued behind another call.
+    Caller,
+}
 
 impl CpuEngine {
+    /// Spreads each call over blst's thread pool (the bulk engine).
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// Computes each call on the calling thread, independent of the pool's backlog.
+    pub fn on_caller_thread() -> Self {
+        Self {
+            threads: Threads::Caller,
+        }
     }
 }
 
@@ -46,9 +77,24 @@ pub(crate) fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError
     Ok(scalars)
 }
 
+/// Positions of the items of each distinct message, in order of first appearance. Messages
+/// are final (AUG's carry the key), so under AUG only one key's repeats share a group.
+fn same_message_groups(msgs: &[&[u8]]) -> Vec<Vec<usize>> {
+    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(msgs.len());
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, msg) in msgs.iter().enumerate() {
+        let g = *index.entry(msg).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    groups
+}
+
 /// Expands to the batch check for one blst variant module.
 macro_rules! batch_check {
-    ($module:ident, $pk:path, $sig:path, $items:expr, $suite:expr) => {{
+    ($module:ident, $pk:path, $sig:path, $pk_aff:ty, $sig_aff:ty, $threads:expr, $items:expr, $suite:expr) => {{
         let mut pks = Vec::with_capacity($items.len());
         let mut sigs = Vec::with_capacity($items.len());
         let mut msgs = Vec::with_capacity($items.len());
@@ -63,7 +109,57 @@ macro_rules! batch_check {
             }
         }
         let dst = $suite.dst();
-        let result = if pks.len() == 1 {
+        let groups = same_message_groups(&msgs);
+        let grouping_pays = $threads == Threads::Pool && groups.len() * 2 <= msgs.len();
+        let result = if $threads == Threads::Caller || grouping_pays {
+            // The batch equation with the items of one message summed first:
+            // Σ_g e(Σ_{i∈g} rᵢ·pkᵢ, H(m_g)) = e(g, Σᵢ rᵢ·sigᵢ), the same equation as item by
+            // item (each item keeps its own scalar), with one hash-to-curve and one Miller loop
+            // per distinct message. The sums are multi-scalar multiplications on blst's pool,
+            // so the caller-thread engine keeps every item apart instead.
+            let groups = match grouping_pays {
+                true => groups,
+                false => (0..msgs.len()).map(|i| vec![i]).collect(),
+            };
+            let rands = blinding_scalars(pks.len())?;
+            let mut pairing = Pairing::new(true, dst);
+            let blinded = pks.len() > 1;
+            for group in &groups {
+                let first = group[0];
+                let added = if group.len() > 1 {
+                    let scalars: Vec<u8> =
+                        group.iter().flat_map(|&i| rands[i].b[..8].to_vec()).collect();
+                    let group_pks: Vec<$module::PublicKey> =
+                        group.iter().map(|&i| *pks[i]).collect();
+                    let group_sigs: Vec<$module::Signature> =
+                        group.iter().map(|&i| *sigs[i]).collect();
+                    let pk = group_pks.mult(&scalars, 64).to_public_key();
+                    let sig = group_sigs.mult(&scalars, 64).to_signature();
+                    let (pk, sig): (&$pk_aff, &$sig_aff) = ((&pk).into(), (&sig).into());
+                    pairing.aggregate(pk, false, sig, false, msgs[first], &[])
+                } else {
+                    let pk: &$pk_aff = pks[first].into();
+                    let sig: &$sig_aff = sigs[first].into();
+                    // One item needs no blinding, as below.
+                    if blinded {
+                        let r = &rands[first].b;
+                        pairing.mul_n_aggregate(pk, false, sig, false, r, 64, msgs[first], &[])
+                    } else {
+                        pairing.aggregate(pk, false, sig, false, msgs[first], &[])
+                    }
+                };
+                // An error here (e.g. a sum that is the identity) is "does not verify".
+                if added != BLST_ERROR::BLST_SUCCESS {
+                    return Ok(false);
+                }
+            }
+            pairing.commit();
+            if pairing.finalverify(None) {
+                BLST_ERROR::BLST_SUCCESS
+            } else {
+                BLST_ERROR::BLST_VERIFY_FAIL
+            }
+        } else if pks.len() == 1 {
             // One item needs no blinding: a plain verification is cheaper.
             sigs[0].verify(false, msgs[0], dst, &[], pks[0], false)
         } else {
@@ -78,7 +174,7 @@ macro_rules! batch_check {
 }
 
 macro_rules! aggregate_check {
-    ($pk:path, $sig:path, $keys:expr, $messages:expr, $signature:expr, $suite:expr) => {{
+    ($pk:path, $sig:path, $pk_aff:ty, $sig_aff:ty, $threads:expr, $keys:expr, $messages:expr, $signature:expr, $suite:expr) => {{
         let sig = match $signature {
             $sig(sig) => sig,
             _ => return Err(EngineError::VariantMismatch($suite.variant)),
@@ -91,10 +187,29 @@ macro_rules! aggregate_check {
             }
         }
         // Any failure (including an identity key, which blst refuses) is "does not verify".
-        Ok(
-            sig.aggregate_verify(false, $messages, $suite.dst(), &pks, false)
-                == BLST_ERROR::BLST_SUCCESS,
-        )
+        if $threads == Threads::Caller {
+            let mut pairing = Pairing::new(true, $suite.dst());
+            let sig: &$sig_aff = sig.into();
+            for (i, (pk, msg)) in pks.iter().zip($messages).enumerate() {
+                let pk: &$pk_aff = (*pk).into();
+                // The signature enters the product once, with the first pair.
+                let added = if i == 0 {
+                    pairing.aggregate(pk, false, sig, false, msg, &[])
+                } else {
+                    pairing.aggregate(pk, false, &(), false, msg, &[])
+                };
+                if added != BLST_ERROR::BLST_SUCCESS {
+                    return Ok(false);
+                }
+            }
+            pairing.commit();
+            Ok(pairing.finalverify(None))
+        } else {
+            Ok(
+                sig.aggregate_verify(false, $messages, $suite.dst(), &pks, false)
+                    == BLST_ERROR::BLST_SUCCESS,
+            )
+        }
     }};
 }
 
@@ -108,8 +223,26 @@ impl Engine for CpuEngine {
             return Err(EngineError::Empty);
         }
         match suite.variant {
-            Variant::MinPk => batch_check!(min_pk, PublicKey::G1, Signature::G2, items, suite),
-            Variant::MinSig => batch_check!(min_sig, PublicKey::G2, Signature::G1, items, suite),
+            Variant::MinPk => batch_check!(
+                min_pk,
+                PublicKey::G1,
+                Signature::G2,
+                blst_p1_affine,
+                blst_p2_affine,
+                self.threads,
+                items,
+                suite
+            ),
+            Variant::MinSig => batch_check!(
+                min_sig,
+                PublicKey::G2,
+                Signature::G1,
+                blst_p2_affine,
+                blst_p1_affine,
+                self.threads,
+                items,
+                suite
+            ),
         }
     }
 
@@ -127,6 +260,9 @@ impl Engine for CpuEngine {
             Variant::MinPk => aggregate_check!(
                 PublicKey::G1,
                 Signature::G2,
+                blst_p1_affine,
+                blst_p2_affine,
+                self.threads,
                 public_keys,
                 messages,
                 signature,
@@ -135,6 +271,9 @@ impl Engine for CpuEngine {
             Variant::MinSig => aggregate_check!(
                 PublicKey::G2,
                 Signature::G1,
+                blst_p2_affine,
+                blst_p1_affine,
+                self.threads,
                 public_keys,
                 messages,
                 signature,

@@ -8,7 +8,7 @@ mod cpu;
 pub mod device;
 pub mod fallback;
 
-pub use bisect::{bisect, verify_each, BisectStats};
+pub use bisect::{bisect, verify_each, verify_jobs, BisectStats};
 pub(crate) use cpu::blinding_scalars;
 pub use cpu::CpuEngine;
 

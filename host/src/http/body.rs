@@ -80,5 +80,15 @@ pub fn parse<T: DeserializeOwned>(body: &[u8], rule: SchemeRule) -> Result<T, Re
             ))
         }
     }
+    match object.get("priority") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) if name == "interactive" || name == "bulk" => {}
+        Some(Value::String(name)) => return Err(RequestError::UnknownPriority(name.clone())),
+        Some(_) => {
+            return Err(RequestError::InvalidRequest(
+                "\"priority\" must be a string".into(),
+            ))
+        }
+    }
     serde_json::from_value(value).map_err(|e| RequestError::InvalidRequest(e.to_string()))
 }

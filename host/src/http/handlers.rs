@@ -39,7 +39,7 @@ impl AppState {
     pub(super) fn error(&self, err: RequestError) -> HttpResponse {
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = self.error_response(err.code(), status, &err.to_string());
-        if matches!(err, RequestError::QueueFull) {
+        if matches!(err, RequestError::QueueFull(_)) {
             response.headers_mut().insert(
                 actix_web::http::header::RETRY_AFTER,
                 actix_web::http::header::HeaderValue::from(self.retry_after_secs),
@@ -182,6 +182,8 @@ pub async fn info(state: web::Data<AppState>) -> HttpResponse {
             max_queue_delay_ms: config.max_queue_delay.as_millis() as u64,
             queue_capacity: config.queue_capacity,
             key_cache_capacity: config.key_cache_capacity,
+            interactive_max_items: config.interactive_max_items,
+            interactive_capacity: config.interactive_capacity,
         },
         cached_keys: service.cached_keys(),
     })

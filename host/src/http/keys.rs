@@ -72,7 +72,7 @@ pub async fn put_key(
 ) -> HttpResponse {
     let result = async {
         state.authorize(&req)?;
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
+        let body = read_body(&req, payload, state.max_body_bytes, state.timeouts.body).await?;
         let entry: KeyRegistration = parse(&body, SchemeRule::Any)?;
         if entry.key_id.as_ref().is_some_and(|id| id != path.as_str()) {
             return Err(RequestError::InvalidRequest(
@@ -125,7 +125,7 @@ pub async fn post_batch(
 ) -> HttpResponse {
     let result = async {
         state.authorize(&req)?;
-        let body = read_body(&req, payload, state.max_body_bytes).await?;
+        let body = read_body(&req, payload, state.max_body_bytes, state.timeouts.body).await?;
         let entries = parse_entries(&body)?;
         let max = state.service.config().max_items;
         if entries.is_empty() {

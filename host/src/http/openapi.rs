@@ -16,6 +16,8 @@ pub const REQUEST_ERROR_CODES: &[&str] = &[
     "empty_batch",
     "batch_too_large",
     "length_mismatch",
+    "unknown_priority",
+    "interactive_too_large",
     "body_too_large",
     "body_timeout",
     "queue_full",
@@ -79,6 +81,7 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("Hex".into(), hex);
     schemas.insert("Scheme".into(), scheme);
     schemas.insert("Variant".into(), variant);
+    schemas.insert("Priority".into(), json!({"type": "string", "enum": ["interactive", "bulk"], "default": "bulk", "description": "latency class (docs/API.md, Latency classes); interactive: at most interactive_max_items items or keys"}));
     schemas.insert(
         "Item".into(),
         json!({"type": "object", "required": ["message", "signature"], "description": "exactly one of public_key and key_id", "properties": {
@@ -92,6 +95,7 @@ fn schemas() -> serde_json::Map<String, Value> {
         json!({"type": "object", "required": ["items"], "properties": {
                 "scheme": {"$ref": "#/components/schemas/Scheme"},
                 "variant": {"$ref": "#/components/schemas/Variant"},
+                "priority": {"$ref": "#/components/schemas/Priority"},
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}),
     );
     schemas.insert(
@@ -120,6 +124,7 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("AggregateVerifyRequest".into(), json!({"type": "object", "required": ["messages", "signature"], "description": "exactly one of public_keys and key_ids", "properties": {
                 "scheme": {"$ref": "#/components/schemas/Scheme"},
                 "variant": {"$ref": "#/components/schemas/Variant"},
+                "priority": {"$ref": "#/components/schemas/Priority"},
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
                 "key_ids": {"type": "array", "items": {"$ref": "#/components/schemas/KeyId"}},
                 "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
@@ -127,6 +132,7 @@ fn schemas() -> serde_json::Map<String, Value> {
     schemas.insert("FastAggregateVerifyRequest".into(), json!({"type": "object", "required": ["message", "signature"], "description": "exactly one of public_keys and key_ids (key_ids only with --require-registered-keys)", "properties": {
                 "scheme": {"type": "string", "enum": ["pop"]},
                 "variant": {"$ref": "#/components/schemas/Variant"},
+                "priority": {"$ref": "#/components/schemas/Priority"},
                 "public_keys": {"type": "array", "items": {"$ref": "#/components/schemas/Hex"}},
                 "key_ids": {"type": "array", "items": {"$ref": "#/components/schemas/KeyId"}},
                 "message": {"$ref": "#/components/schemas/Hex"},
@@ -186,9 +192,10 @@ fn schemas() -> serde_json::Map<String, Value> {
                 "variants": {"type": "array", "items": {"type": "string"}},
                 "default_scheme": {"$ref": "#/components/schemas/Scheme"},
                 "default_variant": {"$ref": "#/components/schemas/Variant"},
-                "limits": {"type": "object", "required": ["max_body_bytes", "max_items", "max_batch_size", "max_queue_delay_ms", "queue_capacity", "key_cache_capacity"], "properties": {
+                "limits": {"type": "object", "required": ["max_body_bytes", "max_items", "max_batch_size", "max_queue_delay_ms", "queue_capacity", "key_cache_capacity", "interactive_max_items", "interactive_capacity"], "properties": {
                     "max_body_bytes": {"type": "integer"}, "max_items": {"type": "integer"}, "max_batch_size": {"type": "integer"},
-                    "max_queue_delay_ms": {"type": "integer"}, "queue_capacity": {"type": "integer"}, "key_cache_capacity": {"type": "integer"}}},
+                    "max_queue_delay_ms": {"type": "integer"}, "queue_capacity": {"type": "integer"}, "key_cache_capacity": {"type": "integer"},
+                    "interactive_max_items": {"type": "integer"}, "interactive_capacity": {"type": "integer"}}},
                 "cached_keys": {"type": "integer"}}}));
     schemas
 }

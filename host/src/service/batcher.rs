@@ -7,8 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::queue::{Queue, Queued, Work};
-use crate::engine::{verify_each, Engine, EngineError, SignedItem};
+use super::queue::{Job, Queue, Queued, Reply, Work};
+use crate::api::wire::Priority;
+use crate::engine::{verify_jobs, Engine, EngineError, SignedItem};
 use crate::metrics::Metrics;
 use crate::suite::Suite;
 
@@ -32,6 +33,7 @@ impl Batcher {
             for job in &batch {
                 self.metrics
                     .queue_wait
+                    .with_label_values(&[Priority::Bulk.name()])
                     .observe(now.duration_since(job.enqueued).as_secs_f64());
             }
             self.process(batch);
@@ -43,12 +45,17 @@ impl Batcher {
         let mut by_suite: HashMap<Suite, Vec<ItemsJob>> = HashMap::new();
         let mut suites = Vec::new();
         for queued in batch {
-            match queued.work {
-                Work::Items {
-                    suite,
-                    items,
-                    reply,
-                } => {
+            let Work { job, reply } = queued.work;
+            // The client went away (its handler was dropped): verifying would help no one.
+            if reply.is_closed() {
+                self.metrics
+                    .abandoned
+                    .with_label_values(&[Priority::Bulk.name()])
+                    .inc();
+                continue;
+            }
+            match job {
+                Job::Items { suite, items } => {
                     if !by_suite.contains_key(&suite) {
                         suites.push(suite);
                     }
@@ -57,26 +64,12 @@ impl Batcher {
                         .or_default()
                         .push(ItemsJob { items, reply });
                 }
-                Work::Aggregate {
-                    suite,
-                    public_keys,
-                    messages,
-                    signature,
-                    reply,
-                } => {
+                single => {
                     let started = Instant::now();
-                    let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-                    let verdict = guarded(|| {
-                        self.engine
-                            .verify_aggregate(suite, &public_keys, &messages, &signature)
-                    });
-                    self.observe(
-                        started,
-                        public_keys.len(),
-                        verdict.as_ref().ok().map(|&v| vec![v]).as_deref(),
-                    );
+                    let verdicts = guarded(|| single.run(self.engine.as_ref())).map(|(v, _)| v);
+                    self.observe(started, single.weight(), verdicts.as_ref().ok());
                     // The requester may have gone away; nothing to do then.
-                    let _ = reply.send(verdict);
+                    let _ = reply.send(verdicts);
                 }
             }
         }
@@ -88,14 +81,16 @@ impl Batcher {
 
     fn verify_jobs(&self, suite: Suite, jobs: Vec<ItemsJob>) {
         let refs: Vec<&SignedItem> = jobs.iter().flat_map(|job| job.items.iter()).collect();
+        let lens: Vec<usize> = jobs.iter().map(|job| job.items.len()).collect();
         let mut verdicts = Vec::with_capacity(refs.len());
         let mut failure = None;
         // A single job larger than max_batch_size is verified in several engine batches.
-        for chunk in refs.chunks(self.max_batch_size.max(1)) {
+        for (chunk, chunk_lens) in chunks(&refs, &lens, self.max_batch_size.max(1)) {
             let started = Instant::now();
-            match guarded(|| verify_each(self.engine.as_ref(), suite, chunk)) {
+            match guarded(|| verify_jobs(self.engine.as_ref(), suite, chunk, &chunk_lens)) {
                 Ok((chunk_verdicts, stats)) => {
                     self.metrics.bisections.inc_by(stats.splits);
+                    self.metrics.batch_checks.inc_by(stats.checks);
                     self.observe(started, chunk.len(), Some(&chunk_verdicts));
                     verdicts.extend(chunk_verdicts);
                 }
@@ -117,7 +112,7 @@ impl Batcher {
         }
     }
 
-    fn observe(&self, started: Instant, size: usize, verdicts: Option<&[bool]>) {
+    fn observe(&self, started: Instant, size: usize, verdicts: Option<&Vec<bool>>) {
         let backend = self.engine.backend();
         self.metrics.batch_size.observe(size as f64);
         self.metrics
@@ -125,22 +120,38 @@ impl Batcher {
             .with_label_values(&[backend])
             .observe(started.elapsed().as_secs_f64());
         if let Some(verdicts) = verdicts {
-            let valid = verdicts.iter().filter(|&&v| v).count() as u64;
-            self.metrics
-                .signatures_verified
-                .with_label_values(&[backend, "valid"])
-                .inc_by(valid);
-            self.metrics
-                .signatures_verified
-                .with_label_values(&[backend, "invalid"])
-                .inc_by(verdicts.len() as u64 - valid);
+            self.metrics.count_verdicts(backend, verdicts);
         }
     }
 }
 
 struct ItemsJob {
     items: Vec<SignedItem>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<bool>, EngineError>>,
+    reply: Reply,
+}
+
+/// Cuts `items`, the items of consecutive jobs of `lens` items each, into engine batches of at
+/// most `max` items, each with the lengths of the job pieces it holds.
+fn chunks<'a, T>(items: &'a [T], lens: &[usize], max: usize) -> Vec<(&'a [T], Vec<usize>)> {
+    let mut out = Vec::new();
+    let mut pieces = lens.iter().copied();
+    let mut left_in_job = 0;
+    for chunk in items.chunks(max) {
+        let mut chunk_lens = Vec::new();
+        let mut room = chunk.len();
+        while room > 0 {
+            if left_in_job == 0 {
+                left_in_job = pieces.next().unwrap_or(room);
+                continue;
+            }
+            let take = left_in_job.min(room);
+            chunk_lens.push(take);
+            left_in_job -= take;
+            room -= take;
+        }
+        out.push((chunk, chunk_lens));
+    }
+    out
 }
 
 /// Runs engine work, turning a panic into an error so that every waiting request is answered.

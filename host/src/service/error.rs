@@ -1,5 +1,6 @@
 //! Request-level errors: the whole request is refused, with an HTTP status and a code.
 
+use crate::api::wire::Priority;
 use crate::codec::ItemError;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +43,13 @@ pub enum RequestError {
     /// `--require-registered-keys`: fast aggregate verification only by `key_ids`.
     #[error("this server verifies aggregates of one message only by registered key_ids")]
     RegistrationRequired,
-    #[error("verification queue is full")]
-    QueueFull,
+    #[error("{got} items, at most {max} in an interactive request")]
+    InteractiveTooLarge { max: usize, got: usize },
+    #[error("unknown priority {0:?}: expected interactive or bulk")]
+    UnknownPriority(String),
+    /// The budget of the request's latency class is spent.
+    #[error("the {} verification queue is full", .0.name())]
+    QueueFull(Priority),
     #[error("server is shutting down")]
     ShuttingDown,
     #[error("verification engine failed: {0}")]
@@ -71,7 +77,9 @@ impl RequestError {
             RequestError::DeadlineExceeded { .. } => "deadline_exceeded",
             RequestError::InvalidInput { error, .. } => error.code(),
             RequestError::RegistrationRequired => "registration_required",
-            RequestError::QueueFull => "queue_full",
+            RequestError::InteractiveTooLarge { .. } => "interactive_too_large",
+            RequestError::UnknownPriority(_) => "unknown_priority",
+            RequestError::QueueFull(_) => "queue_full",
             RequestError::ShuttingDown => "shutting_down",
             RequestError::EngineFailure(_) => "engine_failure",
             RequestError::NotFound => "not_found",
@@ -84,7 +92,7 @@ impl RequestError {
         match self {
             RequestError::BodyTooLarge { .. } => 413,
             RequestError::BodyTimeout { .. } => 408,
-            RequestError::QueueFull => 429,
+            RequestError::QueueFull(_) => 429,
             RequestError::ShuttingDown
             | RequestError::EngineFailure(_)
             | RequestError::DeadlineExceeded { .. } => 503,

@@ -4,6 +4,7 @@
 
 mod batcher;
 mod error;
+mod lane;
 mod queue;
 
 pub use error::RequestError;
@@ -12,24 +13,25 @@ pub use queue::PushError;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::api::wire::{
     AggregateRequest, AggregateResponse, AggregateVerifyRequest, FastAggregateVerifyRequest, Item,
-    Verdict, VerdictResponse, VerifyRequest, VerifyResponse,
+    Priority, Verdict, VerdictResponse, VerifyRequest, VerifyResponse,
 };
 use crate::codec::{
     decode_signature, encode_public_key, encode_signature, parse_hex, ItemError, KeyCache,
     PublicKey,
 };
-use crate::engine::{Engine, SignedItem};
+use crate::engine::{CpuEngine, Engine, SignedItem};
 use crate::metrics::Metrics;
 use crate::registry::{KeyRef, KeyRefs, Registry};
 use crate::suite::{Scheme, Suite, Variant};
 use batcher::Batcher;
-use queue::{Queue, Work};
+use lane::Lane;
+use queue::{Job, Queue, Work};
 
 /// Tunables of the service (see docs/API.md for the defaults and why).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +48,10 @@ pub struct ServiceConfig {
     pub max_items: usize,
     /// Most validated public keys kept decoded.
     pub key_cache_capacity: usize,
+    /// Most items (or keys) in one interactive request.
+    pub interactive_max_items: usize,
+    /// Most items admitted to the interactive lane at once before interactive requests get 429.
+    pub interactive_capacity: usize,
 }
 
 impl Default for ServiceConfig {
@@ -57,11 +63,17 @@ impl Default for ServiceConfig {
             queue_capacity: 4096,
             max_items: 1024,
             key_cache_capacity: 65536,
+            interactive_max_items: 16,
+            // Room for a few dozen waiting vehicles: at ~1 ms a signature the last one admitted
+            // is answered within the 20 ms the class is for only if few are ahead of it, and an
+            // interactive client that gets 429 can fall back to bulk at once.
+            interactive_capacity: 64,
         }
     }
 }
 
-/// The running service: an engine, its batcher thread and the key cache.
+/// The running service: an engine with its batcher thread for bulk work, the interactive lane
+/// with its own CPU engine, and the key cache.
 pub struct Service {
     config: ServiceConfig,
     engine: Arc<dyn Engine>,
@@ -71,6 +83,10 @@ pub struct Service {
     batcher: Mutex<Option<JoinHandle<()>>>,
     /// Registered keys, for items that name a `key_id` (none: every id is unknown).
     registry: Option<Arc<Registry>>,
+    lane: Lane,
+    /// The interactive lane's engine: the CPU, whatever the bulk backend, because a device or
+    /// the pooled CPU engine would queue the request behind bulk batches.
+    lane_engine: CpuEngine,
 }
 
 impl Service {
@@ -96,6 +112,8 @@ impl Service {
                 config.key_cache_capacity,
                 metrics.key_cache_evictions.clone(),
             ),
+            lane: Lane::start(config.interactive_capacity.max(1), metrics.clone())?,
+            lane_engine: CpuEngine::on_caller_thread(),
             config,
             engine,
             metrics,
@@ -113,6 +131,7 @@ impl Service {
 
     /// Refuses new work, answers everything already queued, then stops the batcher thread.
     pub fn shutdown(&self) {
+        self.lane.shutdown();
         self.queue.close();
         let handle = self
             .batcher
@@ -169,6 +188,16 @@ impl Service {
         Ok(())
     }
 
+    /// `check_count`, and the interactive class's own size limit.
+    fn check_size(&self, priority: Priority, n: usize) -> Result<(), RequestError> {
+        self.check_count(n)?;
+        let max = self.config.interactive_max_items;
+        if priority == Priority::Interactive && n > max {
+            return Err(RequestError::InteractiveTooLarge { max, got: n });
+        }
+        Ok(())
+    }
+
     /// A public key through the cache (KeyValidate once per distinct key).
     pub fn decode_public_key(
         &self,
@@ -218,15 +247,68 @@ impl Service {
         })
     }
 
-    fn enqueue(&self, work: Work) -> Result<(), RequestError> {
-        match self.queue.try_push(work) {
-            Ok(depth) => {
-                self.metrics.queue_depth.set(depth as i64);
-                Ok(())
-            }
-            Err(PushError::Full) => Err(RequestError::QueueFull),
-            Err(PushError::Closed) => Err(RequestError::ShuttingDown),
+    /// Queues `job` for the batcher and waits for its verdicts.
+    async fn verify_bulk(&self, job: Job) -> Result<Vec<bool>, RequestError> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_push(Work { job, reply }) {
+            Ok(depth) => self.metrics.queue_depth.set(depth as i64),
+            Err(PushError::Full) => return Err(RequestError::QueueFull(Priority::Bulk)),
+            Err(PushError::Closed) => return Err(RequestError::ShuttingDown),
         }
+        receive(answer).await
+    }
+
+    /// Decodes a request with `decode` and verifies the job it yields (none when decoding
+    /// already settled the answer), in the request's latency class: bulk decodes on the
+    /// blocking pool and batches through the queue; interactive does both on its lane, so it
+    /// waits neither behind bulk decoding nor behind bulk batches.
+    async fn decode_and_verify<T: Send + 'static>(
+        self: &Arc<Self>,
+        priority: Priority,
+        weight: usize,
+        decode: impl FnOnce(&Service) -> (T, Option<Job>) + Send + 'static,
+    ) -> Result<(T, Option<Vec<bool>>), RequestError> {
+        let started = Instant::now();
+        let result = match priority {
+            Priority::Bulk => match self.off_loop(decode).await {
+                Ok((decoded, Some(job))) => self
+                    .verify_bulk(job)
+                    .await
+                    .map(|verdicts| (decoded, Some(verdicts))),
+                Ok((decoded, None)) => Ok((decoded, None)),
+                Err(error) => Err(error),
+            },
+            Priority::Interactive => {
+                let this = self.clone();
+                self.lane
+                    .run(weight, move || {
+                        let (decoded, job) = decode(&this);
+                        let verdicts = job
+                            .map(|job| job.run(&this.lane_engine))
+                            .transpose()
+                            .map_err(engine_failure)?;
+                        if let Some((verdicts, stats)) = &verdicts {
+                            this.metrics.bisections.inc_by(stats.splits);
+                            this.metrics
+                                .count_verdicts(this.lane_engine.backend(), verdicts);
+                        }
+                        Ok((decoded, verdicts.map(|(v, _)| v)))
+                    })
+                    .await
+            }
+        };
+        let label = [priority.name()];
+        match &result {
+            Err(RequestError::QueueFull(_)) => {
+                self.metrics.throttled.with_label_values(&label).inc()
+            }
+            _ => self
+                .metrics
+                .verification_duration
+                .with_label_values(&label)
+                .observe(started.elapsed().as_secs_f64()),
+        }
+        result
     }
 
     /// Runs CPU-bound decoding (subgroup checks, KeyValidate) on the runtime's blocking pool, so
@@ -270,26 +352,21 @@ impl Service {
         self: &Arc<Self>,
         request: VerifyRequest,
     ) -> Result<VerifyResponse, RequestError> {
-        self.check_count(request.items.len())?;
+        self.check_size(request.priority, request.items.len())?;
         for (index, item) in request.items.iter().enumerate() {
             KeyRef::of_item(index, item)?;
         }
         let suite = self.suite(request.scheme, request.variant);
-        let (mut results, positions, items) = self
-            .off_loop(move |s| s.decode_items(suite, &request.items))
+        let ((mut results, positions), verdicts) = self
+            .decode_and_verify(request.priority, request.items.len(), move |s| {
+                let (results, positions, items) = s.decode_items(suite, &request.items);
+                let job = (!items.is_empty()).then_some(Job::Items { suite, items });
+                ((results, positions), job)
+            })
             .await?;
-        if !items.is_empty() {
-            let (reply, answer) = oneshot::channel();
-            self.enqueue(Work::Items {
-                suite,
-                items,
-                reply,
-            })?;
-            let verdicts = receive(answer).await?;
-            for (position, valid) in positions.into_iter().zip(verdicts) {
-                if !valid {
-                    results[position] = Some(ItemError::InvalidSignature);
-                }
+        for (position, valid) in positions.into_iter().zip(verdicts.unwrap_or_default()) {
+            if !valid {
+                results[position] = Some(ItemError::InvalidSignature);
             }
         }
         let results: Vec<Verdict> = results
@@ -384,45 +461,39 @@ impl Service {
                 messages: request.messages.len(),
             });
         }
-        self.check_count(keys.len())?;
+        let priority = request.priority;
+        self.check_size(priority, keys.len())?;
         let suite = self.suite(request.scheme, request.variant);
-        let decoded = self
-            .off_loop(move |s| -> Result<_, ItemError> {
-                let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-                let mut public_keys = Vec::with_capacity(keys.len());
-                let mut messages = Vec::with_capacity(request.messages.len());
-                for (index, msg_hex) in request.messages.iter().enumerate() {
-                    let (pk, pk_bytes) = s.resolve_key(suite.variant, keys.get(index))?;
-                    public_keys.push(pk);
-                    messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
-                }
-                if suite.scheme == Scheme::Basic {
-                    let mut seen = HashSet::with_capacity(messages.len());
-                    if !messages.iter().all(|m| seen.insert(m.as_slice())) {
-                        return Err(ItemError::DuplicateMessage);
+        let weight = keys.len();
+        let (refused, verdicts) = self
+            .decode_and_verify(priority, weight, move |s| {
+                let decoded = (|| -> Result<Job, ItemError> {
+                    let signature =
+                        decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+                    let mut public_keys = Vec::with_capacity(keys.len());
+                    let mut messages = Vec::with_capacity(request.messages.len());
+                    for (index, msg_hex) in request.messages.iter().enumerate() {
+                        let (pk, pk_bytes) = s.resolve_key(suite.variant, keys.get(index))?;
+                        public_keys.push(pk);
+                        messages.push(augment(suite, &pk_bytes, parse_hex(msg_hex)?));
                     }
-                }
-                Ok((signature, public_keys, messages))
+                    if suite.scheme == Scheme::Basic {
+                        let mut seen = HashSet::with_capacity(messages.len());
+                        if !messages.iter().all(|m| seen.insert(m.as_slice())) {
+                            return Err(ItemError::DuplicateMessage);
+                        }
+                    }
+                    Ok(Job::Aggregate {
+                        suite,
+                        public_keys,
+                        messages,
+                        signature: Box::new(signature),
+                    })
+                })();
+                split(decoded)
             })
             .await?;
-        let (signature, public_keys, messages) = match decoded {
-            Ok(parts) => parts,
-            Err(error) => return Ok(verdict(Err(error))),
-        };
-        let (reply, answer) = oneshot::channel();
-        self.enqueue(Work::Aggregate {
-            suite,
-            public_keys,
-            messages,
-            signature: Box::new(signature),
-            reply,
-        })?;
-        let valid = receive(answer).await?;
-        Ok(verdict(if valid {
-            Ok(())
-        } else {
-            Err(ItemError::InvalidSignature)
-        }))
+        Ok(single_verdict(refused, verdicts))
     }
 
     /// `POST /v1/fast-aggregate-verify`: one signature by many keys over one message (POP).
@@ -439,46 +510,53 @@ impl Service {
         {
             return Err(RequestError::RegistrationRequired);
         }
-        self.check_count(keys.len())?;
+        let priority = request.priority;
+        self.check_size(priority, keys.len())?;
         let suite = Suite::new(
             Scheme::Pop,
             request.variant.unwrap_or(self.config.default_suite.variant),
         );
-        let decoded = self
-            .off_loop(move |s| -> Result<_, ItemError> {
-                let signature = decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
-                let mut public_keys = Vec::with_capacity(keys.len());
-                for index in 0..keys.len() {
-                    public_keys.push(s.resolve_key(suite.variant, keys.get(index))?.0);
-                }
-                Ok((signature, public_keys, parse_hex(&request.message)?))
+        let weight = keys.len();
+        let (refused, verdicts) = self
+            .decode_and_verify(priority, weight, move |s| {
+                let decoded = (|| -> Result<Job, ItemError> {
+                    let signature =
+                        decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+                    let mut public_keys = Vec::with_capacity(keys.len());
+                    for index in 0..keys.len() {
+                        public_keys.push(s.resolve_key(suite.variant, keys.get(index))?.0);
+                    }
+                    Ok(Job::FastAggregate {
+                        suite,
+                        public_keys,
+                        message: parse_hex(&request.message)?,
+                        signature: Box::new(signature),
+                    })
+                })();
+                split(decoded)
             })
             .await?;
-        let (signature, public_keys, message) = match decoded {
-            Ok(parts) => parts,
-            Err(error) => return Ok(verdict(Err(error))),
-        };
-        // Key aggregation is a few point additions, cheap enough for the handler; the pairing
-        // check, the expensive part, goes through the queue like all verification.
-        let aggregate = self
-            .engine
-            .aggregate_public_keys(&public_keys)
-            .map_err(engine_failure)?;
-        let (reply, answer) = oneshot::channel();
-        self.enqueue(Work::Aggregate {
-            suite,
-            public_keys: vec![aggregate],
-            messages: vec![message],
-            signature: Box::new(signature),
-            reply,
-        })?;
-        let valid = receive(answer).await?;
-        Ok(verdict(if valid {
-            Ok(())
-        } else {
-            Err(ItemError::InvalidSignature)
-        }))
+        Ok(single_verdict(refused, verdicts))
     }
+}
+
+/// A decoding outcome as `decode_and_verify` takes it: the item error that settles the answer
+/// already, or the job to verify.
+fn split(decoded: Result<Job, ItemError>) -> (Option<ItemError>, Option<Job>) {
+    match decoded {
+        Ok(job) => (None, Some(job)),
+        Err(error) => (Some(error), None),
+    }
+}
+
+/// The answer of an aggregate endpoint: the decoding error, else the one verdict.
+fn single_verdict(refused: Option<ItemError>, verdicts: Option<Vec<bool>>) -> VerdictResponse {
+    let valid = verdicts.is_some_and(|v| v == [true]);
+    verdict(match refused {
+        Some(error) => Err(error),
+        None if valid => Ok(()),
+        None => Err(ItemError::InvalidSignature),
+    })
 }
 
 /// AUG signs pk ‖ msg; the other schemes sign msg.

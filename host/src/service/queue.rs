@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::codec::{PublicKey, Signature};
-use crate::engine::{EngineError, SignedItem};
+use crate::engine::{verify_each, BisectStats, Engine, EngineError, SignedItem};
 use crate::suite::Suite;
 
-/// Verification work for the engine, with the channel its answer goes back on.
-pub enum Work {
+/// Decoded verification work: what an engine is asked, without the way the answer goes back.
+pub enum Job {
     /// Independent signatures: one verdict each.
     Items {
         suite: Suite,
         items: Vec<SignedItem>,
-        reply: oneshot::Sender<Result<Vec<bool>, EngineError>>,
     },
     /// One aggregate signature over (key, message) pairs (messages final, distinctness checked).
     Aggregate {
@@ -28,18 +27,67 @@ pub enum Work {
         messages: Vec<Vec<u8>>,
         // Boxed: a G2 point would make every queued job as large as this variant.
         signature: Box<Signature>,
-        reply: oneshot::Sender<Result<bool, EngineError>>,
+    },
+    /// One aggregate signature by many keys over one message (POP). The key sum is engine work
+    /// too (up to `max_items` point additions), so it runs where the pairing does, never on
+    /// the HTTP event loop.
+    FastAggregate {
+        suite: Suite,
+        public_keys: Vec<PublicKey>,
+        message: Vec<u8>,
+        signature: Box<Signature>,
     },
 }
 
-impl Work {
+impl Job {
     /// Signatures' worth of engine work.
     pub fn weight(&self) -> usize {
         match self {
-            Work::Items { items, .. } => items.len(),
-            Work::Aggregate { public_keys, .. } => public_keys.len(),
+            Job::Items { items, .. } => items.len(),
+            Job::Aggregate { public_keys, .. } | Job::FastAggregate { public_keys, .. } => {
+                public_keys.len()
+            }
         }
     }
+
+    /// The verdicts of this job alone on `engine`: one per item, or one for an aggregate.
+    pub fn run(&self, engine: &dyn Engine) -> Result<(Vec<bool>, BisectStats), EngineError> {
+        match self {
+            Job::Items { suite, items } => {
+                let refs: Vec<&SignedItem> = items.iter().collect();
+                verify_each(engine, *suite, &refs)
+            }
+            Job::Aggregate {
+                suite,
+                public_keys,
+                messages,
+                signature,
+            } => {
+                let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+                let valid = engine.verify_aggregate(*suite, public_keys, &messages, signature)?;
+                Ok((vec![valid], BisectStats::default()))
+            }
+            Job::FastAggregate {
+                suite,
+                public_keys,
+                message,
+                signature,
+            } => {
+                let sum = engine.aggregate_public_keys(public_keys)?;
+                let valid = engine.verify_aggregate(*suite, &[sum], &[message], signature)?;
+                Ok((vec![valid], BisectStats::default()))
+            }
+        }
+    }
+}
+
+/// The answer to a job: its verdicts, or why none could be computed.
+pub type Reply = oneshot::Sender<Result<Vec<bool>, EngineError>>;
+
+/// A job with the channel its answer goes back on.
+pub struct Work {
+    pub job: Job,
+    pub reply: Reply,
 }
 
 /// Work with the time it was accepted.
@@ -82,7 +130,7 @@ impl Queue {
     /// Accepts work unless that would exceed the capacity. An empty queue accepts any single
     /// job, so a request larger than the capacity is slow rather than never served.
     pub fn try_push(&self, work: Work) -> Result<usize, PushError> {
-        let weight = work.weight();
+        let weight = work.job.weight();
         let mut state = self.lock();
         if state.closed {
             return Err(PushError::Closed);
@@ -146,7 +194,7 @@ impl Queue {
         let mut batch = Vec::new();
         let mut total = 0;
         while let Some(front) = state.jobs.front() {
-            let weight = front.work.weight();
+            let weight = front.work.job.weight();
             if !batch.is_empty() && total + weight > max_batch {
                 break;
             }

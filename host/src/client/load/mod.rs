@@ -5,11 +5,15 @@
 //! (itself capped in time). An answer whose per-item verdicts differ in any item from the
 //! warm-up's counts as a mismatch: a load run also checks that the server stays correct under
 //! load.
+//!
+//! Mixed mode (`--probe`): beside the clients, one probe client posts a small interactive
+//! request at a steady pace for as long as they run, and its latency is reported apart: what
+//! a vehicle at a toll gate sees while bulk settlement saturates the server.
 
 mod stats;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +24,7 @@ pub use stats::{percentile, Latency};
 
 use super::batch::{generate_batch, BatchSpec, Corruption};
 use super::{ClientError, Server};
-use crate::api::wire::VerifyRequest;
+use crate::api::wire::{Priority, VerifyRequest};
 use crate::suite::{Scheme, Suite, Variant};
 
 /// When a run stops.
@@ -40,6 +44,16 @@ pub struct LoadPlan {
     pub limit: Limit,
     pub timeout: Duration,
     pub progress: bool,
+    /// Mixed mode: an interactive probe beside the clients.
+    pub probe: Option<Probe>,
+}
+
+/// One client posting `request` every `interval` (after the previous answer) while the main
+/// clients run.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub request: VerifyRequest,
+    pub interval: Duration,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +73,9 @@ pub struct LoadReport {
     pub requests_per_s: f64,
     pub signatures_per_s: f64,
     pub latency: Latency,
+    /// The probe's own figures in mixed mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Box<LoadReport>>,
 }
 
 /// The verdicts of a /v1/verify answer, item by item.
@@ -97,24 +114,41 @@ impl Tally {
     }
 }
 
-/// Sends one warm-up request (it also fills the server's key cache), then runs the clients.
-pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
-    if plan.clients == 0 {
-        return Err(ClientError::Usage("at least one client is needed".into()));
-    }
-    let body =
-        Arc::new(
-            serde_json::to_string(&plan.request).map_err(|source| ClientError::Json {
-                what: "the batch".into(),
-                source,
-            })?,
-        );
+/// A request body with the verdict counts its warm-up got.
+struct Prepared {
+    body: Arc<String>,
+    expected: Verdicts,
+    items: usize,
+}
+
+/// Sends one warm-up request (it also fills the server's key cache) and keeps its counts.
+fn prepare(plan: &LoadPlan, request: &VerifyRequest) -> Result<Prepared, ClientError> {
+    let body = serde_json::to_string(request).map_err(|source| ClientError::Json {
+        what: "the batch".into(),
+        source,
+    })?;
     let warm = Server::new(&plan.server, plan.timeout).post_ok("/v1/verify", &body)?;
     let expected: Verdicts = serde_json::from_str(&warm).map_err(|source| ClientError::Json {
         what: "the verify answer".into(),
         source,
     })?;
-    let expected = &expected;
+    Ok(Prepared {
+        body: Arc::new(body),
+        expected,
+        items: request.items.len(),
+    })
+}
+
+/// Warms up, then runs the clients (and the probe in mixed mode).
+pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
+    if plan.clients == 0 {
+        return Err(ClientError::Usage("at least one client is needed".into()));
+    }
+    let main = prepare(plan, &plan.request)?;
+    let probe = match &plan.probe {
+        Some(probe) => Some((prepare(plan, &probe.request)?, probe.interval)),
+        None => None,
+    };
 
     let bar = progress_bar(plan);
     let issued = Arc::new(AtomicU64::new(0));
@@ -124,29 +158,47 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
         Limit::Duration(d) => (start + d, u64::MAX),
         Limit::Requests { count, cap } => (start + cap, count),
     };
-    std::thread::scope(|scope| {
-        for _ in 0..plan.clients {
-            let (body, issued, tally, bar) = (
-                Arc::clone(&body),
-                Arc::clone(&issued),
-                Arc::clone(&tally),
-                bar.clone(),
-            );
+    let clients_done = AtomicBool::new(false);
+    let probe_tally = std::thread::scope(|scope| {
+        let probe = probe.as_ref().map(|(prepared, interval)| {
             let server = Server::new(&plan.server, plan.timeout);
+            let clients_done = &clients_done;
             scope.spawn(move || {
                 let mut mine = Tally::default();
-                while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < count {
-                    one_request(&server, &body, expected, &mut mine);
-                    if matches!(plan.limit, Limit::Requests { .. }) {
-                        bar.inc(1);
-                    }
+                while !clients_done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    one_request(&server, &prepared.body, &prepared.expected, &mut mine);
+                    std::thread::sleep(*interval);
                 }
-                tally
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .merge(mine);
-            });
-        }
+                mine
+            })
+        });
+        let clients: Vec<_> = (0..plan.clients)
+            .map(|_| {
+                let (body, issued, tally, bar) = (
+                    Arc::clone(&main.body),
+                    Arc::clone(&issued),
+                    Arc::clone(&tally),
+                    bar.clone(),
+                );
+                let server = Server::new(&plan.server, plan.timeout);
+                let expected = &main.expected;
+                scope.spawn(move || {
+                    let mut mine = Tally::default();
+                    while Instant::now() < deadline
+                        && issued.fetch_add(1, Ordering::Relaxed) < count
+                    {
+                        one_request(&server, &body, expected, &mut mine);
+                        if matches!(plan.limit, Limit::Requests { .. }) {
+                            bar.inc(1);
+                        }
+                    }
+                    tally
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .merge(mine);
+                })
+            })
+            .collect();
         if let Limit::Duration(d) = plan.limit {
             // The bar shows elapsed time; workers only count.
             while start.elapsed() < d {
@@ -154,6 +206,12 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
                 bar.set_position(start.elapsed().as_millis().min(d.as_millis()) as u64);
             }
         }
+        for client in clients {
+            // A client thread only panics on a bug in this module; its figures are then lost.
+            let _ = client.join();
+        }
+        clients_done.store(true, Ordering::Relaxed);
+        probe.and_then(|p| p.join().ok())
     });
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -163,9 +221,18 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     );
-    let items = plan.request.items.len();
+    let probe = probe_tally
+        .zip(probe.as_ref())
+        .map(|(t, (prepared, _))| Box::new(report(1, prepared.items, t, elapsed)));
     Ok(LoadReport {
-        clients: plan.clients,
+        probe,
+        ..report(plan.clients, main.items, tally, elapsed)
+    })
+}
+
+fn report(clients: usize, items: usize, tally: Tally, elapsed: f64) -> LoadReport {
+    LoadReport {
+        clients,
         items_per_request: items,
         requests_ok: tally.ok,
         rejected: tally.rejected,
@@ -176,7 +243,8 @@ pub fn run_load(plan: &LoadPlan) -> Result<LoadReport, ClientError> {
         requests_per_s: tally.ok as f64 / elapsed,
         signatures_per_s: (tally.ok as f64 * items as f64) / elapsed,
         latency: Latency::of(tally.latencies),
-    })
+        probe: None,
+    }
 }
 
 fn one_request(server: &Server, body: &str, expected: &Verdicts, tally: &mut Tally) {
@@ -255,9 +323,22 @@ pub struct LoadArgs {
     /// Distinct signing keys in a generated request.
     #[arg(long, default_value_t = 16, conflicts_with = "batch")]
     keys: usize,
+    /// Latency class of the clients' requests (a --batch file keeps its own unless given).
+    #[arg(long, value_enum)]
+    priority: Option<Priority>,
     /// Concurrent clients.
     #[arg(short, long, default_value_t = 4)]
     clients: usize,
+    /// Mixed mode: also run an interactive probe posting requests of --probe-items items,
+    /// and report its latency apart.
+    #[arg(long)]
+    probe: bool,
+    /// Items per probe request.
+    #[arg(long, default_value_t = 1, requires = "probe")]
+    probe_items: usize,
+    /// Pause of the probe between an answer and its next request, in milliseconds.
+    #[arg(long, default_value_t = 20, requires = "probe")]
+    probe_interval_ms: u64,
     /// Run for this many seconds.
     #[arg(short, long, default_value_t = 10.0, conflicts_with = "requests")]
     duration: f64,
@@ -279,7 +360,7 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<()> {
-    let request = match &args.batch {
+    let mut request: VerifyRequest = match &args.batch {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ClientError::Io {
                 path: path.display().to_string(),
@@ -290,17 +371,20 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
                 source,
             })?
         }
-        None => {
-            let spec = BatchSpec {
-                items: args.items,
-                suite: Suite::new(args.scheme, args.variant),
-                keys: args.keys,
-                message_len: 32,
-                corruption: Corruption::None,
-                seed: None,
-            };
-            generate_batch(&spec)?.request
-        }
+        None => generate(args.items, args.scheme, args.variant, args.keys)?,
+    };
+    if let Some(priority) = args.priority {
+        request.priority = priority;
+    }
+    let probe = match args.probe {
+        true => Some(Probe {
+            request: VerifyRequest {
+                priority: Priority::Interactive,
+                ..generate(args.probe_items, args.scheme, args.variant, args.keys)?
+            },
+            interval: Duration::from_millis(args.probe_interval_ms),
+        }),
+        false => None,
     };
     let seconds = |s: f64| {
         Duration::try_from_secs_f64(s)
@@ -320,6 +404,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         limit,
         timeout: Duration::from_secs(args.timeout),
         progress: !args.quiet && !args.json,
+        probe,
     };
     let report = run_load(&plan)?;
     if args.json {
@@ -327,15 +412,35 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     } else {
         print_report(&report);
     }
-    if report.errors > 0 || report.mismatches > 0 {
-        anyhow::bail!(
-            "{} errors and {} wrong verdicts under load (first: {})",
-            report.errors,
-            report.mismatches,
-            report.first_error.as_deref().unwrap_or("-")
-        );
+    for r in std::iter::once(&report).chain(report.probe.as_deref()) {
+        if r.errors > 0 || r.mismatches > 0 {
+            anyhow::bail!(
+                "{} errors and {} wrong verdicts under load (first: {})",
+                r.errors,
+                r.mismatches,
+                r.first_error.as_deref().unwrap_or("-")
+            );
+        }
     }
     Ok(())
+}
+
+/// A valid generated batch of `items` items.
+fn generate(
+    items: usize,
+    scheme: Scheme,
+    variant: Variant,
+    keys: usize,
+) -> Result<VerifyRequest, ClientError> {
+    let spec = BatchSpec {
+        items,
+        suite: Suite::new(scheme, variant),
+        keys,
+        message_len: 32,
+        corruption: Corruption::None,
+        seed: None,
+    };
+    Ok(generate_batch(&spec)?.request)
 }
 
 fn print_report(r: &LoadReport) {
@@ -352,4 +457,15 @@ fn print_report(r: &LoadReport) {
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",
         l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.mean_ms
     );
+    if let Some(p) = &r.probe {
+        let l = &p.latency;
+        println!(
+            "interactive probe: {} requests answered ({} rejected with 429, {} errors), {} items each",
+            p.requests_ok, p.rejected, p.errors, p.items_per_request
+        );
+        println!(
+            "probe latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",
+            l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.mean_ms
+        );
+    }
 }
