@@ -9,6 +9,9 @@ use crate::trace::{Const, Graph, Node, Sink, ValueId};
 /// Program-order preferences tried by the scheduler (see [`schedule`]).
 const ORDER_BIASES: [usize; 6] = [0, 4, 8, 16, 32, 64];
 
+/// A schedule: placements, length, register of each value, registers used per bank.
+type Candidate = (Vec<Placement>, usize, Vec<Option<usize>>, [usize; BANKS]);
+
 /// Compiles one segment of program `name` whose persistent state uses `state_slots` slots
 /// (the first registers of add/sub unit 0's bank).
 pub fn compile_segment(
@@ -107,7 +110,7 @@ pub fn compile_segment(
     }
 
     // A few scheduling priorities; keep the shortest program whose banks fit.
-    let mut best: Option<(Vec<Placement>, usize, Vec<Option<usize>>, [usize; BANKS])> = None;
+    let mut best: Option<Candidate> = None;
     let mut shortfall = None;
     for bias in ORDER_BIASES {
         let (at, len) = schedule(&tasks, cfg.alu_slots, cfg.sched_window, bias)?;

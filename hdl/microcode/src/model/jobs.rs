@@ -74,13 +74,16 @@ fn infinity_words(g2: bool) -> Vec<Fq> {
     }
 }
 
+/// Per-lane outputs, epilogue outputs and the run's statistics.
+type Spread = (Vec<Vec<Fq>>, Vec<Vec<Fq>>, Stats);
+
 /// Spreads items round-robin and runs one program; returns each item's output, in item order,
 /// and each active lane's epilogue output.
 fn spread(
     engine: &mut Engine<'_>,
     kind: ProgramKind,
     items: Vec<Vec<Fq>>,
-) -> Result<(Vec<Vec<Fq>>, Vec<Vec<Fq>>, Stats), ModelError> {
+) -> Result<Spread, ModelError> {
     let k = engine.rom.config.lanes;
     let entry = engine.rom.entry(kind).clone();
     let mut inputs = vec![Vec::new(); k];
@@ -140,7 +143,7 @@ impl Job {
                 let items = points
                     .chunks(accumulators)
                     .map(|chunk| {
-                        let pad = std::iter::repeat(&infinity).take(accumulators - chunk.len());
+                        let pad = std::iter::repeat_n(&infinity, accumulators - chunk.len());
                         chunk.iter().chain(pad).flatten().copied().collect()
                     })
                     .collect();

@@ -185,11 +185,11 @@ impl<'r> Engine<'r> {
     ) -> Result<(), ModelError> {
         for i in range {
             let instr = &self.rom.instrs[i];
-            for lane in 0..self.rom.config.lanes {
+            for (lane, &on) in active[..self.rom.config.lanes].iter().enumerate() {
                 let now = self.cycle;
                 self.cycle += 1;
                 self.land(now);
-                if active[lane] {
+                if on {
                     self.issue(instr, lane, now, inputs, outputs, stats)?;
                 }
             }
