@@ -304,7 +304,7 @@ mod tests {
         let rounds = 2;
         // Output element n is lane n mod 4's element n / 4; make each word say (lane, element).
         let stream: Vec<u32> = (0..SHAPE.output_words(op, rounds) / 12)
-            .flat_map(|n| std::iter::repeat(((n % 4) << 8 | n / 4) as u32).take(12))
+            .flat_map(|n| std::iter::repeat_n((((n % 4) << 8) | (n / 4)) as u32, 12))
             .collect();
         let out = SHAPE.results(op, rounds, 6, &stream).unwrap();
         assert_eq!(out.len(), 6 * 36);
