@@ -162,17 +162,20 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     );
 
     // A signed item from `sign`, verified as a one-item batch under the same suite.
-    let out = tollgate(&[
-        "sign",
-        "--key-file",
-        key_file.to_str().unwrap(),
-        "--text",
-        "charge 12 kWh",
-        "--scheme",
-        "aug",
-        "--variant",
-        "min-sig",
-    ]);
+    let sign_with = |flag: &str, file: &PathBuf| {
+        tollgate(&[
+            "sign",
+            flag,
+            file.to_str().unwrap(),
+            "--text",
+            "charge 12 kWh",
+            "--scheme",
+            "aug",
+            "--variant",
+            "min-sig",
+        ])
+    };
+    let out = sign_with("--key-file", &key_file);
     assert!(
         out.status.success(),
         "{}",
@@ -182,17 +185,7 @@ fn cli_keygen_sign_gen_batch_and_submit() {
     assert_eq!(item.public_key, key["public_key"].as_str().unwrap());
     let sk_file = tmp("sk.hex");
     std::fs::write(&sk_file, key["secret_key"].as_str().unwrap()).unwrap();
-    let same = tollgate(&[
-        "sign",
-        "--secret-key-file",
-        sk_file.to_str().unwrap(),
-        "--text",
-        "charge 12 kWh",
-        "--scheme",
-        "aug",
-        "--variant",
-        "min-sig",
-    ]);
+    let same = sign_with("--secret-key-file", &sk_file);
     assert_eq!(
         same.stdout, out.stdout,
         "--secret-key-file signs like --key-file"

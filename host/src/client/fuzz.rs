@@ -63,6 +63,9 @@ pub struct FuzzReport {
     pub codes: BTreeMap<String, u64>,
     /// Oversized bodies the server refused by closing before reading them all.
     pub oversized_closed: u64,
+    /// Requests that failed before any answer on a reused keep-alive connection (one the
+    /// server had just closed) and were sent again on a fresh one, as HTTP/1.1 clients do.
+    pub resent_on_fresh_connection: u64,
     /// Answers breaking the contract (undocumented status or code, non-JSON body, no answer).
     pub violations: u64,
     pub first_violation: Option<String>,
@@ -209,7 +212,7 @@ pub fn fuzz(args: &FuzzArgs) -> anyhow::Result<FuzzReport> {
     std::thread::scope(|scope| {
         for client in 0..args.clients.max(1) as u64 {
             let (report, next, corpus, server) = (&report, &next, &corpus, server.clone());
-            let requests = args.requests;
+            let (requests, base) = (args.requests, args.server.as_str());
             scope.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ client);
                 let mut data = vec![0u8; 1024];
@@ -219,15 +222,28 @@ pub fn fuzz(args: &FuzzArgs) -> anyhow::Result<FuzzReport> {
                     else {
                         continue;
                     };
-                    let outcome = server
-                        .send(
-                            request.method,
-                            &request.path,
-                            request.content_type,
-                            &request.body,
-                        )
-                        .map(|reply| (reply.status, reply.body))
-                        .map_err(|e| e.to_string());
+                    let send = |server: &Server| {
+                        server
+                            .send(
+                                request.method,
+                                &request.path,
+                                request.content_type,
+                                &request.body,
+                            )
+                            .map(|reply| (reply.status, reply.body))
+                            .map_err(|e| e.to_string())
+                    };
+                    let mut outcome = send(&server);
+                    if outcome.is_err() && !request.oversized {
+                        // No answer at all: the pooled connection may have been closed by the
+                        // server after its previous answer. Once more on a new connection; a
+                        // second failure is a violation.
+                        report
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .resent_on_fresh_connection += 1;
+                        outcome = send(&Server::new(base, timeout));
+                    }
                     record(report, outcome, request.oversized);
                 }
             });

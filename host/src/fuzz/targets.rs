@@ -4,8 +4,9 @@
 //! and only if arkworks accepts it, and accepted points re-encode to the same bytes.
 //!
 //! The test command runs a short pass. The long run (docs/API.md, "Fuzzing"):
-//! `TOLLGATE_FUZZ_INPUTS=10000000 cargo test --release -p tollgate --lib fuzz:: -- --nocapture`
-//! spreads that many inputs over the targets; `TOLLGATE_FUZZ_SEED` replays a run.
+//! `TOLLGATE_FUZZ_INPUTS=10000000 cargo test -p tollgate --lib fuzz:: -- --nocapture`
+//! spreads that many inputs over the targets (`TOLLGATE_FUZZ_SECS=N` instead runs each target
+//! for N seconds); `TOLLGATE_FUZZ_SEED` replays a run.
 
 use std::time::Instant;
 
@@ -47,26 +48,33 @@ fn corpus() -> Corpus {
     corpus
 }
 
-/// Runs `target` on `inputs` random byte strings, each read as structured edits.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
+}
+
+/// Runs `target` on random byte strings, each read as structured edits: its share of
+/// TOLLGATE_FUZZ_INPUTS, or for TOLLGATE_FUZZ_SECS seconds, whichever ends first.
 fn drive(name: &str, mut target: impl FnMut(&mut Unstructured)) {
-    let total: u64 = std::env::var("TOLLGATE_FUZZ_INPUTS")
-        .ok()
-        .map(|v| v.parse().expect("TOLLGATE_FUZZ_INPUTS is a count"))
-        .unwrap_or(SHORT_RUN);
-    let seed: u64 = std::env::var("TOLLGATE_FUZZ_SEED")
-        .ok()
-        .map(|v| v.parse().expect("TOLLGATE_FUZZ_SEED is a number"))
-        .unwrap_or_else(rand::random);
+    let budget = env_number("TOLLGATE_FUZZ_SECS").map(std::time::Duration::from_secs);
+    let total = env_number("TOLLGATE_FUZZ_INPUTS").unwrap_or(match budget {
+        Some(_) => u64::MAX,
+        None => SHORT_RUN,
+    });
+    let seed = env_number("TOLLGATE_FUZZ_SEED").unwrap_or_else(rand::random);
     let inputs = total.div_ceil(TARGETS);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut data = vec![0u8; 512];
     let started = Instant::now();
-    for _ in 0..inputs {
+    let mut done = 0;
+    while done < inputs && budget.is_none_or(|b| started.elapsed() < b) {
         rng.fill_bytes(&mut data);
         target(&mut Unstructured::new(&data));
+        done += 1;
     }
     println!(
-        "fuzz {name}: {inputs} inputs in {:.1} s (TOLLGATE_FUZZ_SEED={seed})",
+        "fuzz {name}: {done} inputs in {:.1} s (TOLLGATE_FUZZ_SEED={seed})",
         started.elapsed().as_secs_f64()
     );
 }
