@@ -86,7 +86,14 @@ fn kill_9_during_bulk_import_loses_nothing_acknowledged() {
                     .set("Authorization", &format!("Bearer {TOKEN}"))
                     .send_string(&Value::from(entries).to_string());
                 let answer = match result {
-                    Ok(response) => response.into_json::<Value>().map_err(|e| e.to_string()),
+                    Ok(response) => {
+                        response
+                            .into_string()
+                            .map_err(|e| e.to_string())
+                            .and_then(|body| {
+                                serde_json::from_str::<Value>(&body).map_err(|e| e.to_string())
+                            })
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 let acked = answer.map(|a| {
