@@ -27,8 +27,9 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            // The measured crossover (bench/RESULTS.md "## Device"): below it the CPU is faster.
-            min_batch: 256,
+            // The batch size: a full batch goes to the device with default settings (the one
+            // default lives in ServiceConfig; docs/API.md "Batching and the device").
+            min_batch: crate::service::ServiceConfig::default().max_batch_size,
             // Never by default: with ABI 2.0's register transport the CPU aggregates keys
             // faster at every measured size (bench/RESULTS.md "## Device").
             min_points: usize::MAX,

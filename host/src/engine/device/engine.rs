@@ -1,0 +1,276 @@
+//! The `Engine` implementation: what goes to the device, what the CPU finishes and confirms.
+
+use std::sync::PoisonError;
+
+use blst::{min_pk, min_sig};
+use tollgate_abi::{Opcode, G1_WORDS, G2_WORDS};
+use tollgate_drivers::{codec, Device, JobOutput};
+use tracing::warn;
+
+use super::super::fallback::FallbackReason;
+use super::super::{Engine, EngineError, SignedItem};
+use super::pairing::pairing_check;
+use super::points::*;
+use super::DeviceEngine;
+use crate::codec::{PublicKey, Signature};
+use crate::suite::{Suite, Variant};
+
+impl DeviceEngine {
+    /// The device's half of a batch check; `Err` means the device could not answer.
+    fn device_batch(
+        &self,
+        device: &mut Device,
+        suite: Suite,
+        items: &[&SignedItem],
+        scalars: &[u64],
+    ) -> Result<Result<bool, FallbackReason>, EngineError> {
+        let shared = &self.shared;
+        let per_item = |group_words: usize| items.len() * (2 + group_words);
+        let (mut keys, mut sigs) = match suite.variant {
+            Variant::MinPk => (
+                Vec::with_capacity(per_item(G1_WORDS)),
+                Vec::with_capacity(per_item(G2_WORDS)),
+            ),
+            Variant::MinSig => (
+                Vec::with_capacity(per_item(G2_WORDS)),
+                Vec::with_capacity(per_item(G1_WORDS)),
+            ),
+        };
+        for (item, r) in items.iter().zip(scalars) {
+            keys.extend(codec::encode_scalar(*r));
+            sigs.extend(codec::encode_scalar(*r));
+            match (suite.variant, &item.public_key, &item.signature) {
+                (Variant::MinPk, PublicKey::G1(pk), Signature::G2(sig)) => {
+                    push_g1(&mut keys, &pk.serialize())?;
+                    push_g2(&mut sigs, &sig.serialize())?;
+                }
+                (Variant::MinSig, PublicKey::G2(pk), Signature::G1(sig)) => {
+                    push_g2(&mut keys, &pk.serialize())?;
+                    push_g1(&mut sigs, &sig.serialize())?;
+                }
+                _ => return Err(EngineError::VariantMismatch(suite.variant)),
+            }
+        }
+        let messages: Vec<&[u8]> = items.iter().map(|item| item.message.as_slice()).collect();
+        let verdict = match suite.variant {
+            Variant::MinPk => (|| {
+                let blinded = shared.job(device, Opcode::ScalarMulG1, &keys)?;
+                let sum = shared.job(device, Opcode::MultiScalarG2, &sigs)?;
+                let blinded = item_points(&blinded.words, G1_WORDS, items.len(), result_g1)?;
+                let sum = sum_g2(&sum.words, false)?;
+                pairing_check(suite.dst(), &blinded, &messages, &sum)
+            })(),
+            Variant::MinSig => (|| {
+                let blinded = shared.job(device, Opcode::ScalarMulG2, &keys)?;
+                let sum = shared.job(device, Opcode::MultiScalarG1, &sigs)?;
+                let blinded = item_points(&blinded.words, G2_WORDS, items.len(), result_g2)?;
+                let sum = sum_g1(&sum.words, false)?;
+                pairing_check(suite.dst(), &blinded, &messages, &sum)
+            })(),
+        };
+        if verdict == Err(FallbackReason::BadResult) {
+            shared.condemn(
+                device,
+                FallbackReason::BadResult,
+                "batch result not a valid point",
+            );
+        }
+        Ok(verdict)
+    }
+
+    /// Sum of points on the device; `None` input words mean "keep it on the CPU".
+    fn device_sum(&self, opcode: Opcode, input: &[u32]) -> Result<JobOutput, FallbackReason> {
+        let mut device = self.shared.acquire()?;
+        self.shared.job(&mut device, opcode, input)
+    }
+
+    /// A device-made result the CPU recomputed differently.
+    fn disagreement(&self, what: &str) {
+        warn!(what, "device and CPU disagree; device out of service");
+        let mut device = self
+            .shared
+            .device
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .condemn(&mut device, FallbackReason::Disagreement, what);
+        self.shared.metrics.fallback(FallbackReason::Disagreement);
+    }
+
+    fn bad_result(&self, what: &str) {
+        let mut device = self
+            .shared
+            .device
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .condemn(&mut device, FallbackReason::BadResult, what);
+        self.shared.metrics.fallback(FallbackReason::BadResult);
+    }
+}
+
+impl Engine for DeviceEngine {
+    fn backend(&self) -> &'static str {
+        "device"
+    }
+
+    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError> {
+        if items.is_empty() {
+            return Err(EngineError::Empty);
+        }
+        if items.len() < self.shared.policy.min_batch {
+            return self.cpu.verify_batch(suite, items);
+        }
+        let scalars = blinding_scalars(items.len())?;
+        let verdict = match self.shared.acquire() {
+            Ok(mut device) => self.device_batch(&mut device, suite, items, &scalars)?,
+            Err(reason) => Err(reason),
+        };
+        match verdict {
+            Err(reason) => {
+                self.shared.metrics.fallback(reason);
+                self.cpu.verify_batch(suite, items)
+            }
+            Ok(false) => {
+                // Never report "invalid" on the device's word alone.
+                let cpu = self.cpu.verify_batch(suite, items)?;
+                if cpu {
+                    self.disagreement("device failed a batch the CPU verifies");
+                }
+                Ok(cpu)
+            }
+            Ok(true) if self.shared.sample() => {
+                let cpu = self.cpu.verify_batch(suite, items)?;
+                if !cpu {
+                    self.disagreement("device passed a batch the CPU rejects");
+                }
+                Ok(cpu)
+            }
+            Ok(true) => Ok(true),
+        }
+    }
+
+    fn verify_aggregate(
+        &self,
+        suite: Suite,
+        public_keys: &[PublicKey],
+        messages: &[&[u8]],
+        signature: &Signature,
+    ) -> Result<bool, EngineError> {
+        // The pairings are the CPU's. What the device may have contributed is an aggregate key
+        // (fast aggregate verification): an "invalid" reached with one is confirmed with the
+        // CPU's own sum of the same keys.
+        let verdict = self
+            .cpu
+            .verify_aggregate(suite, public_keys, messages, signature)?;
+        if verdict {
+            return Ok(true);
+        }
+        let mut corrected = public_keys.to_vec();
+        let mut changed = false;
+        for key in corrected.iter_mut() {
+            if let Some(inputs) = self.shared.inputs_of(key) {
+                let cpu_sum = self.cpu.aggregate_public_keys(&inputs)?;
+                if cpu_sum != *key {
+                    *key = cpu_sum;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(false);
+        }
+        self.disagreement("device aggregate key differs from the CPU's");
+        self.cpu
+            .verify_aggregate(suite, &corrected, messages, signature)
+    }
+
+    fn aggregate_public_keys(&self, keys: &[PublicKey]) -> Result<PublicKey, EngineError> {
+        let variant = keys.first().ok_or(EngineError::Empty)?.variant();
+        if keys.len() < self.shared.policy.min_points {
+            return self.cpu.aggregate_public_keys(keys);
+        }
+        let mut input = Vec::with_capacity(keys.len() * variant_words(variant, true));
+        for key in keys {
+            match (variant, key) {
+                (Variant::MinPk, PublicKey::G1(pk)) => push_g1(&mut input, &pk.serialize())?,
+                (Variant::MinSig, PublicKey::G2(pk)) => push_g2(&mut input, &pk.serialize())?,
+                _ => return Err(EngineError::VariantMismatch(variant)),
+            }
+        }
+        let result = match variant {
+            Variant::MinPk => self
+                .device_sum(Opcode::AggregateG1, &input)
+                .and_then(|out| sum_g1(&out.words, true))
+                .map(|p| PublicKey::G1(min_pk::PublicKey::from(p))),
+            Variant::MinSig => self
+                .device_sum(Opcode::AggregateG2, &input)
+                .and_then(|out| sum_g2(&out.words, true))
+                .map(|p| PublicKey::G2(min_sig::PublicKey::from(p))),
+        };
+        let sum = match result {
+            Ok(sum) => sum,
+            Err(reason) => {
+                if reason == FallbackReason::BadResult {
+                    self.bad_result("aggregate key not a point of the group");
+                } else {
+                    self.shared.metrics.fallback(reason);
+                }
+                return self.cpu.aggregate_public_keys(keys);
+            }
+        };
+        if self.shared.sample() {
+            let cpu = self.cpu.aggregate_public_keys(keys)?;
+            if cpu != sum {
+                self.disagreement("aggregate public key");
+                return Ok(cpu);
+            }
+        }
+        self.shared.remember(&sum, keys);
+        Ok(sum)
+    }
+
+    fn aggregate_signatures(&self, signatures: &[Signature]) -> Result<Signature, EngineError> {
+        let variant = signatures.first().ok_or(EngineError::Empty)?.variant();
+        if signatures.len() < self.shared.policy.min_points {
+            return self.cpu.aggregate_signatures(signatures);
+        }
+        let mut input = Vec::with_capacity(signatures.len() * variant_words(variant, false));
+        for signature in signatures {
+            match (variant, signature) {
+                (Variant::MinPk, Signature::G2(sig)) => push_g2(&mut input, &sig.serialize())?,
+                (Variant::MinSig, Signature::G1(sig)) => push_g1(&mut input, &sig.serialize())?,
+                _ => return Err(EngineError::VariantMismatch(variant)),
+            }
+        }
+        let result = match variant {
+            Variant::MinPk => self
+                .device_sum(Opcode::AggregateG2, &input)
+                .and_then(|out| sum_g2(&out.words, true))
+                .map(|p| Signature::G2(min_pk::Signature::from(p))),
+            Variant::MinSig => self
+                .device_sum(Opcode::AggregateG1, &input)
+                .and_then(|out| sum_g1(&out.words, true))
+                .map(|p| Signature::G1(min_sig::Signature::from(p))),
+        };
+        let sum = match result {
+            Ok(sum) => sum,
+            Err(reason) => {
+                if reason == FallbackReason::BadResult {
+                    self.bad_result("aggregate signature not a point of the group");
+                } else {
+                    self.shared.metrics.fallback(reason);
+                }
+                return self.cpu.aggregate_signatures(signatures);
+            }
+        };
+        if self.shared.sample() {
+            let cpu = self.cpu.aggregate_signatures(signatures)?;
+            if cpu != sum {
+                self.disagreement("aggregate signature");
+                return Ok(cpu);
+            }
+        }
+        Ok(sum)
+    }
+}

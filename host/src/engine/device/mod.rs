@@ -1,0 +1,106 @@
+//! The device engine: the accelerator computes what it is built for (aggregation of points, the
+//! 64-bit blinding multiplications of batch verification), the CPU (blst) finishes the rest
+//! (hashing to the curve, Miller loops, the final exponentiation), and the CPU engine stands
+//! behind every answer the device cannot give or cannot be trusted with. See `fallback` for
+//! the policy.
+//!
+//! Batch verification with the device (min_pk; min_sig swaps the groups): for blinding scalars
+//! rᵢ the device returns rᵢ·pkᵢ for each item (ScalarMul) and S = Σ rᵢ·σᵢ (MultiScalar); the
+//! CPU checks Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
+//!
+//! Modules: `engine` (the `Engine` implementation: what goes to the device, what the CPU
+//! confirms), `points` (the glue between blst points and the device's words), `pairing` (the
+//! CPU's share of a device-backed batch check), `health` (the device's lock, job accounting,
+//! taking it out of service and the prober that brings it back), `args` (the `tollgate serve`
+//! options and opening a transport).
+
+mod args;
+mod engine;
+mod health;
+mod pairing;
+mod points;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tollgate_drivers::Device;
+use tracing::warn;
+
+pub use args::{DeviceArgs, DeviceOpenError, Transport};
+pub use pairing::pairing_check;
+
+use super::fallback::{DeviceMetrics, Policy};
+use super::CpuEngine;
+use crate::codec::PublicKey;
+
+/// The driver the device engine runs on (for benches that drive a device directly).
+pub use tollgate_drivers as drivers;
+
+/// Aggregates made by the device whose inputs are kept, so that an "invalid" verdict reached
+/// with one of them can be confirmed with the CPU's own sum.
+const PROVENANCE_ENTRIES: usize = 32;
+
+/// How long the prober sleeps between checks of its stop flag.
+const PROBER_TICK: Duration = Duration::from_millis(20);
+
+/// A device-made aggregate public key and the keys it sums.
+type Provenance = VecDeque<(Vec<u8>, Arc<Vec<PublicKey>>)>;
+
+struct Shared {
+    device: Mutex<Device>,
+    in_service: AtomicBool,
+    policy: Policy,
+    metrics: DeviceMetrics,
+    provenance: Mutex<Provenance>,
+    stop: AtomicBool,
+}
+
+/// Accelerator first, CPU behind it.
+pub struct DeviceEngine {
+    cpu: CpuEngine,
+    shared: Arc<Shared>,
+    prober: Option<JoinHandle<()>>,
+}
+
+impl DeviceEngine {
+    /// Takes an opened (identity-checked) device into service and starts its prober.
+    pub fn start(device: Device, policy: Policy, metrics: DeviceMetrics) -> DeviceEngine {
+        metrics.up.set(1);
+        let shared = Arc::new(Shared {
+            device: Mutex::new(device),
+            in_service: AtomicBool::new(true),
+            policy,
+            metrics,
+            provenance: Mutex::new(VecDeque::new()),
+            stop: AtomicBool::new(false),
+        });
+        let prober_state = shared.clone();
+        let prober = std::thread::Builder::new()
+            .name("device-prober".into())
+            .spawn(move || prober_state.probe_loop())
+            .map_err(|error| warn!(%error, "no prober thread: a downed device stays down"))
+            .ok();
+        DeviceEngine {
+            cpu: CpuEngine::new(),
+            shared,
+            prober,
+        }
+    }
+
+    /// Whether the device is in service now.
+    pub fn device_up(&self) -> bool {
+        self.shared.in_service.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for DeviceEngine {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(prober) = self.prober.take() {
+            let _ = prober.join();
+        }
+    }
+}
