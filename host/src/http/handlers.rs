@@ -1,7 +1,7 @@
 //! Endpoint handlers: read and parse the body, call the service, shape the answer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
