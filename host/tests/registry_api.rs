@@ -544,15 +544,11 @@ fn parallel_registrations_lose_and_duplicate_nothing() {
     let statuses: Vec<(String, u16, usize)> = std::thread::scope(|scope| {
         let mut handles = Vec::new();
         // Every contender registers under "shared" twice; each single key under its own id.
-        for round in 0..2 {
+        for _round in 0..2 {
             for (i, body) in bodies_same.iter().enumerate() {
-                handles.push(scope.spawn(move || {
-                    (
-                        "shared".to_string(),
-                        put(s, "shared", body).status,
-                        i + round * 0,
-                    )
-                }));
+                handles.push(
+                    scope.spawn(move || ("shared".to_string(), put(s, "shared", body).status, i)),
+                );
             }
         }
         for (i, body) in bodies_single.iter().enumerate() {
@@ -580,11 +576,11 @@ fn parallel_registrations_lose_and_duplicate_nothing() {
         to_hex(&contenders[winner].public_key(Variant::MinPk))
     );
     assert_eq!(record["events"].as_array().unwrap().len(), 1);
-    for i in 0..8 {
+    for (i, single) in singles.iter().enumerate() {
         let record = s.get(&format!("/v1/keys/single-{i}")).json();
         assert_eq!(
             record["public_key"],
-            to_hex(&singles[i].public_key(Variant::MinPk))
+            to_hex(&single.public_key(Variant::MinPk))
         );
         assert_eq!(record["events"].as_array().unwrap().len(), 1, "{record}");
     }
