@@ -17,7 +17,9 @@
 # else `tollgate` on PATH), TOLLGATE_CLUSTER_DIR (state: pids, ports, logs, the generated
 # haproxy.cfg; default $TMPDIR/tollgate-cluster), TOLLGATE_CLUSTER_TIMEOUT (seconds to wait for
 # health, default 60). Every other TOLLGATE_* variable reaches the replicas (`tollgate serve`
-# reads its settings from them), e.g. TOLLGATE_HTTP_WORKERS=1.
+# reads its settings from them), e.g. TOLLGATE_HTTP_WORKERS=1. The key registry: with
+# TOLLGATE_REGISTRY_URL (postgres://…) the replicas share it; without, each replica keeps its
+# own embedded store in $dir/rI-data (an embedded store belongs to one process).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -71,7 +73,9 @@ start_replica() {
   bin="$(tollgate_bin)"
   log_file="$dir/r$i.log"
   : >"$log_file"
-  "$bin" serve --listen "127.0.0.1:$port" </dev/null >>"$log_file" 2>&1 &
+  local store=()
+  [ -n "${TOLLGATE_REGISTRY_URL:-}" ] || store=(--data-dir "$dir/r$i-data")
+  "$bin" serve --listen "127.0.0.1:$port" "${store[@]}" </dev/null >>"$log_file" 2>&1 &
   local pid=$!
   echo "$pid" >"$dir/r$i.pid"
   local deadline=$((SECONDS + timeout))

@@ -2,6 +2,8 @@
 //! suite with chosen bad items, the CLI end to end (keygen, sign, gen-batch, submit), and a
 //! bounded `tollgate load` run whose verdicts must all match.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -18,12 +20,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
 struct Serve {
     child: Child,
     url: String,
+    /// Its own key registry directory: concurrent servers never share one.
+    data_dir: PathBuf,
 }
 
 impl Serve {
     fn start() -> Self {
+        let data_dir = common::temp_dir("client-data");
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -39,6 +45,7 @@ impl Serve {
         Serve {
             url: format!("http://{addr}"),
             child,
+            data_dir,
         }
     }
 
@@ -51,6 +58,7 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

@@ -12,13 +12,16 @@ use tollgate::suite::{Scheme, Suite, Variant};
 
 /// `tollgate serve` with `args`, expected to exit at start-up: its exit status and stderr.
 fn failed_start(args: &[&str]) -> (bool, String) {
+    let data_dir = common::temp_dir("device-data");
     let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
         .args(args)
         .env("TOLLGATE_LOG", "warn")
         .stdin(Stdio::null())
         .output()
         .expect("run tollgate serve");
+    let _ = std::fs::remove_dir_all(&data_dir);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
