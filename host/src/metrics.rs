@@ -1,6 +1,7 @@
 //! Prometheus metrics of the service: `tollgate_` prefix, base units (seconds, items), and only
 //! low-cardinality labels (endpoint, status, backend, result, reason; never a key or device).
 
+use crate::api::wire::Priority;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -154,6 +155,10 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        // Both classes are exported from the start, so a 429 rate reads 0 rather than no data.
+        for priority in [Priority::Interactive, Priority::Bulk] {
+            throttled.with_label_values(&[priority.name()]);
+        }
 
         for collector in [
             Box::new(request_duration.clone()) as Box<dyn prometheus::core::Collector>,
