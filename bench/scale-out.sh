@@ -83,8 +83,8 @@ binary {binary}).
 every answer checked item by item), replicas with default settings behind HAProxy 2.6 from
 `deploy/local-cluster.sh`. All replicas, HAProxy and the load generator share this 2-core
 machine, so more replicas cannot add cores: the rows show the balancer scales out without
-loss, not a speed-up. The machine was noisy (other engineers compiling): medians of {rounds}
-rounds of {seconds} s, direct and balanced rounds alternating.
+loss, not a speed-up. Medians of {rounds} rounds of {seconds} s, direct and balanced rounds
+alternating.
 
 | path | signatures/s (median) | vs direct |
 |---|---|---|
