@@ -40,9 +40,9 @@ fi
 # --- end of key registry block -------------------------------------------------------------
 
 cargo fmt --all --check
-# Clippy gates the packages proven clean so far; the goal is
-# `cargo clippy --workspace --all-targets --locked --features tollgate/sim -- -D warnings`
-# once the hdl, verilator, drivers and bench crates are fixed too.
-cargo clippy -p tollgate --all-targets --locked -- -D warnings
+# Clippy gates the packages without a Verilator build script. The crates that verilate (hdl,
+# drivers with `sim`, bench) would be verilated a second time under clippy's wrapper (minutes of
+# C++ each); they are checked by hand until that cost is solved.
+cargo clippy -p tollgate -p tollgate-microcode -p tollgate-abi --all-targets --locked -- -D warnings
 # `sim` builds the Verilator model of the accelerator into the service and its tests.
 cargo test --workspace --locked --features tollgate/sim
