@@ -28,7 +28,6 @@ impl Batcher {
             .queue
             .pop_batch(self.max_batch_size, self.max_queue_delay)
         {
-            self.metrics.queue_depth.set(self.queue.depth() as i64);
             let now = Instant::now();
             for job in &batch {
                 self.metrics

@@ -96,7 +96,10 @@ impl Service {
         engine: Arc<dyn Engine>,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Self> {
-        let queue = Arc::new(Queue::new(config.queue_capacity));
+        let queue = Arc::new(Queue::new(
+            config.queue_capacity,
+            metrics.queue_depth.clone(),
+        ));
         let batcher = Batcher {
             queue: queue.clone(),
             engine: engine.clone(),
@@ -251,7 +254,7 @@ impl Service {
     async fn verify_bulk(&self, job: Job) -> Result<Vec<bool>, RequestError> {
         let (reply, answer) = oneshot::channel();
         match self.queue.try_push(Work { job, reply }) {
-            Ok(depth) => self.metrics.queue_depth.set(depth as i64),
+            Ok(()) => {}
             Err(PushError::Full) => return Err(RequestError::QueueFull(Priority::Bulk)),
             Err(PushError::Closed) => return Err(RequestError::ShuttingDown),
         }

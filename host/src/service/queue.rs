@@ -109,6 +109,9 @@ pub struct Queue {
     capacity: usize,
     state: Mutex<State>,
     changed: Condvar,
+    /// Exported depth, set under the lock with every change: set outside it, a push and a
+    /// pop racing could leave a stale value behind.
+    depth_gauge: prometheus::IntGauge,
 }
 
 #[derive(Default)]
@@ -119,17 +122,18 @@ struct State {
 }
 
 impl Queue {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, depth_gauge: prometheus::IntGauge) -> Self {
         Self {
             capacity,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
+            depth_gauge,
         }
     }
 
     /// Accepts work unless that would exceed the capacity. An empty queue accepts any single
     /// job, so a request larger than the capacity is slow rather than never served.
-    pub fn try_push(&self, work: Work) -> Result<usize, PushError> {
+    pub fn try_push(&self, work: Work) -> Result<(), PushError> {
         let weight = work.job.weight();
         let mut state = self.lock();
         if state.closed {
@@ -139,12 +143,13 @@ impl Queue {
             return Err(PushError::Full);
         }
         state.depth += weight;
+        self.depth_gauge.set(state.depth as i64);
         state.jobs.push_back(Queued {
             work,
             enqueued: Instant::now(),
         });
         self.changed.notify_all();
-        Ok(state.depth)
+        Ok(())
     }
 
     /// Signatures waiting.
@@ -202,6 +207,7 @@ impl Queue {
             batch.extend(state.jobs.pop_front());
         }
         state.depth -= total;
+        self.depth_gauge.set(state.depth as i64);
         Some(batch)
     }
 
