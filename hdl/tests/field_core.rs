@@ -128,7 +128,7 @@ impl Driver {
                 assert!(
                     pending
                         .front()
-                        .map_or(true, |p| cycle - p.2 < latency as u64),
+                        .is_none_or(|p| cycle - p.2 < latency as u64),
                     "result missing"
                 );
             }
@@ -181,7 +181,7 @@ fn mont_mul_matches_arkworks() {
 
 #[test]
 fn add_sub_neg_match_arkworks() {
-    let mut rng = StdRng::seed_from_u64(0xadd5_0b);
+    let mut rng = StdRng::seed_from_u64(0x00ad_d50b);
     let edges = edge_values();
     let mut ops = vec![];
     for x in &edges {

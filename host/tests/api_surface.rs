@@ -2,7 +2,7 @@
 //! with a documented status and the documented required fields; configuration layering
 //! (file, environment, command line) reaches /v1/info; /metrics exports every metric.
 
-mod common;
+use crate::common;
 
 use common::{key, signed_item, Server};
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! suite with chosen bad items, the CLI end to end (keygen, sign, gen-batch, submit), and a
 //! bounded `tollgate load` run whose verdicts must all match.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

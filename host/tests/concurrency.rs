@@ -1,7 +1,7 @@
 //! Many clients at once: every request answered correctly; a full queue answers 429 with
 //! Retry-After; SIGTERM drains accepted requests before the process exits.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};

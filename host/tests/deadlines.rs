@@ -3,7 +3,7 @@
 //! cannot be answered within the request deadline gets 503 `deadline_exceeded` without leaving
 //! its work behind.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

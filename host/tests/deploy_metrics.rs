@@ -4,7 +4,7 @@
 //! builds it) the server runs the simulated device, so the device engine's metrics are
 //! checked too; without it, a CPU server can only be checked for the others.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! the CPU with correct verdicts; a device backend that cannot prove its identity refuses to
 //! start, saying why.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

@@ -3,7 +3,7 @@
 //! `hash_to_G2` at the library level (blst, which the engine hashes with, and arkworks, the
 //! cross-check reference). Every case file must be present and read.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

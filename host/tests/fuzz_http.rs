@@ -2,7 +2,7 @@
 //! docs/API.md) must find every answer within the API's contract and the server still
 //! verifying correctly afterwards.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! are still answered with their verdicts through the drain grace period, then the listener
 //! closes and the process exits 0 after answering what it accepted.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! an interactive request overtakes bulk work queued ahead of it (order observed, not timed);
 //! the interactive size limit; 429s per class.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

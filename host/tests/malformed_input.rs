@@ -1,7 +1,7 @@
 //! Malformed input of every kind: the right code at the right level, never a panic, and the
 //! server still answers afterwards.
 
-mod common;
+use crate::common;
 
 use common::{key, signed_item, vectors_dir, Server};
 use rand::rngs::StdRng;

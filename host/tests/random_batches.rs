@@ -1,7 +1,7 @@
 //! Random batches for all six suites with bad items at random positions: the service flags
 //! exactly those, and its verdicts equal arkworks' on the same bytes.
 
-mod common;
+use crate::common;
 
 use common::{all_suites, key, names, reference, signed_item, Server};
 use rand::rngs::StdRng;

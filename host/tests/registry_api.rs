@@ -2,7 +2,7 @@
 //! keys, signatures and proofs of possession made by arkworks (independent of the server's
 //! blst), the rogue-key attack, authorization, concurrency, restart, and the import client.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

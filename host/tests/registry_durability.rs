@@ -3,7 +3,7 @@
 //! is half-written (every key has exactly its registration event, no event lacks its key),
 //! and the import client resumes, skipping what is already there.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::process::Command;

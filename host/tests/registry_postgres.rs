@@ -3,7 +3,7 @@
 //! 1 s although the other had the key cached; racing registrations across replicas leave one
 //! row and one event per id.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! items, for every suite, the grouped engine's per-item verdicts equal those of the engine
 //! that checks every item apart and those of arkworks on the same bytes.
 
-mod common;
+use crate::common;
 
 use common::{all_suites, key, reference};
 use rand::rngs::StdRng;

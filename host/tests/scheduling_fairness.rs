@@ -1,7 +1,7 @@
 //! Scheduling under attack (issue 12): one request's bad items do not bisect honest requests
 //! that share its engine batch.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Barrier};
 

@@ -7,7 +7,7 @@
 //! Simulation is slow (a device batch of up to 40 items costs ~210k simulated cycles, seconds
 //! of wall time), so the workloads here are few and small.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

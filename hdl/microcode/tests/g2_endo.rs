@@ -1,7 +1,7 @@
 //! G2 signature decoding, subgroup check and cofactor clearing compiled and run on the cycle-level model, against
 //! arkworks: valid G2 points, points on the twist outside the subgroup, the generator; then the
 //! programs' size and cycles per item
-//! (`cargo test -p tollgate-microcode --test g2_endo -- --nocapture`).
+//! (`cargo test -p tollgate-microcode --test programs g2_endo:: -- --nocapture`).
 
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! The Miller-loop program, compiled and executed on the cycle-level model, against the golden
 //! model bit for bit (each lane's Fp12 value) and against arkworks' multi-pairing after the
 //! final exponentiation the host does. Prints the program's size and cycles per pair
-//! (`cargo test -p tollgate-microcode --release --test miller -- --nocapture`).
+//! (`cargo test -p tollgate-microcode --release --test programs miller:: -- --nocapture`).
 
 use std::sync::OnceLock;
 

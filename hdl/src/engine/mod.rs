@@ -62,7 +62,7 @@ pub fn range_values(entry: &tollgate_microcode::compile::rom::ProgramEntry) -> [
 }
 
 /// The engine core; see the module documentation for its ports.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct EngineCore {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, Bit>,
@@ -86,35 +86,6 @@ pub struct EngineCore {
     alu0: FpAddSub<ENGINE_TAG_BITS>,
     alu1: FpAddSub<ENGINE_TAG_BITS>,
     alu2: FpAddSub<ENGINE_TAG_BITS>,
-}
-
-impl Default for EngineCore {
-    fn default() -> Self {
-        EngineCore {
-            clock: Default::default(),
-            reset: Default::default(),
-            start: Default::default(),
-            pro_start: Default::default(),
-            pro_len: Default::default(),
-            body_start: Default::default(),
-            body_len: Default::default(),
-            epi_start: Default::default(),
-            epi_len: Default::default(),
-            rounds: Default::default(),
-            busy: Default::default(),
-            in_pop: Default::default(),
-            in_lane: Default::default(),
-            in_data: Default::default(),
-            out_valid: Default::default(),
-            out_lane: Default::default(),
-            out_data: Default::default(),
-            mul_issue: Default::default(),
-            mul: Default::default(),
-            alu0: Default::default(),
-            alu1: Default::default(),
-            alu2: Default::default(),
-        }
-    }
 }
 
 impl Logic for EngineCore {

@@ -55,7 +55,7 @@ impl EngineParams {
         // instruction reads its operands K + ISSUE_STAGES - 1 cycles after issue... the write
         // must come first.
         shape(
-            config.lanes > MONT_MUL_LATENCY + 1 && config.lanes > ADD_SUB_LATENCY + 1,
+            config.lanes > MONT_MUL_LATENCY.max(ADD_SUB_LATENCY) + 1,
             "too few lanes to hide the field units' latency",
         )?;
         shape(
@@ -266,14 +266,14 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
             "always @(posedge clock) src_{name} <= {};",
             source_of(&code)
         );
-        for b in 0..BANKS {
-            let bits = log2(cfg.bank_regs[b]);
+        for (b, (&regs, &base)) in cfg.bank_regs.iter().zip(&base).enumerate() {
+            let bits = log2(regs);
             let _ = writeln!(
                 w,
                 "wire [6:0] loc_{name}_{b} = {code} - 7'd{};
 reg [{}:0] rd_{name}_{b};
 always @(posedge clock) rd_{name}_{b} <= bank{b}[{{lane1, loc_{name}_{b}[{}:0]}}];",
-                base[b],
+                base,
                 fp - 1,
                 bits - 1
             );
@@ -304,14 +304,14 @@ end",
         format!(
             "bank{bank}[{{{tag}[{hi}:7], {sub}}}]",
             hi = lb + 6,
-            sub = format!("{}", {
+            sub = {
                 let bits = log2(cfg.bank_regs[bank]);
                 format!(
                     "({tag}[{}:0] - {bits}'d{})",
                     bits - 1,
                     base[bank] % (1 << bits)
                 )
-            })
+            }
         )
     };
     let _ = writeln!(

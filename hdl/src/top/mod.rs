@@ -20,7 +20,7 @@ use rust_hdl::prelude::*;
 use crate::engine::EngineCore;
 
 /// The top level; its ports are `tollgate_abi::bus`.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct TollgateTop {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, Bit>,
@@ -32,23 +32,6 @@ pub struct TollgateTop {
     pub bus_rvalid: Signal<Out, Bit>,
     pub irq: Signal<Out, Bit>,
     engine: EngineCore,
-}
-
-impl Default for TollgateTop {
-    fn default() -> Self {
-        TollgateTop {
-            clock: Default::default(),
-            reset: Default::default(),
-            bus_addr: Default::default(),
-            bus_wdata: Default::default(),
-            bus_write: Default::default(),
-            bus_read: Default::default(),
-            bus_rdata: Default::default(),
-            bus_rvalid: Default::default(),
-            irq: Default::default(),
-            engine: Default::default(),
-        }
-    }
 }
 
 impl Logic for TollgateTop {

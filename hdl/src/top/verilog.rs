@@ -244,7 +244,7 @@ end"
         (regs::OUT_FIFO_DEPTH, format!("32'd{}", shape.out_words)),
         (regs::LANES, format!("32'd{}", shape.lanes)),
         (regs::AGGREGATE_FANIN, format!("32'd{}", shape.aggregate_fanin)),
-        (regs::CONTROL, format!("{{30'd0, enabled, 1'b0}}")),
+        (regs::CONTROL, "{30'd0, enabled, 1'b0}".into()),
         (
             regs::STATUS,
             format!(
@@ -262,7 +262,7 @@ end"
         (regs::JOB_ROUNDS, "job_rounds".into()),
         (
             regs::COMPLETION,
-            format!("comp_valid ? {{1'b1, 7'd0, comp_status, comp_tag}} : 32'd0"),
+            "comp_valid ? {1'b1, 7'd0, comp_status, comp_tag} : 32'd0".into(),
         ),
         (
             regs::IN_FIFO_FREE,

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cache::{artifacts, Slot};
 use crate::{Direction, Error};
 
 /// Where Debian's Verilator keeps its runtime sources.
@@ -68,11 +69,34 @@ impl VerilatorBuild {
     }
 
     /// Verilate, compile with `-O2`, archive `libtgv_<top>.a`, write `verilated_<top>.rs`
-    /// and print the cargo link directives.
+    /// and print the cargo link directives. A model already built for this target directory
+    /// (by another profile, or by clippy) is copied instead of built again.
     pub fn build(self) -> Result<(), Error> {
         if self.out_dir.as_os_str().is_empty() {
             return Err(Error::NoOutDir);
         }
+        for f in &self.files {
+            println!("cargo:rerun-if-changed={}", f.display());
+        }
+        let slot = Slot::find(&self.out_dir, &self.top, &self.args, &self.files)?;
+        let restored = match &slot {
+            Some(slot) => slot.restore(&self.out_dir)?,
+            None => false,
+        };
+        if !restored {
+            self.verilate()?;
+            if let Some(slot) = &slot {
+                slot.store(&self.out_dir)?;
+            }
+        }
+        println!("cargo:rustc-link-search=native={}", self.out_dir.display());
+        println!("cargo:rustc-link-lib=static=tgv_{}", self.top);
+        println!("cargo:rustc-link-lib=dylib=stdc++");
+        println!("cargo:rustc-link-lib=dylib=pthread");
+        Ok(())
+    }
+
+    fn verilate(&self) -> Result<(), Error> {
         let mdir = self.out_dir.join(format!("verilated_{}", self.top));
         std::fs::create_dir_all(&mdir).map_err(|e| Error::io(&mdir, e))?;
         let prefix = format!("V{}", self.top);
@@ -96,10 +120,7 @@ impl VerilatorBuild {
         .arg("--Mdir")
         .arg(&mdir)
         .args(&self.args);
-        for f in &self.files {
-            println!("cargo:rerun-if-changed={}", f.display());
-            cmd.arg(f);
-        }
+        cmd.args(&self.files);
         run(&mut cmd)?;
 
         let header = mdir.join(format!("{prefix}.h"));
@@ -135,7 +156,7 @@ impl VerilatorBuild {
             .arg(mdir.join("tgv_wrapper.o")))?;
         // One archive per model: its objects, the wrapper, and a private copy of the runtime
         // (symbols of the runtime are only pulled once by the linker).
-        let lib = self.out_dir.join(format!("libtgv_{}.a", self.top));
+        let [lib, glue] = artifacts(&self.top).map(|name| self.out_dir.join(name));
         let _ = std::fs::remove_file(&lib);
         let mut ar = Command::new("ar");
         ar.arg("rcs").arg(&lib).arg(mdir.join("tgv_wrapper.o"));
@@ -151,12 +172,7 @@ impl VerilatorBuild {
         }
         run(&mut ar)?;
 
-        let glue = self.out_dir.join(format!("verilated_{}.rs", self.top));
         std::fs::write(&glue, rust_glue(&self.top, &ports)).map_err(|e| Error::io(&glue, e))?;
-        println!("cargo:rustc-link-search=native={}", self.out_dir.display());
-        println!("cargo:rustc-link-lib=static=tgv_{}", self.top);
-        println!("cargo:rustc-link-lib=dylib=stdc++");
-        println!("cargo:rustc-link-lib=dylib=pthread");
         Ok(())
     }
 }

@@ -19,8 +19,9 @@
 //! `verilated_threads.o` itself (Debian's 5.006 `--build` without `--exe` does not), archives
 //! everything as `libtgv_<top>.a` in `OUT_DIR`, prints the link directives, and writes
 //! `OUT_DIR/verilated_<top>.rs` defining `pub static <TOP>: ModelVTable`. Cargo reruns the
-//! build only when a listed Verilog file changes, so a model is built once per
-//! `OUT_DIR`.
+//! build only when a listed Verilog file changes, and a model already built in the same target
+//! directory (by another profile, or by clippy) is copied from `target/verilator-models/`
+//! rather than built again.
 //!
 //! **Runtime** ([`Model`]): in the crate (test, bench, driver) that links it,
 //!
@@ -34,6 +35,7 @@
 //! ```
 
 mod build;
+mod cache;
 
 pub use build::VerilatorBuild;
 
