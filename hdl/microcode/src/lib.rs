@@ -1,11 +1,13 @@
 //! Curve formulas written once, generic over a field: evaluated on arkworks they are the golden
 //! model, traced they become microcode.
 //!
-//! - [`field`]: the field interface (the engine's datapath operations), the towers Fp2, Fp6 and
-//!   Fp12 over any field, fixed-exponent powers and the Fp2 square root, the constant table,
-//!   arkworks' Fq as an implementation.
+//! - [`field`]: the field interface (the engine's datapath operations), computed flags and the
+//!   selects on them, the towers Fp2, Fp6 and Fp12 over any field, fixed-exponent powers, the
+//!   Fp2 square root, inverse and square test, the constant table, arkworks' Fq as an
+//!   implementation.
 //! - [`curve`]: complete a = 0 formulas, 64-bit scalar multiplication, G1/G2 parameters, G2's
-//!   ψ with the subgroup check, cofactor clearing and signature decoding.
+//!   ψ with the subgroup check, cofactor clearing, signature decoding and hash to G2
+//!   (simplified SWU, the 3-isogeny).
 //! - [`pairing`]: the optimal-ate Miller loop (many pairs sharing one accumulator).
 //! - [`trace`]: a field that records the operation graph.
 //! - [`compile`]: scheduling, register allocation, instruction encoding, the ROM image.

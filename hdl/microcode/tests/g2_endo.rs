@@ -1,6 +1,6 @@
 //! G2 signature decoding, subgroup check and cofactor clearing compiled and run on the cycle-level model, against
 //! arkworks: valid G2 points, points on the twist outside the subgroup, the generator; then the
-//! programs' size and cycles per item
+//! size and cycles per item of these programs and of hash to G2's (checked in hash_to_g2.rs)
 //! (`cargo test -p tollgate-microcode --test programs g2_endo:: -- --nocapture`).
 
 use std::sync::OnceLock;
@@ -15,10 +15,12 @@ use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
 use tollgate_microcode::model::{g2_from_words, g2_words, Engine, Job, JobResult};
 
-const KINDS: [ProgramKind; 3] = [
+const KINDS: [ProgramKind; 5] = [
     ProgramKind::SubgroupCheckG2,
     ProgramKind::ClearCofactorG2,
     ProgramKind::DecodeG2,
+    ProgramKind::MapToG2,
+    ProgramKind::HashToG2,
 ];
 
 fn rom() -> &'static Rom {
@@ -142,10 +144,21 @@ fn program_size_and_cycles_per_item() {
 }
 
 #[test]
-fn rom_words_with_table_constants_decode_to_the_same_instructions() {
-    use tollgate_microcode::compile::isa::{Instr, Operand};
-    use tollgate_microcode::trace::Const;
+fn rom_words_with_table_constants_and_flags_decode_to_the_same_instructions() {
+    use tollgate_microcode::compile::isa::{AluKind, Instr, Operand};
+    use tollgate_microcode::trace::{Const, FlagTest};
     let rom = rom();
+    let sets = |test| {
+        rom.instrs
+            .iter()
+            .flat_map(|i| i.alu.iter().flatten())
+            .filter(|op| matches!(op.kind, AluKind::SetFlag { test: t, .. } if t == test))
+            .count()
+    };
+    assert!(
+        sets(FlagTest::IsZero) > 0 && sets(FlagTest::ImageLsb) > 0,
+        "decoding and hash to G2 compute both kinds of flags"
+    );
     let reads_table = |op: &Operand| matches!(op, Operand::Const(Const::Table(_)));
     let uses = rom
         .instrs

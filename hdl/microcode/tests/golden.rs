@@ -182,3 +182,35 @@ fn g2_decoding_gives_arkworks_points_and_verdicts() {
         "both failure kinds covered"
     );
 }
+
+#[test]
+fn fp2_square_root_inverse_and_square_test_match_arkworks() {
+    use ark_bls12_381::Fq2;
+    use ark_ff::Field as _;
+    use tollgate_microcode::field::{fp2_from_ark, fp2_to_ark, inverse, non_square_flag, sqrt};
+    let mut rng = ark_std::test_rng();
+    // Random values, then values of Fp that are not squares there (the root is u·√−a: the
+    // square root's α = −1 case, chosen by a flag), and 0.
+    let mut values: Vec<Fq2> = (0..40).map(|_| Fq2::rand(&mut rng)).collect();
+    let mut real_non_squares = 0;
+    while real_non_squares < 5 {
+        let a = Fq::rand(&mut rng);
+        if a.legendre().is_qnr() {
+            values.push(Fq2::new(a, Fq::ZERO));
+            real_non_squares += 1;
+        }
+    }
+    values.push(Fq2::zero());
+    for a in values {
+        let ours = fp2_from_ark(&a);
+        let is_square = a.legendre().is_qr() || a.is_zero();
+        assert_eq!(non_square_flag(&ours), !is_square, "{a}");
+        if is_square {
+            assert_eq!(fp2_to_ark(&sqrt(&ours)).square(), a, "{a}");
+        }
+        assert_eq!(
+            fp2_to_ark(&inverse(&ours)),
+            a.inverse().unwrap_or(Fq2::zero())
+        );
+    }
+}

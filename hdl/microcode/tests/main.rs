@@ -4,5 +4,6 @@
 mod compiled;
 mod g2_endo;
 mod golden;
+mod hash_to_g2;
 mod miller;
 mod pairing;

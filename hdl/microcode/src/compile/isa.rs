@@ -15,15 +15,39 @@
 //! | 0 | multiply enable |
 //! | 1..8 | multiply destination register |
 //! | 8..15, 15..22 | multiply operands a, b |
-//! | 22 + 29i + (0..2) | alu slot i opcode: 0 none, 1 add, 2 sub, 3 select |
-//! | 22 + 29i + (2..9) | alu slot i destination register |
+//! | 22 + 29i + (0..2) | alu slot i opcode: 0 none or set flag, 1 add, 2 sub, 3 select |
+//! | 22 + 29i + (2..9) | alu slot i destination register (opcode 0: flag test, see below) |
 //! | 22 + 29i + (9..16), (16..23) | alu operands a, b (select: a if the bit is 1, else b) |
-//! | 22 + 29i + (23..29) | select: scalar bit index |
+//! | 22 + 29i + (23..29) | select, set flag: bit index in the lane's scalar register |
 //! | 22 + 29A + (0..2) | stream opcode: 0 none, 1 load word → register, 2 load scalar, 3 store operand |
 //! | 22 + 29A + (2..9) | stream register / operand |
+//!
+//! # Computed flags (set flag, select)
+//!
+//! Data-dependent choices (hash to G2's exceptional case, is_square and sign of y; the square
+//! root's `α = −1` case) are made by the existing select, switching on a bit of the lane's
+//! 64-bit scalar register that an add/sub unit has *computed* instead of loaded: alu opcode 0
+//! with a non-zero test code in the destination field (an all-zero slot stays "none", so every
+//! existing ROM word keeps its meaning) sets bit `bit` of the lane's scalar register to
+//!
+//! - test 1 (is zero): 1 iff the 381-bit register image of operand a is 0;
+//! - test 2 (image lsb): bit 0 of operand a's register image.
+//!
+//! Operand b and the destination register are unused (0). The flag is written back with the
+//! add/sub latency like any result, to that one bit only (a bit-granular write enable on the
+//! scalar register; a slot writing a flag writes no bank). The RTL needs per bit: a 381-input
+//! NOR (is zero) or a wire (lsb) after the operand read, and a 2-bit test decode per slot —
+//! no new datapath, no new operand port. Both tests are sound because every value in the
+//! register file is canonical: the multiplier and the add/sub units reduce into [0, p) (see
+//! tollgate-hdl's field core), so 0 has the single image 0, and the product of x by the table
+//! constant R⁻¹ ([`Constant::MontgomeryInverse`]) has x's canonical integer as its image, whose
+//! bit 0 is sgn0(x) (RFC 9380). A segment computing flags must not load a scalar (the compiler
+//! refuses it): flags live in the scalar register. Why not an arithmetic indicator: 1 − x^(p−1)
+//! costs an Fp exponentiation (≈ 570 multiplications) per test and parity has no arithmetic
+//! form at all; a flag costs one add/sub slot (two for sgn0 with its multiplication).
 
 use crate::field::Constant;
-use crate::trace::Const;
+use crate::trace::{Const, FlagTest};
 
 /// Registers addressable in a lane window.
 pub const MAX_WINDOW: usize = 112;
@@ -66,6 +90,13 @@ pub enum AluKind {
     Sub,
     /// a if scalar bit `bit` is 1, else b.
     Select {
+        /// Bit of the lane's scalar register.
+        bit: u8,
+    },
+    /// Scalar bit `bit` ← `test` on a (b and the destination are unused, 0).
+    SetFlag {
+        /// The test.
+        test: FlagTest,
         /// Bit of the lane's scalar register.
         bit: u8,
     },
@@ -126,6 +157,13 @@ fn enc_operand(op: Operand) -> u128 {
     }
 }
 
+fn flag_code(test: FlagTest) -> u128 {
+    match test {
+        FlagTest::IsZero => 1,
+        FlagTest::ImageLsb => 2,
+    }
+}
+
 fn dec_operand(bits: u128) -> Option<Operand> {
     match bits {
         OPERAND_ZERO => Some(Operand::Const(Const::Zero)),
@@ -159,17 +197,24 @@ impl Instr {
         for (i, slot) in self.alu.iter().enumerate() {
             let at = MUL_BITS + ALU_BITS * i;
             if let Some(op) = slot {
-                let (code, bit) = match op.kind {
-                    AluKind::Add => (1, 0),
-                    AluKind::Sub => (2, 0),
-                    AluKind::Select { bit } => (3, bit as u128),
+                let slot = match op.kind {
+                    AluKind::SetFlag { test, bit } => {
+                        flag_code(test) << 2 | enc_operand(op.a) << 9 | (bit as u128) << 23
+                    }
+                    kind => {
+                        let (code, bit) = match kind {
+                            AluKind::Add => (1, 0),
+                            AluKind::Sub => (2, 0),
+                            AluKind::Select { bit } => (3, bit as u128),
+                            AluKind::SetFlag { .. } => unreachable!("encoded above"),
+                        };
+                        code | (op.dst as u128) << 2
+                            | enc_operand(op.a) << 9
+                            | enc_operand(op.b) << 16
+                            | bit << 23
+                    }
                 };
-                w |= (code
-                    | (op.dst as u128) << 2
-                    | enc_operand(op.a) << 9
-                    | enc_operand(op.b) << 16
-                    | bit << 23)
-                    << at;
+                w |= slot << at;
             }
         }
         let at = MUL_BITS + ALU_BITS * self.alu.len();
@@ -198,7 +243,18 @@ impl Instr {
         for i in 0..alu_slots {
             let at = MUL_BITS + ALU_BITS * i;
             let kind = match field(w, at, 2) {
-                0 => None,
+                0 => match field(w, at + 2, 7) {
+                    0 => None,
+                    1 => Some(AluKind::SetFlag {
+                        test: FlagTest::IsZero,
+                        bit: field(w, at + 23, 6) as u8,
+                    }),
+                    2 => Some(AluKind::SetFlag {
+                        test: FlagTest::ImageLsb,
+                        bit: field(w, at + 23, 6) as u8,
+                    }),
+                    _ => return None,
+                },
                 1 => Some(AluKind::Add),
                 2 => Some(AluKind::Sub),
                 _ => Some(AluKind::Select {
@@ -207,6 +263,12 @@ impl Instr {
             };
             alu.push(match kind {
                 None => None,
+                Some(kind @ AluKind::SetFlag { .. }) => Some(AluOp {
+                    kind,
+                    dst: 0,
+                    a: dec_operand(field(w, at + 9, 7))?,
+                    b: Operand::Const(Const::Zero),
+                }),
                 Some(kind) => Some(AluOp {
                     kind,
                     dst: reg(at + 2),

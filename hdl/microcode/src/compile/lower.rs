@@ -4,7 +4,8 @@ use super::isa::{AluKind, AluOp, Instr, IoOp, MulOp, Operand};
 use super::regalloc::{allocate, Lifetime};
 use super::schedule::{schedule, Placement, Task, Unit};
 use super::{CompileError, EngineConfig, Segment, BANKS, BANK_LOAD, BANK_MUL};
-use crate::trace::{Const, Graph, Node, Sink, ValueId};
+use crate::curve::SCALAR_BITS;
+use crate::trace::{Cond, Const, Graph, Node, Sink, ValueId};
 
 /// Program-order preferences tried by the scheduler (see [`schedule`]).
 const ORDER_BIASES: [usize; 6] = [0, 4, 8, 16, 32, 64];
@@ -22,6 +23,10 @@ pub fn compile_segment(
 ) -> Result<Segment, CompileError> {
     cfg.validate()?;
     pin_state_sinks(&mut graph)?;
+    let has = |f: fn(&Node) -> bool| graph.nodes.iter().any(f);
+    if has(|n| matches!(n, Node::Flag { .. })) && has(|n| matches!(n, Node::LoadScalar)) {
+        return Err(CompileError::FlagsBesideScalar(name.to_string()));
+    }
     let n = graph.nodes.len();
 
     // Everything reachable from a sink, plus every stream operation (each consumes a word).
@@ -44,7 +49,7 @@ pub fn compile_segment(
     // Tasks: the live computing nodes in graph order, then one per store.
     let unit_of = |node: &Node| match node {
         Node::Mul(..) => Some(Unit::Mul),
-        Node::Add(..) | Node::Sub(..) | Node::Select { .. } => Some(Unit::Alu),
+        Node::Add(..) | Node::Sub(..) | Node::Select { .. } | Node::Flag { .. } => Some(Unit::Alu),
         Node::Load | Node::LoadScalar => Some(Unit::Io),
         Node::State(_) | Node::Const(_) => None,
     };
@@ -138,6 +143,7 @@ pub fn compile_segment(
         });
     };
     let registers = used.iter().sum();
+    let flag_bit = allocate_flags(name, &graph, &nodes_of_task, &at)?;
 
     let operand = |v: ValueId| match graph.nodes[v] {
         Node::Const(c) => Operand::Const(c),
@@ -174,7 +180,16 @@ pub fn compile_segment(
                 let kind = match graph.nodes[v] {
                     Node::Add(..) => AluKind::Add,
                     Node::Sub(..) => AluKind::Sub,
-                    Node::Select { bit, .. } => AluKind::Select { bit },
+                    Node::Select {
+                        cond: Cond::ScalarBit { bit, .. },
+                        ..
+                    } => AluKind::Select { bit },
+                    Node::Select {
+                        cond: Cond::Flag(flag),
+                        ..
+                    } => AluKind::Select {
+                        bit: flag_bit[flag].expect("flags read are allocated"),
+                    },
                     _ => unreachable!("matched above"),
                 };
                 instr.alu[at[t].slot] = Some(AluOp {
@@ -182,6 +197,18 @@ pub fn compile_segment(
                     dst: dst(),
                     a: operand(a),
                     b: operand(b),
+                });
+                seg.alus += 1;
+            }
+            Node::Flag { test, of } => {
+                instr.alu[at[t].slot] = Some(AluOp {
+                    kind: AluKind::SetFlag {
+                        test,
+                        bit: flag_bit[v].expect("allocated"),
+                    },
+                    dst: 0,
+                    a: operand(of),
+                    b: Operand::Const(Const::Zero),
                 });
                 seg.alus += 1;
             }
@@ -237,7 +264,8 @@ fn allocate_registers(
     let lifetimes: Vec<Lifetime> = nodes_of_task
         .iter()
         .enumerate()
-        .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar))
+        // The scalar and flags live in the scalar register, not the window.
+        .filter(|(_, &v)| !matches!(graph.nodes[v], Node::LoadScalar | Node::Flag { .. }))
         .map(|(t, &v)| Lifetime {
             value: v,
             def: at[t].instr,
@@ -253,6 +281,50 @@ fn allocate_registers(
         })
         .collect();
     allocate(&lifetimes, n, state_slots as usize, bank_regs)
+}
+
+/// Bits of the scalar register for the segment's flags (indexed by node), by linear scan: a
+/// flag holds its bit from the instruction that sets it to its last select, and, like a
+/// register, a bit read by an instruction may be set again by the same instruction.
+fn allocate_flags(
+    name: &str,
+    graph: &Graph,
+    nodes_of_task: &[ValueId],
+    at: &[Placement],
+) -> Result<Vec<Option<u8>>, CompileError> {
+    let n = graph.nodes.len();
+    let mut def = vec![None; n];
+    let mut last_use = vec![0usize; n];
+    for (t, &v) in nodes_of_task.iter().enumerate() {
+        match graph.nodes[v] {
+            Node::Flag { .. } => def[v] = Some(at[t].instr),
+            Node::Select {
+                cond: Cond::Flag(flag),
+                ..
+            } => last_use[flag] = last_use[flag].max(at[t].instr),
+            _ => {}
+        }
+    }
+    let mut flags: Vec<(usize, ValueId)> = (0..n).filter_map(|v| Some((def[v]?, v))).collect();
+    flags.sort_unstable();
+    let mut busy_until: Vec<usize> = Vec::new();
+    let mut bit_of = vec![None; n];
+    for (d, v) in flags {
+        let bit = busy_until
+            .iter()
+            .position(|&until| until <= d)
+            .unwrap_or_else(|| {
+                busy_until.push(0);
+                busy_until.len() - 1
+            });
+        if bit >= SCALAR_BITS {
+            return Err(CompileError::OutOfFlags(name.to_string()));
+        }
+        // A flag never read still lands in its bit: hold it one instruction.
+        busy_until[bit] = last_use[v].max(d + 1);
+        bit_of[v] = Some(bit as u8);
+    }
+    Ok(bit_of)
 }
 
 /// Every state sink must be a value computed on an add/sub unit in this segment and pinned to
@@ -285,4 +357,43 @@ fn pin_state_sinks(graph: &mut Graph) -> Result<(), CompileError> {
         pinned_values.push(v);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::{Field, Flags};
+    use crate::trace::{Traced, Tracer};
+
+    #[test]
+    fn flags_and_a_loaded_scalar_do_not_share_a_segment() {
+        let t = Tracer::new();
+        let bits = t.load_scalar();
+        let x = t.load();
+        let by_scalar = Traced::select(&bits[0], &x, &x.one());
+        t.store(&Traced::select(&x.is_zero_flag(), &x, &by_scalar));
+        let err = compile_segment("mixed", t.finish(), 0, &EngineConfig::DEFAULT).unwrap_err();
+        assert_eq!(err, CompileError::FlagsBesideScalar("mixed".into()));
+    }
+
+    #[test]
+    fn flags_beyond_the_scalar_registers_bits_are_refused() {
+        // Every flag is set when its word arrives (the word is then dead); the selects start
+        // from the last one, so all flags are live at once.
+        let live = |n: usize| {
+            let t = Tracer::new();
+            let flags: Vec<_> = (0..n).map(|_| t.load().is_zero_flag()).collect();
+            let one = t.state(0).one();
+            let chosen = (0..n)
+                .rev()
+                .fold(one.zero(), |acc, i| Traced::select(&flags[i], &one, &acc));
+            t.store(&chosen);
+            compile_segment("flags", t.finish(), 0, &EngineConfig::DEFAULT)
+        };
+        live(SCALAR_BITS).expect("64 flags fit");
+        assert_eq!(
+            live(SCALAR_BITS + 1).unwrap_err(),
+            CompileError::OutOfFlags("flags".into())
+        );
+    }
 }

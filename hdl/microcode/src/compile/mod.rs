@@ -137,6 +137,12 @@ pub enum CompileError {
     /// A state slot was set twice in one segment.
     #[error("state slot {0} set twice in one segment")]
     StateSetTwice(u8),
+    /// A segment both loads a scalar and computes flags, which share the scalar register.
+    #[error("program {0} computes flags in a segment that loads a scalar")]
+    FlagsBesideScalar(String),
+    /// More flags live at once than the scalar register has bits.
+    #[error("program {0} needs more live flags than the scalar register's 64 bits")]
+    OutOfFlags(String),
     /// The scheduler made no progress (a dependence cycle).
     #[error("the scheduler found no valid order")]
     Unschedulable,

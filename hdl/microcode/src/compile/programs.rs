@@ -7,7 +7,8 @@
 
 use super::{compile_segment, CompileError, EngineConfig, Segment};
 use crate::curve::{
-    add, clear_cofactor, decode_g2, double, scalar_mul, subgroup_residue, Curve, Point, G1, G2,
+    add, clear_cofactor, decode_g2, double, map_to_g2, scalar_mul, subgroup_residue,
+    sum_and_clear_cofactor, Curve, Point, G1, G2,
 };
 use crate::field::{Field, Fp12, Fp2, Fp6};
 use crate::pairing::{miller_product, G1Affine, G2Affine};
@@ -52,6 +53,13 @@ pub enum ProgramKind {
     /// Per item: P on the twist → [h_eff]P, hash-to-G2's cofactor clearing. Not in the
     /// hardware ROM yet.
     ClearCofactorG2,
+    /// Per item: u ∈ Fp2 (2 words) → the 3-isogeny of its simplified-SWU point, on the twist
+    /// but not yet in G2 (6 words, projective): hash to G2's map_to_curve, measured alone.
+    /// Not in the hardware ROM yet.
+    MapToG2,
+    /// Per item: u0, u1 ∈ Fp2 (4 words, hash_to_field's output) → [h_eff](map(u0) + map(u1)),
+    /// the message's point in G2 (6 words, projective). Not in the hardware ROM yet.
+    HashToG2,
 }
 
 /// Stream words of one Miller-loop pair: P.x, P.y, Q.x.c0, Q.x.c1, Q.y.c0, Q.y.c1.
@@ -86,6 +94,8 @@ impl ProgramKind {
                 | ProgramKind::SubgroupCheckG2
                 | ProgramKind::ClearCofactorG2
                 | ProgramKind::DecodeG2
+                | ProgramKind::MapToG2
+                | ProgramKind::HashToG2
         )
     }
 }
@@ -313,6 +323,18 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
         ProgramKind::ClearCofactorG2 => {
             let p: Point<Fp2<Traced>> = load_point(body);
             store_point(body, &clear_cofactor(&p));
+            0
+        }
+        ProgramKind::MapToG2 => {
+            store_point(body, &map_to_g2(&body.load_fp2()));
+            0
+        }
+        ProgramKind::HashToG2 => {
+            // u1 is loaded when its map starts, not held through the first one: the loads
+            // are in trace order.
+            let q0 = map_to_g2(&body.load_fp2());
+            let q1 = map_to_g2(&body.load_fp2());
+            store_point(body, &sum_and_clear_cofactor(&q0, &q1));
             0
         }
     };

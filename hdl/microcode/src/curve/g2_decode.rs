@@ -5,7 +5,7 @@
 //! which the datapath does not have; negating y does not change either verdict).
 
 use super::{subgroup_residue, Point};
-use crate::field::{sqrt, Field, Fp2};
+use crate::field::{sqrt, Field, Flags, Fp2};
 
 /// What the engine reports for one x.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct DecodedG2<F> {
 }
 
 /// Recovers y from x and computes both residues.
-pub fn decode_g2<F: Field>(x: &Fp2<F>) -> DecodedG2<F> {
+pub fn decode_g2<F: Flags>(x: &Fp2<F>) -> DecodedG2<F> {
     // b = 4(1 + u).
     let b = x.one().double().double().mul_by_nonresidue();
     let rhs = x.square().mul(x).add(&b);

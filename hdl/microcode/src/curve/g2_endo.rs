@@ -36,14 +36,13 @@ pub fn subgroup_residue<F: Field>(p: &Point<Fp2<F>>) -> Fp2<F> {
     add::<_, G2>(&psi(p), &mul_by_x_abs(p)).z
 }
 
-/// `[h_eff]P = [x² − x − 1]P + [x − 1]ψ(P) + ψ²(2P)`, the last step of hash-to-G2.
+/// `[h_eff]P = [x² − x − 1]P + [x − 1]ψ(P) + ψ²(2P)`, the last step of hash-to-G2, as
+/// `[x]A + C` with `A = [x]P + ψ(P)` and `C = ψ²(2P) − A − P`: the second multiplication by
+/// x runs with only C (besides its own base) held, which keeps the register pressure of a
+/// program that computes P (hash to G2) within the window.
 pub fn clear_cofactor<F: Field>(p: &Point<Fp2<F>>) -> Point<Fp2<F>> {
-    let x_p = mul_by_x_abs(p).neg();
-    let psi_p = psi(p);
+    let a = add::<_, G2>(&mul_by_x_abs(p).neg(), &psi(p));
     let psi2_2p = psi(&psi(&double::<_, G2>(p)));
-    let x2_p_x_psi_p = mul_by_x_abs(&add::<_, G2>(&x_p, &psi_p)).neg();
-    let sum = add::<_, G2>(&psi2_2p, &x2_p_x_psi_p);
-    let sum = add::<_, G2>(&sum, &x_p.neg());
-    let sum = add::<_, G2>(&sum, &psi_p.neg());
-    add::<_, G2>(&sum, &p.neg())
+    let c = add::<_, G2>(&psi2_2p, &add::<_, G2>(&a, p).neg());
+    add::<_, G2>(&mul_by_x_abs(&a).neg(), &c)
 }

@@ -5,12 +5,16 @@ mod ark;
 mod formulas;
 mod g2_decode;
 mod g2_endo;
+mod hash_to_g2;
 mod scalar;
 
 pub use ark::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 pub use formulas::{add, double};
 pub use g2_decode::{decode_g2, DecodedG2};
 pub use g2_endo::{clear_cofactor, mul_by_x_abs, psi, subgroup_residue};
+pub use hash_to_g2::{
+    hash_to_g2, iso_map, map_to_curve_sswu, map_to_g2, sum_and_clear_cofactor, SSWU_Z,
+};
 pub use scalar::{scalar_bits, scalar_mul, SCALAR_BITS};
 
 use crate::field::{Field, Fp2};

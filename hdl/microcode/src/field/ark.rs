@@ -3,7 +3,7 @@
 use ark_bls12_381::{Fq, Fq12, Fq2, Fq6};
 use ark_ff::{One, Zero};
 
-use super::{Constant, Field, Fp12, Fp2, Fp6};
+use super::{Constant, Field, Flags, Fp12, Fp2, Fp6};
 
 impl Field for Fq {
     type Bit = bool;
@@ -35,6 +35,16 @@ impl Field for Fq {
     }
     fn square(&self) -> Self {
         ark_ff::Field::square(self)
+    }
+}
+
+impl Flags for Fq {
+    fn is_zero_flag(&self) -> bool {
+        Zero::is_zero(self)
+    }
+    fn image_lsb_flag(&self) -> bool {
+        // arkworks keeps the Montgomery form (R = 2^384, the datapath's) in the tuple field.
+        self.0 .0[0] & 1 == 1
     }
 }
 

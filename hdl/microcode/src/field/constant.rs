@@ -1,5 +1,6 @@
 //! Base-field constants beyond 0 and 1, which the engine reads from a small table (operand
-//! codes after the constants 0 and 1): the coefficients of the endomorphism ψ on G2.
+//! codes after the constants 0 and 1): the coefficients of the endomorphism ψ on G2 and R⁻¹,
+//! the factor that turns a value's register image into its canonical integer.
 //!
 //! Values are derived here from their definitions, not copied from a library, so that the
 //! golden model stays independent of the arkworks code it is checked against.
@@ -22,15 +23,19 @@ pub enum Constant {
     PsiY0,
     /// c1 of ψ's y coefficient.
     PsiY1,
+    /// R⁻¹ = 2^-384 mod p, whose register image is the integer 1: `x · R⁻¹` has the canonical
+    /// integer of x as its image (what sgn0 reads).
+    MontgomeryInverse,
 }
 
 impl Constant {
     /// The table, in index order.
-    pub const ALL: [Constant; 4] = [
+    pub const ALL: [Constant; 5] = [
         Constant::PsiX0,
         Constant::PsiX1,
         Constant::PsiY0,
         Constant::PsiY1,
+        Constant::MontgomeryInverse,
     ];
 
     /// Position in the table.
@@ -45,11 +50,15 @@ impl Constant {
 
     /// Its value.
     pub fn value(self) -> Fq {
-        static TABLE: OnceLock<[Fq; 4]> = OnceLock::new();
+        static TABLE: OnceLock<[Fq; 5]> = OnceLock::new();
         TABLE.get_or_init(|| {
             let psi_x = psi_coefficient(3);
             let psi_y = psi_coefficient(2);
-            [psi_x.c0, psi_x.c1, psi_y.c0, psi_y.c1]
+            let r_inverse = Fq::from(2u64)
+                .pow([384])
+                .inverse()
+                .expect("2 is invertible");
+            [psi_x.c0, psi_x.c1, psi_y.c0, psi_y.c1, r_inverse]
         })[self.index()]
     }
 }

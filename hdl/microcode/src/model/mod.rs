@@ -26,7 +26,8 @@ use crate::compile::isa::{AluKind, Instr, IoOp, Operand};
 use crate::compile::programs::ProgramKind;
 use crate::compile::rom::Rom;
 use crate::compile::{BANK_LOAD, BANK_MUL};
-use crate::trace::Const;
+use crate::curve::SCALAR_BITS;
+use crate::trace::{Const, FlagTest};
 
 /// Why the model stopped.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -84,6 +85,8 @@ impl Stats {
 enum Target {
     Reg(usize),
     Scalar,
+    /// One bit of the scalar register (a computed flag).
+    ScalarBit(u8),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -99,7 +102,8 @@ pub struct Engine<'r> {
     regs: Vec<Vec<Fq>>,
     scalars: Vec<u64>,
     in_flight: Vec<Vec<u32>>,
-    scalar_in_flight: Vec<u32>,
+    /// Writes in flight to each bit of each lane's scalar register.
+    scalar_in_flight: Vec<[u32; SCALAR_BITS]>,
     pending: BinaryHeap<Reverse<(u64, usize)>>,
     writes: Vec<Option<Write>>,
     cycle: u64,
@@ -115,7 +119,7 @@ impl<'r> Engine<'r> {
             regs: vec![vec![Fq::zero(); w]; k],
             scalars: vec![0; k],
             in_flight: vec![vec![0; w]; k],
-            scalar_in_flight: vec![0; k],
+            scalar_in_flight: vec![[0; SCALAR_BITS]; k],
             pending: BinaryHeap::new(),
             writes: Vec::new(),
             cycle: 0,
@@ -214,7 +218,15 @@ impl<'r> Engine<'r> {
                 }
                 Target::Scalar => {
                     self.scalars[w.lane] = w.value.into_bigint().0[0];
-                    self.scalar_in_flight[w.lane] -= 1;
+                    for n in &mut self.scalar_in_flight[w.lane] {
+                        *n -= 1;
+                    }
+                }
+                Target::ScalarBit(bit) => {
+                    let mask = 1u64 << bit;
+                    let set = if w.value.is_zero() { 0 } else { mask };
+                    self.scalars[w.lane] = (self.scalars[w.lane] & !mask) | set;
+                    self.scalar_in_flight[w.lane][bit as usize] -= 1;
                 }
             }
         }
@@ -247,7 +259,12 @@ impl<'r> Engine<'r> {
     fn schedule_write(&mut self, at: u64, lane: usize, target: Target, value: Fq) {
         match target {
             Target::Reg(r) => self.in_flight[lane][r] += 1,
-            Target::Scalar => self.scalar_in_flight[lane] += 1,
+            Target::Scalar => {
+                for n in &mut self.scalar_in_flight[lane] {
+                    *n += 1;
+                }
+            }
+            Target::ScalarBit(bit) => self.scalar_in_flight[lane][bit as usize] += 1,
         }
         self.writes.push(Some(Write {
             lane,
@@ -281,14 +298,25 @@ impl<'r> Engine<'r> {
         }
         for (slot, op) in instr.alu.iter().enumerate() {
             let Some(op) = op else { continue };
-            stats.bank_violations += u64::from(!in_bank(slot, op.dst));
+            let at = now + cfg.alu_latency as u64;
+            stats.alus += 1;
             let a = self.read(lane, op.a, stats);
+            if let AluKind::SetFlag { test, bit } = op.kind {
+                // The test reads the register image, the Montgomery form arkworks keeps too.
+                let set = match test {
+                    FlagTest::IsZero => a.is_zero(),
+                    FlagTest::ImageLsb => a.0 .0[0] & 1 == 1,
+                };
+                results.push((at, Target::ScalarBit(bit), Fq::from(u8::from(set))));
+                continue;
+            }
+            stats.bank_violations += u64::from(!in_bank(slot, op.dst));
             let b = self.read(lane, op.b, stats);
             let v = match op.kind {
                 AluKind::Add => a + b,
                 AluKind::Sub => a - b,
                 AluKind::Select { bit } => {
-                    if self.scalar_in_flight[lane] > 0 {
+                    if self.scalar_in_flight[lane][bit as usize] > 0 {
                         stats.hazards += 1;
                     }
                     if (self.scalars[lane] >> bit) & 1 == 1 {
@@ -297,13 +325,9 @@ impl<'r> Engine<'r> {
                         b
                     }
                 }
+                AluKind::SetFlag { .. } => unreachable!("handled above"),
             };
-            results.push((
-                now + cfg.alu_latency as u64,
-                Target::Reg(op.dst as usize),
-                v,
-            ));
-            stats.alus += 1;
+            results.push((at, Target::Reg(op.dst as usize), v));
         }
         match instr.io {
             None => {}

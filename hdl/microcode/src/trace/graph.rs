@@ -18,6 +18,41 @@ pub enum Const {
     Table(Constant),
 }
 
+/// What a computed flag tests on a value's register image (the canonical Montgomery form,
+/// which both datapath units always produce: every result is reduced into [0, p)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlagTest {
+    /// The image is 0, that is the value is 0.
+    IsZero,
+    /// Bit 0 of the image. Of a product by [`crate::field::Constant::MontgomeryInverse`] this
+    /// is the parity of the factor's canonical integer (sgn0 of RFC 9380).
+    ImageLsb,
+}
+
+/// The bit a select switches on: a bit of a loaded scalar, or a flag computed in the segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cond {
+    /// Bit `bit` of the scalar loaded by the node `scalar`.
+    ScalarBit {
+        /// Bit position, 0 = least significant.
+        bit: u8,
+        /// The scalar load.
+        scalar: ValueId,
+    },
+    /// The flag computed by the node (a [`Node::Flag`]).
+    Flag(ValueId),
+}
+
+impl Cond {
+    /// The node the condition reads.
+    pub fn source(self) -> ValueId {
+        match self {
+            Cond::ScalarBit { scalar, .. } => scalar,
+            Cond::Flag(flag) => flag,
+        }
+    }
+}
+
 /// One operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
@@ -35,12 +70,17 @@ pub enum Node {
     Sub(ValueId, ValueId),
     /// Product.
     Mul(ValueId, ValueId),
-    /// `set` if bit `bit` of the scalar loaded by `scalar` is 1, else `clear`.
+    /// A one-bit flag: `test` applied to a value (no field value; selects read it).
+    Flag {
+        /// The test.
+        test: FlagTest,
+        /// The value tested.
+        of: ValueId,
+    },
+    /// `set` if `cond` is 1, else `clear`.
     Select {
-        /// Bit position.
-        bit: u8,
-        /// The scalar load.
-        scalar: ValueId,
+        /// The bit it switches on.
+        cond: Cond,
         /// Chosen when the bit is 1.
         set: ValueId,
         /// Chosen when the bit is 0.
@@ -120,9 +160,8 @@ impl Graph {
     pub fn operands(node: &Node) -> Vec<ValueId> {
         match *node {
             Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) => vec![a, b],
-            Node::Select {
-                scalar, set, clear, ..
-            } => vec![scalar, set, clear],
+            Node::Select { cond, set, clear } => vec![cond.source(), set, clear],
+            Node::Flag { of, .. } => vec![of],
             Node::Load | Node::LoadScalar | Node::State(_) | Node::Const(_) => vec![],
         }
     }

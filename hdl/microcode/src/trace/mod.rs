@@ -6,13 +6,13 @@
 
 mod graph;
 
-pub use graph::{Const, Graph, Node, Sink, ValueId};
+pub use graph::{Cond, Const, FlagTest, Graph, Node, Sink, ValueId};
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::curve::{Point, SCALAR_BITS};
-use crate::field::{Constant, Field, Fp2};
+use crate::field::{Constant, Field, Flags, Fp2};
 
 /// Records one program segment's operations.
 #[derive(Clone, Default)]
@@ -27,14 +27,8 @@ pub struct Traced {
     graph: Rc<RefCell<Graph>>,
 }
 
-/// A bit of the lane's scalar register, as seen by a traced select.
-#[derive(Clone, Copy, Debug)]
-pub struct TracedBit {
-    /// Bit position in the scalar, 0 = least significant.
-    pub index: u8,
-    /// The scalar load the select depends on.
-    pub scalar: ValueId,
-}
+/// What a traced select switches on.
+pub type TracedBit = Cond;
 
 impl Tracer {
     /// An empty segment.
@@ -61,8 +55,8 @@ impl Tracer {
         let scalar = self.graph.borrow_mut().push_io(Node::LoadScalar);
         (0..SCALAR_BITS)
             .rev()
-            .map(|i| TracedBit {
-                index: i as u8,
+            .map(|i| Cond::ScalarBit {
+                bit: i as u8,
                 scalar,
             })
             .collect()
@@ -128,6 +122,14 @@ impl Traced {
         }
     }
 
+    fn flag(&self, test: FlagTest) -> TracedBit {
+        Cond::Flag(
+            self.graph
+                .borrow_mut()
+                .intern(Node::Flag { test, of: self.id }),
+        )
+    }
+
     fn constant_node(&self, c: Const) -> Traced {
         let id = self.graph.borrow_mut().intern(Node::Const(c));
         Traced {
@@ -156,8 +158,7 @@ impl Field for Traced {
     }
     fn select(bit: &TracedBit, if_set: &Self, if_clear: &Self) -> Self {
         let node = Node::Select {
-            bit: bit.index,
-            scalar: bit.scalar,
+            cond: *bit,
             set: if_set.id,
             clear: if_clear.id,
         };
@@ -183,5 +184,14 @@ impl Field for Traced {
         } else {
             self.constant_node(Const::Table(c))
         }
+    }
+}
+
+impl Flags for Traced {
+    fn is_zero_flag(&self) -> TracedBit {
+        self.flag(FlagTest::IsZero)
+    }
+    fn image_lsb_flag(&self) -> TracedBit {
+        self.flag(FlagTest::ImageLsb)
     }
 }
