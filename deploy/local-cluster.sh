@@ -75,7 +75,9 @@ start_replica() {
   : >"$log_file"
   local store=()
   [ -n "${TOLLGATE_REGISTRY_URL:-}" ] || store=(--data-dir "$dir/r$i-data")
-  "$bin" serve --listen "127.0.0.1:$port" "${store[@]}" </dev/null >>"$log_file" 2>&1 &
+  # Every request reaches a replica from the balancer's address, so the balancer is one client
+  # to admission: its share is the whole admission budget (the default admission_capacity).
+  "$bin" serve --listen "127.0.0.1:$port" --client-share 8192 "${store[@]}" </dev/null >>"$log_file" 2>&1 &
   local pid=$!
   echo "$pid" >"$dir/r$i.pid"
   local deadline=$((SECONDS + timeout))

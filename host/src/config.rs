@@ -70,6 +70,16 @@ pub struct SettingsLayer {
     /// Most items admitted to the interactive lane at once before interactive requests get 429. [default: 64]
     #[arg(long, env = "TOLLGATE_INTERACTIVE_CAPACITY")]
     pub interactive_capacity: Option<usize>,
+    /// Item units of bulk requests admitted at once, counted before decoding (an item of a
+    /// cached key 1, of an uncached key 2, plus 4 per item the client had fail in the last
+    /// 10 s); a request that does not fit gets 429. [default: 8192]
+    #[arg(long, env = "TOLLGATE_ADMISSION_CAPACITY")]
+    pub admission_capacity: Option<usize>,
+    /// Item units one client (peer IP address) may hold of the admission capacity. Behind a
+    /// balancer every request comes from the balancer's address: raise it to the capacity
+    /// there. [default: 2048]
+    #[arg(long, env = "TOLLGATE_CLIENT_SHARE")]
+    pub client_share: Option<usize>,
     /// HTTP worker threads (decoding runs there). [default: 2]
     #[arg(long, env = "TOLLGATE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -225,6 +235,11 @@ impl Settings {
                 "interactive_capacity",
                 pick!(interactive_capacity, defaults.interactive_capacity),
             )?,
+            admission_capacity: positive(
+                "admission_capacity",
+                pick!(admission_capacity, defaults.admission_capacity),
+            )?,
+            client_share: positive("client_share", pick!(client_share, defaults.client_share))?,
         };
         Ok(Settings {
             listen: pick!(listen, SocketAddr::from(([127, 0, 0, 1], 8080))),

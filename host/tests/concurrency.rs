@@ -166,7 +166,9 @@ fn full_queue_answers_429_with_retry_after() {
 
 #[test]
 fn sigterm_answers_accepted_requests_before_exit() {
-    let mut server = Server::start(&["--max-items", "256"]);
+    // The 8 clients share one address: as one client they would hold 4096 item units (keys
+    // still uncached) of the default 2048-unit share; give them the whole budget.
+    let mut server = Server::start(&["--max-items", "256", "--client-share", "8192"]);
     let clients = 8;
     let requests: Vec<Value> = (0..clients)
         .map(|c| batch(256, 100 + c as u64, &[c]))
@@ -204,4 +206,52 @@ fn sigterm_answers_accepted_requests_before_exit() {
     );
     let status = server.child.wait().expect("server exits");
     assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn healthz_answers_promptly_during_a_1024_key_fast_aggregate_verify() {
+    let server = Arc::new(Server::start(&[]));
+    let suite = Suite::default();
+    let message = b"one message, 1,024 signers";
+    let signers: Vec<_> = (0..1024).map(|i| key(50_000 + i)).collect();
+    let signatures: Vec<String> = signers
+        .iter()
+        .map(|sk| tollgate::api::wire::to_hex(&sk.sign(suite, message)))
+        .collect();
+    let aggregate = server.post("/v1/aggregate", &json!({ "signatures": signatures }));
+    assert_eq!(aggregate.status, 200, "{}", aggregate.body);
+    let request = json!({
+        "public_keys": signers
+            .iter()
+            .map(|sk| tollgate::api::wire::to_hex(&sk.public_key(suite.variant)))
+            .collect::<Vec<_>>(),
+        "message": tollgate::api::wire::to_hex(message),
+        "signature": aggregate.json()["signature"],
+    });
+    let verifying = {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let response = server.post("/v1/fast-aggregate-verify", &request);
+            (response, started.elapsed())
+        })
+    };
+    let mut polls = Vec::new();
+    while !verifying.is_finished() {
+        let started = Instant::now();
+        let health = server.get("/healthz");
+        polls.push(started.elapsed());
+        assert_eq!(health.status, 200);
+    }
+    let (response, took) = verifying.join().expect("client");
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.json()["valid"], json!(true), "{}", response.body);
+    // Keys are validated (every one is new) and summed off the event loop.
+    assert!(polls.len() >= 3, "only {} polls in {took:?}", polls.len());
+    let slowest = polls.iter().max().unwrap();
+    assert!(
+        *slowest < Duration::from_millis(50),
+        "/healthz took {slowest:?} during the request ({took:?}, {} polls)",
+        polls.len()
+    );
 }

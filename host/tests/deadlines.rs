@@ -184,3 +184,55 @@ fn a_request_past_its_deadline_gets_503_and_leaves_no_work_behind() {
         );
     }
 }
+
+/// The sum of every sample of `name` (all label sets) in a /metrics answer.
+fn metric(server: &Server, name: &str) -> f64 {
+    server
+        .get("/metrics")
+        .body
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_request_whose_client_has_gone_is_not_verified() {
+    // The batcher waits up to 2 s for a batch to fill: the client is gone by the time it looks.
+    let server = Server::start(&["--max-queue-delay-ms", "2000"]);
+    let suite = Suite::default();
+    let items: Vec<_> = (0..64u32)
+        .map(|i| signed_item(suite, &key(u64::from(i % 4)), &i.to_le_bytes()))
+        .collect();
+    let body = json!({ "items": items }).to_string();
+    let mut stream = connect(&server);
+    write!(
+        stream,
+        "POST /v1/verify HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // The whole request is sent; the client hangs up without waiting for the answer.
+    drop(stream);
+    let waited = Instant::now();
+    while metric(
+        &server,
+        "tollgate_abandoned_requests_total{priority=\"bulk\"}",
+    ) < 1.0
+    {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the request was never dropped: {}",
+            server.get("/metrics").body
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(metric(&server, "tollgate_signatures_verified_total"), 0.0);
+    // Connected clients are still verified, and correctly.
+    assert_correct_verdicts(&server);
+    assert_eq!(metric(&server, "tollgate_signatures_verified_total"), 4.0);
+}

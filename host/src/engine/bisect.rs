@@ -7,6 +7,14 @@
 //! then split in halves. When the left half of a failed range passes, the right half must hold
 //! the culprit: it is split directly instead of being checked whole again (likewise the last
 //! job of a failed batch whose other jobs passed).
+//!
+//! Bisection pays when bad items are rare: k bad items among m cost about 2k·(log2(m/k) + 1)
+//! checks. When they are dense it costs up to 2m − 1 checks of ever smaller batches (an all-bad
+//! job of 128 cost ~8× a valid one), while checking each item alone costs m. So, within a job,
+//! the failure density seen so far (bad items among the items already decided) estimates k for
+//! each failed range, and a range is checked item by item when that is expected to take no
+//! more checks than bisecting it. A job's first bad item is always found by bisection (nothing
+//! is known yet); the job's later ranges then follow its own density, never another job's.
 
 use super::{Engine, EngineError, SignedItem};
 use crate::suite::Suite;
@@ -38,7 +46,7 @@ pub fn bisect<T, E>(
     let mut verdicts = vec![false; items.len()];
     let mut stats = BisectStats::default();
     if !items.is_empty() {
-        split(&mut check, items, &mut verdicts, false, &mut stats)?;
+        Search::new(&mut check, &mut stats).split(items, &mut verdicts, false)?;
     }
     Ok((verdicts, stats))
 }
@@ -59,7 +67,7 @@ pub fn verify_jobs(
         return Ok((verdicts, stats));
     }
     if jobs.len() == 1 {
-        split(&mut check, items, &mut verdicts, false, &mut stats)?;
+        Search::new(&mut check, &mut stats).split(items, &mut verdicts, false)?;
         return Ok((verdicts, stats));
     }
     stats.checks += 1;
@@ -73,37 +81,183 @@ pub fn verify_jobs(
         let (job_items, later_items) = items.split_at(len);
         let (job_verdicts, later_verdicts) = rest.split_at_mut(len);
         let known_bad = others_passed && index + 1 == jobs.len();
-        split(&mut check, job_items, job_verdicts, known_bad, &mut stats)?;
+        // Each job starts with no density estimate: another request's bad items say nothing
+        // about this one's.
+        Search::new(&mut check, &mut stats).split(job_items, job_verdicts, known_bad)?;
         others_passed &= job_verdicts.iter().all(|&v| v);
         (items, rest) = (later_items, later_verdicts);
     }
     Ok((verdicts, stats))
 }
 
-/// Fills `verdicts` for `items`. `known_bad` says the range is already known to fail.
-fn split<T, E>(
-    check: &mut impl FnMut(&[T]) -> Result<bool, E>,
-    items: &[T],
-    verdicts: &mut [bool],
-    known_bad: bool,
-    stats: &mut BisectStats,
-) -> Result<(), E> {
-    if !known_bad {
-        stats.checks += 1;
-        if check(items)? {
-            verdicts.fill(true);
-            return Ok(());
+/// The search for the bad items of one job, with what it has learned of their density.
+struct Search<'a, C> {
+    check: &'a mut C,
+    stats: &'a mut BisectStats,
+    /// Items whose verdict is known, and how many of them are bad.
+    decided: usize,
+    bad: usize,
+}
+
+impl<'a, C> Search<'a, C> {
+    fn new(check: &'a mut C, stats: &'a mut BisectStats) -> Self {
+        Self {
+            check,
+            stats,
+            decided: 0,
+            bad: 0,
         }
     }
-    if items.len() == 1 {
-        verdicts[0] = false;
-        return Ok(());
+
+    fn check<T, E>(&mut self, items: &[T]) -> Result<bool, E>
+    where
+        C: FnMut(&[T]) -> Result<bool, E>,
+    {
+        self.stats.checks += 1;
+        (self.check)(items)
     }
-    stats.splits += 1;
-    let mid = items.len() / 2;
-    let (left_items, right_items) = items.split_at(mid);
-    let (left_verdicts, right_verdicts) = verdicts.split_at_mut(mid);
-    split(check, left_items, left_verdicts, false, stats)?;
-    let left_all_valid = left_verdicts.iter().all(|&v| v);
-    split(check, right_items, right_verdicts, left_all_valid, stats)
+
+    fn decide(&mut self, verdicts: &[bool]) {
+        self.decided += verdicts.len();
+        self.bad += verdicts.iter().filter(|&&v| !v).count();
+    }
+
+    /// Fills `verdicts` for `items`. `known_bad` says the range is already known to fail.
+    fn split<T, E>(&mut self, items: &[T], verdicts: &mut [bool], known_bad: bool) -> Result<(), E>
+    where
+        C: FnMut(&[T]) -> Result<bool, E>,
+    {
+        let m = items.len();
+        // Dense enough that the range surely fails: its whole check would be wasted.
+        if !known_bad && m > 1 && self.expected_bad(m) >= 1.0 && self.item_by_item_pays(m) {
+            return self.each(items, verdicts, false);
+        }
+        if !known_bad && self.check(items)? {
+            verdicts.fill(true);
+            self.decide(verdicts);
+            return Ok(());
+        }
+        if m == 1 {
+            verdicts[0] = false;
+            self.decide(verdicts);
+            return Ok(());
+        }
+        if self.item_by_item_pays(m) {
+            return self.each(items, verdicts, true);
+        }
+        self.stats.splits += 1;
+        let mid = items.len() / 2;
+        let (left_items, right_items) = items.split_at(mid);
+        let (left_verdicts, right_verdicts) = verdicts.split_at_mut(mid);
+        self.split(left_items, left_verdicts, false)?;
+        let left_all_valid = left_verdicts.iter().all(|&v| v);
+        self.split(right_items, right_verdicts, left_all_valid)
+    }
+
+    /// Checks each item alone. In a range `known_bad`, the last item is bad if all others
+    /// passed.
+    fn each<T, E>(&mut self, items: &[T], verdicts: &mut [bool], known_bad: bool) -> Result<(), E>
+    where
+        C: FnMut(&[T]) -> Result<bool, E>,
+    {
+        let last = items.len() - 1;
+        for i in 0..items.len() {
+            let deduced = known_bad && i == last && verdicts[..i].iter().all(|&v| v);
+            verdicts[i] = !deduced && self.check(&items[i..=i])?;
+        }
+        self.decide(verdicts);
+        Ok(())
+    }
+
+    /// Bad items expected among `m` at the density seen so far.
+    fn expected_bad(&self, m: usize) -> f64 {
+        if self.decided == 0 {
+            return 0.0;
+        }
+        self.bad as f64 / self.decided as f64 * m as f64
+    }
+
+    /// Whether checking a failing range of `m` items one by one is expected to take no more
+    /// checks than bisecting it, with k, its bad items, estimated from the density so far.
+    fn item_by_item_pays(&self, m: usize) -> bool {
+        if self.bad == 0 {
+            return false;
+        }
+        let m = m as f64;
+        let k = self.expected_bad(m as usize).clamp(1.0, m);
+        m <= 2.0 * k * ((m / k).log2() + 1.0) - 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode_public_key, decode_signature};
+    use crate::engine::CpuEngine;
+    use crate::signer::SecretKey;
+
+    /// `n` items signed by real keys; those at `bad` carry a message other than the one signed.
+    fn items(n: usize, bad: &[usize]) -> Vec<SignedItem> {
+        let suite = Suite::default();
+        (0..n)
+            .map(|i| {
+                let sk = SecretKey::from_ikm(&[i as u8 % 5; 32]).expect("32-byte ikm");
+                let message = format!("item {i}").into_bytes();
+                let signature = sk.sign(suite, &message);
+                SignedItem {
+                    public_key: decode_public_key(suite.variant, &sk.public_key(suite.variant))
+                        .unwrap(),
+                    message: if bad.contains(&i) {
+                        b"tampered".to_vec()
+                    } else {
+                        message
+                    },
+                    signature: decode_signature(suite.variant, &signature).unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    /// Engine checks and verdicts of one job on the real CPU engine.
+    fn run(n: usize, bad: &[usize]) -> u64 {
+        let items = items(n, bad);
+        let refs: Vec<&SignedItem> = items.iter().collect();
+        let engine = CpuEngine::on_caller_thread();
+        let (verdicts, stats) = verify_each(&engine, Suite::default(), &refs).unwrap();
+        let expected: Vec<bool> = (0..n).map(|i| !bad.contains(&i)).collect();
+        assert_eq!(verdicts, expected);
+        stats.checks
+    }
+
+    #[test]
+    fn dense_failures_are_checked_item_by_item() {
+        // Bisection alone took 2·64 − 1 = 127 checks for an all-bad job of 64.
+        let all: Vec<usize> = (0..64).collect();
+        let checks = run(64, &all);
+        assert!(checks <= 64 + 8, "{checks} checks for 64 bad items");
+        // Half bad, spread out: bisection alone took 2·32·(1 + 1) − 1 = 127 checks here too.
+        let every_other: Vec<usize> = (0..64).step_by(2).collect();
+        let checks = run(64, &every_other);
+        assert!(checks <= 64 + 8, "{checks} checks for 32 bad items of 64");
+    }
+
+    #[test]
+    fn sparse_failures_are_still_bisected() {
+        // One bad item of 64: one check per level down and one sibling per level.
+        let checks = run(64, &[37]);
+        assert!(checks <= 2 * 6 + 1, "{checks} checks for 1 bad item of 64");
+        // Two bad items, one per half: far fewer than the 64 checks of going item by item.
+        let checks = run(64, &[3, 50]);
+        assert!(checks <= 4 * 6 + 1, "{checks} checks for 2 bad items of 64");
+    }
+
+    #[test]
+    fn every_verdict_is_right_at_every_density() {
+        for stride in 1..=9 {
+            let bad: Vec<usize> = (0..40).step_by(stride).collect();
+            run(40, &bad);
+        }
+        run(40, &[]);
+        run(1, &[0]);
+    }
 }

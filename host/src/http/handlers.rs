@@ -15,7 +15,7 @@ use crate::api::wire::{
     InfoResponse, VerifyRequest,
 };
 use crate::config::Timeouts;
-use crate::service::{RequestError, Service};
+use crate::service::{Caller, Connection, RequestError, Service};
 
 /// What every handler shares.
 pub struct AppState {
@@ -78,7 +78,7 @@ async fn handle<Req, Resp, Fut>(
     req: HttpRequest,
     payload: web::Payload,
     rule: SchemeRule,
-    call: impl FnOnce(Arc<Service>, Req) -> Fut,
+    call: impl FnOnce(Arc<Service>, Caller, Req) -> Fut,
 ) -> HttpResponse
 where
     Req: DeserializeOwned,
@@ -89,7 +89,7 @@ where
     let work = async {
         let body = read_body(&req, payload, state.max_body_bytes, timeouts.body).await?;
         let request: Req = parse(&body, rule)?;
-        call(state.service.clone(), request).await
+        call(state.service.clone(), caller(&req), request).await
     };
     let result = tokio::time::timeout(timeouts.request, work)
         .await
@@ -97,6 +97,14 @@ where
             ms: timeouts.request.as_millis(),
         }));
     state.reply(result)
+}
+
+/// The peer address and the connection (see `server::on_connect`) of a request.
+fn caller(req: &HttpRequest) -> Caller {
+    Caller {
+        addr: req.peer_addr().map(|addr| addr.ip()),
+        connection: req.conn_data::<Connection>().cloned(),
+    }
 }
 
 pub async fn verify(
@@ -109,7 +117,9 @@ pub async fn verify(
         req,
         payload,
         SchemeRule::Any,
-        |service, request: VerifyRequest| async move { service.verify(request).await },
+        |service, caller, request: VerifyRequest| async move {
+            service.verify(&caller, request).await
+        },
     )
     .await
 }
@@ -124,7 +134,7 @@ pub async fn aggregate(
         req,
         payload,
         SchemeRule::Any,
-        |service, request: AggregateRequest| async move { service.aggregate(request).await },
+        |service, _, request: AggregateRequest| async move { service.aggregate(request).await },
     )
     .await
 }
@@ -139,8 +149,8 @@ pub async fn aggregate_verify(
         req,
         payload,
         SchemeRule::Any,
-        |service, request: AggregateVerifyRequest| async move {
-            service.aggregate_verify(request).await
+        |service, caller, request: AggregateVerifyRequest| async move {
+            service.aggregate_verify(&caller, request).await
         },
     )
     .await
@@ -156,8 +166,8 @@ pub async fn fast_aggregate_verify(
         req,
         payload,
         SchemeRule::PopOnly,
-        |service, request: FastAggregateVerifyRequest| async move {
-            service.fast_aggregate_verify(request).await
+        |service, caller, request: FastAggregateVerifyRequest| async move {
+            service.fast_aggregate_verify(&caller, request).await
         },
     )
     .await

@@ -24,6 +24,7 @@ pub const REQUEST_ERROR_CODES: &[&str] = &[
     "shutting_down",
     "deadline_exceeded",
     "engine_failure",
+    "client_gone",
     "not_found",
     "method_not_allowed",
     "not_ready",
@@ -45,7 +46,7 @@ fn error_responses(with_queue: bool) -> Value {
         "503": {"description": "Shutting down, engine failure, or no answer within request_deadline_ms (deadline_exceeded)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     });
     if with_queue {
-        responses["429"] = json!({"description": "Verification queue full (queue_full); retry after the Retry-After header's seconds", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        responses["429"] = json!({"description": "Over budget (queue_full): admission (the server's or the client's share, before decoding) or the verification queue; retry after the Retry-After header's seconds", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     }
     responses
 }

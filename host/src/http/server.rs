@@ -61,6 +61,7 @@ async fn run(
         .disable_signals()
         // A client that has not sent its head in time gets 408 and its connection closed.
         .client_request_timeout(settings.timeouts.header)
+        .on_connect(on_connect)
         .bind(settings.listen)?;
     for addr in server.addrs() {
         tracing::info!(%addr, backend = service.engine().backend(), "listening");
@@ -82,6 +83,29 @@ async fn run(
     actix_web::rt::task::spawn_blocking(move || draining.shutdown()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keeps a duplicate of each TCP connection's socket with the connection, so that queued work
+/// can tell whether its client is still there (`service::Connection`). Without one (the
+/// duplicate failed: out of descriptors) the connection is served all the same.
+fn on_connect(connection: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    #[cfg(unix)]
+    if let Some(socket) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        use std::os::fd::AsFd;
+        let duplicate = socket
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::net::TcpStream::from)
+            // Already so (the runtime made it non-blocking); said again because a blocking
+            // peek would stall the batcher.
+            .and_then(|socket| socket.set_nonblocking(true).map(|()| socket));
+        match duplicate {
+            Ok(socket) => {
+                data.insert(crate::service::Connection::new(socket));
+            }
+            Err(error) => tracing::warn!(%error, "could not duplicate a connection's socket"),
+        }
+    }
 }
 
 /// SIGTERM: /readyz answers 503 at once, requests are still served for `grace` (so the

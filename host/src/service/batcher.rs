@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::queue::{Job, Queue, Queued, Reply, Work};
+use super::RequestError;
 use crate::api::wire::Priority;
 use crate::engine::{verify_jobs, Engine, EngineError, SignedItem};
 use crate::metrics::Metrics;
@@ -40,20 +41,33 @@ impl Batcher {
     }
 
     fn process(&self, batch: Vec<Queued>) {
-        // Items of the same suite share one engine batch; aggregates are single checks.
+        // Items of the same suite share one engine batch; aggregates are single checks. Jobs of
+        // suspect clients (recent failures) are checked each on its own instead: when they
+        // fail, as they likely do, honest jobs are not checked a second time.
         let mut by_suite: HashMap<Suite, Vec<ItemsJob>> = HashMap::new();
         let mut suites = Vec::new();
+        let mut suspects = Vec::new();
         for queued in batch {
-            let Work { job, reply } = queued.work;
-            // The client went away (its handler was dropped): verifying would help no one.
-            if reply.is_closed() {
+            // The client went away: verifying would help no one.
+            if queued.work.is_abandoned() {
                 self.metrics
                     .abandoned
                     .with_label_values(&[Priority::Bulk.name()])
                     .inc();
+                // Answered only so that a handler still waiting does not report a shutdown.
+                let _ = queued.work.reply.send(Err(RequestError::ClientGone));
                 continue;
             }
+            let Work {
+                job,
+                reply,
+                suspect,
+                ..
+            } = queued.work;
             match job {
+                Job::Items { suite, items } if suspect => {
+                    suspects.push((suite, ItemsJob { items, reply }))
+                }
                 Job::Items { suite, items } => {
                     if !by_suite.contains_key(&suite) {
                         suites.push(suite);
@@ -68,13 +82,16 @@ impl Batcher {
                     let verdicts = guarded(|| single.run(self.engine.as_ref())).map(|(v, _)| v);
                     self.observe(started, single.weight(), verdicts.as_ref().ok());
                     // The requester may have gone away; nothing to do then.
-                    let _ = reply.send(verdicts);
+                    let _ = reply.send(verdicts.map_err(RequestError::from));
                 }
             }
         }
         for suite in suites {
             let jobs = by_suite.remove(&suite).unwrap_or_default();
             self.verify_jobs(suite, jobs);
+        }
+        for (suite, job) in suspects {
+            self.verify_jobs(suite, vec![job]);
         }
     }
 
@@ -103,7 +120,7 @@ impl Batcher {
         for job in jobs {
             let n = job.items.len();
             let answer = match &failure {
-                Some(err) => Err(EngineError::Backend(err.to_string())),
+                Some(err) => Err(RequestError::EngineFailure(err.to_string())),
                 None => Ok(verdicts[offset..offset + n].to_vec()),
             };
             offset += n;

@@ -54,6 +54,10 @@ pub enum RequestError {
     ShuttingDown,
     #[error("verification engine failed: {0}")]
     EngineFailure(String),
+    /// The client closed its connection before its work was verified: the work was dropped
+    /// and the answer goes nowhere (counted, never seen by a client).
+    #[error("the client closed its connection before verification")]
+    ClientGone,
     #[error("no such endpoint")]
     NotFound,
     #[error("method not allowed on this endpoint")]
@@ -82,6 +86,7 @@ impl RequestError {
             RequestError::QueueFull(_) => "queue_full",
             RequestError::ShuttingDown => "shutting_down",
             RequestError::EngineFailure(_) => "engine_failure",
+            RequestError::ClientGone => "client_gone",
             RequestError::NotFound => "not_found",
             RequestError::MethodNotAllowed => "method_not_allowed",
         }
@@ -93,6 +98,8 @@ impl RequestError {
             RequestError::BodyTooLarge { .. } => 413,
             RequestError::BodyTimeout { .. } => 408,
             RequestError::QueueFull(_) => 429,
+            // nginx's "client closed request": no client reads it.
+            RequestError::ClientGone => 499,
             RequestError::ShuttingDown
             | RequestError::EngineFailure(_)
             | RequestError::DeadlineExceeded { .. } => 503,
@@ -100,5 +107,11 @@ impl RequestError {
             RequestError::MethodNotAllowed => 405,
             _ => 400,
         }
+    }
+}
+
+impl From<crate::engine::EngineError> for RequestError {
+    fn from(err: crate::engine::EngineError) -> Self {
+        RequestError::EngineFailure(err.to_string())
     }
 }

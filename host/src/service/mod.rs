@@ -2,11 +2,15 @@
 //! batcher thread and assembles per-item answers. The HTTP layer and in-process callers (the
 //! benchmarks) use the same `Service`.
 
+mod admission;
 mod batcher;
+mod caller;
 mod error;
 mod lane;
 mod queue;
 
+pub use admission::{CACHED_ITEM_COST, DEBT_WINDOW, FAILED_ITEM_COST, FRESH_ITEM_COST};
+pub use caller::{Caller, Connection};
 pub use error::RequestError;
 pub use queue::PushError;
 
@@ -22,13 +26,14 @@ use crate::api::wire::{
     Priority, Verdict, VerdictResponse, VerifyRequest, VerifyResponse,
 };
 use crate::codec::{
-    decode_signature, encode_public_key, encode_signature, parse_hex, ItemError, KeyCache,
-    PublicKey,
+    check_compressed_encoding, decode_signature, encode_public_key, encode_signature, parse_hex,
+    ItemError, KeyCache, PublicKey,
 };
 use crate::engine::{CpuEngine, Engine, SignedItem};
 use crate::metrics::Metrics;
 use crate::registry::{KeyRef, KeyRefs, Registry};
 use crate::suite::{Scheme, Suite, Variant};
+use admission::Admission;
 use batcher::Batcher;
 use lane::Lane;
 use queue::{Job, Queue, Work};
@@ -52,6 +57,11 @@ pub struct ServiceConfig {
     pub interactive_max_items: usize,
     /// Most items admitted to the interactive lane at once before interactive requests get 429.
     pub interactive_capacity: usize,
+    /// Item units (see `admission`) of bulk requests admitted at once, from before decoding
+    /// until answered; a request that does not fit gets 429.
+    pub admission_capacity: usize,
+    /// Item units one client (peer address) may hold of `admission_capacity`.
+    pub client_share: usize,
 }
 
 impl Default for ServiceConfig {
@@ -68,6 +78,12 @@ impl Default for ServiceConfig {
             // is answered within the 20 ms the class is for only if few are ahead of it, and an
             // interactive client that gets 429 can fall back to bulk at once.
             interactive_capacity: 64,
+            // A full queue plus as much again being decoded: the queue, not admission, is what
+            // bounds waiting verification work.
+            admission_capacity: 8192,
+            // One 1,024-item request of fresh keys (2 units an item) per client at a time, and
+            // at least four clients' worth before the budget is spent.
+            client_share: 2048,
         }
     }
 }
@@ -80,6 +96,7 @@ pub struct Service {
     metrics: Arc<Metrics>,
     keys: KeyCache,
     queue: Arc<Queue>,
+    admission: Admission,
     batcher: Mutex<Option<JoinHandle<()>>>,
     /// Registered keys, for items that name a `key_id` (none: every id is unknown).
     registry: Option<Arc<Registry>>,
@@ -117,6 +134,7 @@ impl Service {
             ),
             lane: Lane::start(config.interactive_capacity.max(1), metrics.clone())?,
             lane_engine: CpuEngine::on_caller_thread(),
+            admission: Admission::new(config.admission_capacity, config.client_share),
             config,
             engine,
             metrics,
@@ -232,6 +250,30 @@ impl Service {
         }
     }
 
+    /// The checks of a signature that cost no arithmetic (hex, length, flag bits, x < p), run
+    /// before anything else of a request is decoded or even admitted.
+    fn screen_signature(variant: Variant, hex: &str) -> Result<(), ItemError> {
+        check_compressed_encoding(&parse_hex(hex)?, variant.signature_len()).map(|_| ())
+    }
+
+    /// Admission cost of an item with this key: more when the key must be validated first.
+    fn key_cost(&self, variant: Variant, key: KeyRef<'_>) -> usize {
+        match key {
+            KeyRef::Bytes(hex) => match parse_hex(hex) {
+                Ok(bytes) if !self.keys.contains(variant, &bytes) => FRESH_ITEM_COST,
+                _ => CACHED_ITEM_COST,
+            },
+            KeyRef::Id(_) => CACHED_ITEM_COST,
+        }
+    }
+
+    /// Admission cost of keys resolved one by one.
+    fn keys_cost(&self, variant: Variant, keys: &KeyRefs) -> usize {
+        (0..keys.len())
+            .map(|index| self.key_cost(variant, keys.get(index)))
+            .sum()
+    }
+
     /// One signed item (its key already named by `key`), strictly decoded, message
     /// augmented for AUG.
     pub fn decode_item(
@@ -251,9 +293,18 @@ impl Service {
     }
 
     /// Queues `job` for the batcher and waits for its verdicts.
-    async fn verify_bulk(&self, job: Job) -> Result<Vec<bool>, RequestError> {
+    async fn verify_bulk(&self, job: Job, caller: Caller) -> Result<Vec<bool>, RequestError> {
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_push(Work { job, reply }) {
+        let suspect = caller
+            .addr
+            .is_some_and(|addr| self.admission.debt(addr) > 0);
+        let work = Work {
+            job,
+            reply,
+            caller,
+            suspect,
+        };
+        match self.queue.try_push(work) {
             Ok(()) => {}
             Err(PushError::Full) => return Err(RequestError::QueueFull(Priority::Bulk)),
             Err(PushError::Closed) => return Err(RequestError::ShuttingDown),
@@ -262,25 +313,20 @@ impl Service {
     }
 
     /// Decodes a request with `decode` and verifies the job it yields (none when decoding
-    /// already settled the answer), in the request's latency class: bulk decodes on the
-    /// blocking pool and batches through the queue; interactive does both on its lane, so it
-    /// waits neither behind bulk decoding nor behind bulk batches.
+    /// already settled the answer), in the request's latency class: bulk is admitted by its
+    /// `cost` (item units) first, then decodes on the blocking pool and batches through the
+    /// queue; interactive does both on its lane within the lane's budget of `weight` items, so
+    /// it waits neither behind bulk decoding nor behind bulk batches.
     async fn decode_and_verify<T: Send + 'static>(
         self: &Arc<Self>,
         priority: Priority,
-        weight: usize,
+        caller: &Caller,
+        (weight, cost): (usize, usize),
         decode: impl FnOnce(&Service) -> (T, Option<Job>) + Send + 'static,
     ) -> Result<(T, Option<Vec<bool>>), RequestError> {
         let started = Instant::now();
         let result = match priority {
-            Priority::Bulk => match self.off_loop(decode).await {
-                Ok((decoded, Some(job))) => self
-                    .verify_bulk(job)
-                    .await
-                    .map(|verdicts| (decoded, Some(verdicts))),
-                Ok((decoded, None)) => Ok((decoded, None)),
-                Err(error) => Err(error),
-            },
+            Priority::Bulk => self.decode_and_verify_bulk(caller, cost, decode).await,
             Priority::Interactive => {
                 let this = self.clone();
                 self.lane
@@ -289,7 +335,7 @@ impl Service {
                         let verdicts = job
                             .map(|job| job.run(&this.lane_engine))
                             .transpose()
-                            .map_err(engine_failure)?;
+                            .map_err(RequestError::from)?;
                         if let Some((verdicts, stats)) = &verdicts {
                             this.metrics.bisections.inc_by(stats.splits);
                             this.metrics
@@ -305,6 +351,7 @@ impl Service {
             Err(RequestError::QueueFull(_)) => {
                 self.metrics.throttled.with_label_values(&label).inc()
             }
+            Err(RequestError::ClientGone) => {}
             _ => self
                 .metrics
                 .verification_duration
@@ -312,6 +359,41 @@ impl Service {
                 .observe(started.elapsed().as_secs_f64()),
         }
         result
+    }
+
+    /// The bulk class: admission by `cost` before anything is decoded, decoding on the
+    /// blocking pool unless the client has gone meanwhile, then the queue.
+    async fn decode_and_verify_bulk<T: Send + 'static>(
+        self: &Arc<Self>,
+        caller: &Caller,
+        cost: usize,
+        decode: impl FnOnce(&Service) -> (T, Option<Job>) + Send + 'static,
+    ) -> Result<(T, Option<Vec<bool>>), RequestError> {
+        let still_there = caller.clone();
+        let _ticket = self
+            .admission
+            .admit(caller.addr, cost)
+            .map_err(|_| RequestError::QueueFull(Priority::Bulk))?;
+        let decoded = self
+            .off_loop(move |s| {
+                // Decoding waits its turn on the blocking pool: the client may be gone by then.
+                (!still_there.is_gone()).then(|| decode(s))
+            })
+            .await?;
+        let Some(decoded) = decoded else {
+            self.metrics
+                .abandoned
+                .with_label_values(&[Priority::Bulk.name()])
+                .inc();
+            return Err(RequestError::ClientGone);
+        };
+        match decoded {
+            (decoded, Some(job)) => {
+                let verdicts = self.verify_bulk(job, caller.clone()).await?;
+                Ok((decoded, Some(verdicts)))
+            }
+            (decoded, None) => Ok((decoded, None)),
+        }
     }
 
     /// Runs CPU-bound decoding (subgroup checks, KeyValidate) on the runtime's blocking pool, so
@@ -327,16 +409,22 @@ impl Service {
             .map_err(|e| RequestError::EngineFailure(format!("decoding task failed: {e}")))
     }
 
-    /// Decodes every item: per-item errors, and the positions and values of the good ones.
+    /// Decodes every item not already refused by screening (`screened`, one per item):
+    /// per-item errors, and the positions and values of the good ones.
     fn decode_items(
         &self,
         suite: Suite,
         request: &[Item],
+        screened: Vec<Option<ItemError>>,
     ) -> (Vec<Option<ItemError>>, Vec<usize>, Vec<SignedItem>) {
         let mut results = Vec::with_capacity(request.len());
         let mut positions = Vec::new();
         let mut items = Vec::new();
-        for (index, item) in request.iter().enumerate() {
+        for ((index, item), refused) in request.iter().enumerate().zip(screened) {
+            if let Some(error) = refused {
+                results.push(Some(error));
+                continue;
+            }
             let key = KeyRef::of_item(index, item).expect("checked before decoding");
             match self.decode_item(suite, key, item) {
                 Ok(decoded) => {
@@ -350,28 +438,47 @@ impl Service {
         (results, positions, items)
     }
 
-    /// `POST /v1/verify`: a verdict per item, in order.
+    /// `POST /v1/verify`: a verdict per item, in order. Signatures are screened first (no
+    /// arithmetic), and only the items that pass count for admission and get their keys
+    /// validated: a request of garbage signatures costs no key work.
     pub async fn verify(
         self: &Arc<Self>,
+        caller: &Caller,
         request: VerifyRequest,
     ) -> Result<VerifyResponse, RequestError> {
         self.check_size(request.priority, request.items.len())?;
+        let mut keys = Vec::with_capacity(request.items.len());
         for (index, item) in request.items.iter().enumerate() {
-            KeyRef::of_item(index, item)?;
+            keys.push(KeyRef::of_item(index, item)?);
         }
         let suite = self.suite(request.scheme, request.variant);
+        let screened: Vec<Option<ItemError>> = request
+            .items
+            .iter()
+            .map(|item| Self::screen_signature(suite.variant, &item.signature).err())
+            .collect();
+        let cost = keys
+            .into_iter()
+            .zip(&screened)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(key, _)| self.key_cost(suite.variant, key))
+            .sum();
+        let weight = (request.items.len(), cost);
         let ((mut results, positions), verdicts) = self
-            .decode_and_verify(request.priority, request.items.len(), move |s| {
-                let (results, positions, items) = s.decode_items(suite, &request.items);
+            .decode_and_verify(request.priority, caller, weight, move |s| {
+                let (results, positions, items) = s.decode_items(suite, &request.items, screened);
                 let job = (!items.is_empty()).then_some(Job::Items { suite, items });
                 ((results, positions), job)
             })
             .await?;
+        let mut failed = 0;
         for (position, valid) in positions.into_iter().zip(verdicts.unwrap_or_default()) {
             if !valid {
                 results[position] = Some(ItemError::InvalidSignature);
+                failed += 1;
             }
         }
+        self.admission.charge_failures(caller.addr, failed);
         let results: Vec<Verdict> = results
             .into_iter()
             .map(|error| Verdict {
@@ -417,7 +524,7 @@ impl Service {
                 let sum = self
                     .engine
                     .aggregate_signatures(&points)
-                    .map_err(engine_failure)?;
+                    .map_err(RequestError::from)?;
                 Ok(AggregateResponse {
                     signature: Some(encode_signature(&sum)),
                     public_key: None,
@@ -439,7 +546,7 @@ impl Service {
                 let sum = self
                     .engine
                     .aggregate_public_keys(&points)
-                    .map_err(engine_failure)?;
+                    .map_err(RequestError::from)?;
                 Ok(AggregateResponse {
                     signature: None,
                     public_key: Some(encode_public_key(&sum)),
@@ -455,6 +562,7 @@ impl Service {
     /// (distinctness enforced for BASIC only, as the ciphersuites require).
     pub async fn aggregate_verify(
         self: &Arc<Self>,
+        caller: &Caller,
         request: AggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
         let keys = KeyRefs::of_request(request.public_keys, request.key_ids)?;
@@ -467,9 +575,12 @@ impl Service {
         let priority = request.priority;
         self.check_size(priority, keys.len())?;
         let suite = self.suite(request.scheme, request.variant);
-        let weight = keys.len();
+        if let Err(error) = Self::screen_signature(suite.variant, &request.signature) {
+            return Ok(verdict(Err(error)));
+        }
+        let weight = (keys.len(), self.keys_cost(suite.variant, &keys));
         let (refused, verdicts) = self
-            .decode_and_verify(priority, weight, move |s| {
+            .decode_and_verify(priority, caller, weight, move |s| {
                 let decoded = (|| -> Result<Job, ItemError> {
                     let signature =
                         decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
@@ -502,6 +613,7 @@ impl Service {
     /// `POST /v1/fast-aggregate-verify`: one signature by many keys over one message (POP).
     pub async fn fast_aggregate_verify(
         self: &Arc<Self>,
+        caller: &Caller,
         request: FastAggregateVerifyRequest,
     ) -> Result<VerdictResponse, RequestError> {
         let keys = KeyRefs::of_request(request.public_keys, request.key_ids)?;
@@ -519,9 +631,12 @@ impl Service {
             Scheme::Pop,
             request.variant.unwrap_or(self.config.default_suite.variant),
         );
-        let weight = keys.len();
+        if let Err(error) = Self::screen_signature(suite.variant, &request.signature) {
+            return Ok(verdict(Err(error)));
+        }
+        let weight = (keys.len(), self.keys_cost(suite.variant, &keys));
         let (refused, verdicts) = self
-            .decode_and_verify(priority, weight, move |s| {
+            .decode_and_verify(priority, caller, weight, move |s| {
                 let decoded = (|| -> Result<Job, ItemError> {
                     let signature =
                         decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
@@ -578,17 +693,7 @@ fn verdict(result: Result<(), ItemError>) -> VerdictResponse {
     }
 }
 
-fn engine_failure(err: crate::engine::EngineError) -> RequestError {
-    RequestError::EngineFailure(err.to_string())
-}
-
-async fn receive<T>(
-    answer: oneshot::Receiver<Result<T, crate::engine::EngineError>>,
-) -> Result<T, RequestError> {
-    match answer.await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(engine_failure(err)),
-        // The batcher answers every job it takes; a dropped sender means it is gone.
-        Err(_) => Err(RequestError::ShuttingDown),
-    }
+async fn receive<T>(answer: oneshot::Receiver<Result<T, RequestError>>) -> Result<T, RequestError> {
+    // The batcher answers every job it takes; a dropped sender means it is gone.
+    answer.await.unwrap_or(Err(RequestError::ShuttingDown))
 }

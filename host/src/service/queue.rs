@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::{Caller, RequestError};
 use crate::codec::{PublicKey, Signature};
 use crate::engine::{verify_each, BisectStats, Engine, EngineError, SignedItem};
 use crate::suite::Suite;
@@ -81,13 +82,25 @@ impl Job {
     }
 }
 
-/// The answer to a job: its verdicts, or why none could be computed.
-pub type Reply = oneshot::Sender<Result<Vec<bool>, EngineError>>;
+/// The answer to a job: its verdicts, or why there are none.
+pub type Reply = oneshot::Sender<Result<Vec<bool>, RequestError>>;
 
 /// A job with the channel its answer goes back on.
 pub struct Work {
     pub job: Job,
     pub reply: Reply,
+    pub caller: Caller,
+    /// Its client had items fail verification lately: its jobs get engine batches of their
+    /// own, so that a failure of theirs never makes honest jobs be checked again.
+    pub suspect: bool,
+}
+
+impl Work {
+    /// Nobody waits for the answer any more: the handler was dropped (request deadline) or
+    /// the client closed its connection.
+    pub fn is_abandoned(&self) -> bool {
+        self.reply.is_closed() || self.caller.is_gone()
+    }
 }
 
 /// Work with the time it was accepted.
