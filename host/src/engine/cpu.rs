@@ -54,7 +54,7 @@ impl CpuEngine {
 }
 
 /// `n` non-zero 64-bit blinding scalars from the OS CSPRNG (never from request data).
-pub(crate) fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
+fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
     let mut bytes = vec![0u8; n * 8];
     OsRng
         .try_fill_bytes(&mut bytes)
@@ -94,7 +94,7 @@ fn same_message_groups(msgs: &[&[u8]]) -> Vec<Vec<usize>> {
 
 /// Expands to the batch check for one blst variant module.
 macro_rules! batch_check {
-    ($module:ident, $pk:path, $sig:path, $pk_aff:ty, $sig_aff:ty, $threads:expr, $items:expr, $suite:expr) => {{
+    ($module:ident, $pk:path, $sig:path, $pk_aff:ty, $sig_aff:ty, $threads:expr, $items:expr, $variant:expr, $dst:expr) => {{
         let mut pks = Vec::with_capacity($items.len());
         let mut sigs = Vec::with_capacity($items.len());
         let mut msgs = Vec::with_capacity($items.len());
@@ -105,10 +105,10 @@ macro_rules! batch_check {
                     sigs.push(sig);
                     msgs.push(item.message.as_slice());
                 }
-                _ => return Err(EngineError::VariantMismatch($suite.variant)),
+                _ => return Err(EngineError::VariantMismatch($variant)),
             }
         }
-        let dst = $suite.dst();
+        let dst = $dst;
         let groups = same_message_groups(&msgs);
         let grouping_pays = $threads == Threads::Pool && groups.len() * 2 <= msgs.len();
         let result = if $threads == Threads::Caller || grouping_pays {
@@ -213,16 +213,19 @@ macro_rules! aggregate_check {
     }};
 }
 
-impl Engine for CpuEngine {
-    fn backend(&self) -> &'static str {
-        "cpu"
-    }
-
-    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError> {
+impl CpuEngine {
+    /// The batch check under any domain separation tag: the signatures' of a suite, or the
+    /// proofs of possession's (the key registry checks its proofs with it).
+    pub(crate) fn verify_batch_with_dst(
+        &self,
+        variant: Variant,
+        dst: &[u8],
+        items: &[&SignedItem],
+    ) -> Result<bool, EngineError> {
         if items.is_empty() {
             return Err(EngineError::Empty);
         }
-        match suite.variant {
+        match variant {
             Variant::MinPk => batch_check!(
                 min_pk,
                 PublicKey::G1,
@@ -231,7 +234,8 @@ impl Engine for CpuEngine {
                 blst_p2_affine,
                 self.threads,
                 items,
-                suite
+                variant,
+                dst
             ),
             Variant::MinSig => batch_check!(
                 min_sig,
@@ -241,9 +245,20 @@ impl Engine for CpuEngine {
                 blst_p1_affine,
                 self.threads,
                 items,
-                suite
+                variant,
+                dst
             ),
         }
+    }
+}
+
+impl Engine for CpuEngine {
+    fn backend(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError> {
+        self.verify_batch_with_dst(suite.variant, suite.dst(), items)
     }
 
     fn verify_aggregate(

@@ -9,7 +9,6 @@ pub mod device;
 pub mod fallback;
 
 pub use bisect::{bisect, verify_each, verify_jobs, BisectStats};
-pub(crate) use cpu::blinding_scalars;
 pub use cpu::CpuEngine;
 
 use crate::codec::{PublicKey, Signature};

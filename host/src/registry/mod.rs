@@ -20,6 +20,7 @@ mod key_id;
 mod key_ref;
 mod notify;
 mod pop;
+mod seed;
 mod store;
 
 pub use auth::AdminTokens;
@@ -420,8 +421,8 @@ fn decode_entry(
         },
         Candidate {
             public_key,
-            compressed,
-            proof,
+            message: compressed,
+            signature: proof,
         },
     ))
 }

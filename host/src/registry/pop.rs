@@ -4,55 +4,18 @@
 //! signatures), bisected on failure, so a bulk import runs at batch-verification speed and one
 //! forged proof costs only its own entry.
 
-use blst::{min_pk, min_sig, BLST_ERROR};
-
-use crate::codec::{PublicKey, Signature};
-use crate::engine::{bisect, blinding_scalars, EngineError};
+use crate::engine::{bisect, CpuEngine, EngineError, SignedItem};
 use crate::suite::{Scheme, Suite, Variant};
 
-/// A decoded key and its decoded proof, both already strictly validated.
-pub struct Candidate {
-    pub public_key: PublicKey,
-    /// The compressed key: the message the proof signs.
-    pub compressed: Vec<u8>,
-    pub proof: Signature,
-}
+/// A decoded key with its proof, both already strictly validated, as a signed item: the
+/// message a proof signs is the compressed key.
+pub type Candidate = SignedItem;
 
-macro_rules! pop_batch {
-    ($module:ident, $pk:path, $sig:path, $batch:expr, $variant:expr) => {{
-        let mut pks = Vec::with_capacity($batch.len());
-        let mut sigs = Vec::with_capacity($batch.len());
-        let mut msgs = Vec::with_capacity($batch.len());
-        for candidate in $batch {
-            match (&candidate.public_key, &candidate.proof) {
-                ($pk(pk), $sig(sig)) => {
-                    pks.push(pk);
-                    sigs.push(sig);
-                    msgs.push(candidate.compressed.as_slice());
-                }
-                _ => return Err(EngineError::VariantMismatch($variant)),
-            }
-        }
-        let dst = Suite::new(Scheme::Pop, $variant).pop_dst();
-        let result = if pks.len() == 1 {
-            sigs[0].verify(false, msgs[0], dst, &[], pks[0], false)
-        } else {
-            let rands = blinding_scalars(pks.len())?;
-            // Keys passed KeyValidate and proofs the subgroup check when they were decoded.
-            $module::Signature::verify_multiple_aggregate_signatures(
-                &msgs, dst, &pks, false, &sigs, false, &rands, 64,
-            )
-        };
-        Ok(result == BLST_ERROR::BLST_SUCCESS)
-    }};
-}
-
-/// Whether all proofs of `batch` (one variant) verify, except with probability ≤ 2^-64.
+/// Whether all proofs of `batch` (one variant) verify, except with probability ≤ 2^-64: the
+/// CPU engine's batch check (random linear combination) under the proof-of-possession tag.
 fn check_batch(variant: Variant, batch: &[&Candidate]) -> Result<bool, EngineError> {
-    match variant {
-        Variant::MinPk => pop_batch!(min_pk, PublicKey::G1, Signature::G2, batch, variant),
-        Variant::MinSig => pop_batch!(min_sig, PublicKey::G2, Signature::G1, batch, variant),
-    }
+    let dst = Suite::new(Scheme::Pop, variant).pop_dst();
+    CpuEngine::new().verify_batch_with_dst(variant, dst, batch)
 }
 
 /// One verdict per candidate (true = its proof verifies), in order. Candidates may mix
@@ -77,6 +40,7 @@ pub fn verify_proofs(candidates: &[Candidate]) -> Result<Vec<bool>, EngineError>
 mod tests {
     use super::*;
     use crate::codec::{decode_public_key, decode_signature};
+    use blst::min_pk;
 
     fn candidate(seed: u8, forge: bool) -> Candidate {
         let sk = min_pk::SecretKey::key_gen(&[seed; 32], &[]).unwrap();
@@ -87,8 +51,8 @@ mod tests {
         let proof = sk.sign(message, dst, &[]).compress();
         Candidate {
             public_key: decode_public_key(Variant::MinPk, &compressed).unwrap(),
-            compressed,
-            proof: decode_signature(Variant::MinPk, &proof).unwrap(),
+            message: compressed,
+            signature: decode_signature(Variant::MinPk, &proof).unwrap(),
         }
     }
 

@@ -1,0 +1,376 @@
+//! Key registry benchmark (bench/RESULTS.md "## Registry"), one run, over HTTP against the
+//! release `tollgate serve` on the CPU backend and its embedded store:
+//! 1. /v1/verify by key id vs by public key, with warm caches and with both caches off;
+//! 2. bulk import (POST /v1/keys/batch) in keys/s beside /v1/verify of as many fresh signed
+//!    items by public key, rounds interleaved on the same server;
+//! 3. GET /v1/keys/{id} latency (random ids, no cache) and the server's resident memory at
+//!    each store size. The store is seeded through the registry's own write path
+//!    (`Registry::seed_sequential`: keys (i + 1)·g1, no proofs of possession), since 10M
+//!    proofs would take about an hour here.
+//!
+//! Run: `cargo build --release -p tollgate && cargo run --release -p tollgate-bench
+//! --no-default-features --bin registry -- --lookup-sizes 1000000,10000000`
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use clap::Parser;
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+use tollgate::api::wire::to_hex;
+use tollgate::metrics::Metrics;
+use tollgate::registry::{Registry, RegistryConfig};
+use tollgate::signer::SecretKey;
+use tollgate::suite::{Suite, Variant};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server binary (built with `cargo build --release -p tollgate`).
+    #[arg(long, default_value = "target/release/tollgate")]
+    tollgate: PathBuf,
+    /// Rounds of each throughput figure; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Signed items per verification round, 1000 per request.
+    #[arg(long, default_value_t = 8000)]
+    items: usize,
+    /// Distinct registered devices signing those items.
+    #[arg(long, default_value_t = 1000)]
+    devices: usize,
+    /// Fresh keys per import round (and fresh items per verification round beside it).
+    #[arg(long, default_value_t = 6000)]
+    import_keys: usize,
+    /// Concurrent HTTP clients of the throughput figures.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    /// Store sizes of the lookup figures, ascending (the store grows from one to the next).
+    #[arg(long, value_delimiter = ',', default_value = "1000000")]
+    lookup_sizes: Vec<u64>,
+    /// Timed lookups per size.
+    #[arg(long, default_value_t = 20_000)]
+    lookups: usize,
+    /// Scratch directory (the 10M store takes a few GB).
+    #[arg(long, default_value = "target/registry-bench")]
+    scratch: PathBuf,
+}
+
+const TOKEN: &str = "bench-token";
+const PER_REQUEST: usize = 1000;
+const SEEDED: &str = "did:example:meter-";
+
+fn key(i: usize) -> SecretKey {
+    let mut ikm = [3u8; 32];
+    ikm[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    SecretKey::from_ikm(&ikm).expect("32-byte ikm")
+}
+
+/// `f(i)` for i in `range`, on two threads.
+fn parallel<T: Send>(range: std::ops::Range<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let mid = range.start + range.len() / 2;
+    let f = &f;
+    std::thread::scope(|s| {
+        let high = s.spawn(move || (mid..range.end).map(f).collect::<Vec<_>>());
+        let mut all: Vec<T> = (range.start..mid).map(f).collect();
+        all.extend(high.join().expect("generator"));
+        all
+    })
+}
+
+fn registration(i: usize) -> Value {
+    let sk = key(i);
+    json!({
+        "key_id": format!("dev-{i:08}"),
+        "public_key": to_hex(&sk.public_key(Variant::MinPk)),
+        "proof_of_possession": to_hex(&sk.prove_possession(Variant::MinPk)),
+    })
+}
+
+/// Key `i` signs message `m`; the item names it by id or by its public key.
+fn item(i: usize, m: usize, by_id: bool) -> Value {
+    let sk = key(i);
+    let message = format!("toll {m}");
+    let signature = to_hex(&sk.sign(Suite::default(), message.as_bytes()));
+    let mut item = json!({"message": to_hex(message.as_bytes()), "signature": signature});
+    item[if by_id { "key_id" } else { "public_key" }] = match by_id {
+        true => json!(format!("dev-{i:08}")),
+        false => json!(to_hex(&sk.public_key(Variant::MinPk))),
+    };
+    item
+}
+
+fn bodies(values: Vec<Value>, wrap: impl Fn(Vec<Value>) -> Value) -> Vec<String> {
+    values
+        .chunks(PER_REQUEST)
+        .map(|chunk| wrap(chunk.to_vec()).to_string())
+        .collect()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(args: &Args, data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let tokens = args.scratch.join("tokens");
+        std::fs::write(&tokens, TOKEN)?;
+        let mut child = Command::new(&args.tollgate)
+            .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu"])
+            .arg("--data-dir")
+            .arg(data)
+            .arg("--admin-token-file")
+            .arg(&tokens)
+            .args(extra)
+            .env("TOLLGATE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", args.tollgate.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let addr = loop {
+            let line = lines.next().context("the server exited")??;
+            if let Some(addr) = line.strip_prefix("tollgate listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self {
+            child,
+            base: format!("http://{addr}"),
+        })
+    }
+
+    /// Resident memory now and at its peak, in MiB.
+    fn rss_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Posts `bodies` from `clients` threads; returns the answers' `count_field` summed
+    /// per second of wall time.
+    fn rate(
+        &self,
+        path: &str,
+        bodies: &[String],
+        clients: usize,
+        count_field: &str,
+    ) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let counted: anyhow::Result<Vec<u64>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..clients)
+                .map(|c| {
+                    s.spawn(move || -> anyhow::Result<u64> {
+                        let agent = ureq::AgentBuilder::new()
+                            .timeout(Duration::from_secs(120))
+                            .build();
+                        let mut total = 0;
+                        for body in bodies.iter().skip(c).step_by(clients) {
+                            let answer: Value = serde_json::from_str(
+                                &agent
+                                    .post(&format!("{}{path}", self.base))
+                                    .set("Authorization", &format!("Bearer {TOKEN}"))
+                                    .set("Content-Type", "application/json")
+                                    .send_string(body)?
+                                    .into_string()?,
+                            )?;
+                            ensure!(answer["failed"] == 0 || answer["failed"].is_null());
+                            ensure!(answer["invalid"] == 0 || answer["invalid"].is_null());
+                            total += answer[count_field].as_u64().context("count")?;
+                        }
+                        Ok(total)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let total: u64 = counted?.iter().sum();
+        Ok(total as f64 / started.elapsed().as_secs_f64())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn verify_wrap(items: Vec<Value>) -> Value {
+    json!({ "items": items })
+}
+
+/// Figure 1: items/s by public key and by id, warm (after a pass) and with caches off.
+fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
+    let data = args.scratch.join("verify");
+    let devices = parallel(0..args.devices, registration);
+    let (by_key, by_id): (Vec<Value>, Vec<Value>) = parallel(0..args.items, |m| {
+        (
+            item(m % args.devices, m, false),
+            item(m % args.devices, m, true),
+        )
+    })
+    .into_iter()
+    .unzip();
+    let (by_key, by_id) = (bodies(by_key, verify_wrap), bodies(by_id, verify_wrap));
+    *out += &format!(
+        "| /v1/verify, {} items signed by {} registered devices, {PER_REQUEST} per request, \
+         {} clients | items/s (median of {}) | by id / by key |\n|---|---|---|\n",
+        args.items, args.devices, args.clients, args.rounds
+    );
+    for (state, extra) in [
+        ("warm caches", &[][..]),
+        (
+            "caches off (every key decompressed + KeyValidate'd, every id read from SQLite)",
+            &["--key-cache-capacity", "0", "--registry-cache-bytes", "0"][..],
+        ),
+    ] {
+        let server = Server::start(args, &data, extra)?;
+        // Registered by the first server, already there for the second.
+        server.rate(
+            "/v1/keys/batch",
+            &bodies(devices.clone(), Value::from),
+            1,
+            "created",
+        )?;
+        server.rate("/v1/verify", &by_key, args.clients, "valid")?;
+        server.rate("/v1/verify", &by_id, args.clients, "valid")?;
+        let (mut key_rates, mut id_rates) = (Vec::new(), Vec::new());
+        for _ in 0..args.rounds {
+            key_rates.push(server.rate("/v1/verify", &by_key, args.clients, "valid")?);
+            id_rates.push(server.rate("/v1/verify", &by_id, args.clients, "valid")?);
+        }
+        let (key_rate, id_rate) = (median(key_rates), median(id_rates));
+        *out += &format!(
+            "| by public key, {state} | {key_rate:.0} | |\n\
+             | by key id, {state} | {id_rate:.0} | {:.3} |\n",
+            id_rate / key_rate
+        );
+    }
+    Ok(())
+}
+
+/// Figure 2: import rounds of fresh keys interleaved with verification rounds of as many
+/// fresh items (fresh keys, by public key), on one server.
+fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
+    let server = Server::start(args, &args.scratch.join("import"), &[])?;
+    let (mut import_rates, mut verify_rates) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        let first = 1_000_000 * (round + 1);
+        let keys = first..first + args.import_keys;
+        let imports = bodies(parallel(keys.clone(), registration), Value::from);
+        let fresh = first + 500_000;
+        let items = parallel(fresh..fresh + args.import_keys, |i| item(i, i, false));
+        let verifies = bodies(items, verify_wrap);
+        import_rates.push(server.rate("/v1/keys/batch", &imports, args.clients, "created")?);
+        verify_rates.push(server.rate("/v1/verify", &verifies, args.clients, "valid")?);
+    }
+    let (import_rate, verify_rate) = (median(import_rates), median(verify_rates));
+    *out += &format!(
+        "\n| {} fresh keys per round, {PER_REQUEST} per request, {} clients, median of {} \
+         interleaved rounds | per second |\n|---|---|\n\
+         | bulk import, POST /v1/keys/batch (decode + KeyValidate, proof-of-possession batch \
+         check, one SQLite transaction per request) | {import_rate:.0} keys |\n\
+         | batch verification, POST /v1/verify of as many items by fresh public keys | \
+         {verify_rate:.0} items |\n| import / verification | {:.2} |\n",
+        args.import_keys,
+        args.clients,
+        args.rounds,
+        import_rate / verify_rate
+    );
+    Ok(())
+}
+
+/// Figure 3: GET latency and resident memory at each store size.
+fn lookups_at_size(args: &Args, out: &mut String) -> anyhow::Result<()> {
+    let data = args.scratch.join("lookup");
+    *out += &format!(
+        "\n| registered keys | seeding | store on disk | GET /v1/keys/{{id}} p50 | p99 | \
+         server RSS after {} random GETs (peak) |\n|---|---|---|---|---|---|\n",
+        args.lookups
+    );
+    let mut seeded = 0;
+    for &size in &args.lookup_sizes {
+        let started = Instant::now();
+        {
+            let config = RegistryConfig {
+                data_dir: data.clone(),
+                cache_bytes: 0,
+                ..RegistryConfig::default()
+            };
+            let registry = Registry::open(&config, Metrics::new().registry())?;
+            registry.seed_sequential(SEEDED, seeded..size, |n| {
+                if n % 500_000 == 0 {
+                    eprintln!("seeded {n}/{size} in {:?}", started.elapsed());
+                }
+            })?;
+        }
+        let seeding = started.elapsed();
+        seeded = size;
+        let disk: u64 = std::fs::read_dir(&data)?
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        let server = Server::start(args, &data, &["--registry-cache-bytes", "0"])?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build();
+        let mut latencies = Vec::with_capacity(args.lookups);
+        for _ in 0..args.lookups {
+            let i = OsRng.next_u64() % size;
+            let started = Instant::now();
+            let answer: Value = serde_json::from_str(
+                &agent
+                    .get(&format!("{}/v1/keys/{SEEDED}{i:010}", server.base))
+                    .call()?
+                    .into_string()?,
+            )?;
+            latencies.push(started.elapsed().as_secs_f64() * 1e3);
+            ensure!(answer["revoked"] == false, "{answer}");
+        }
+        latencies.sort_by(f64::total_cmp);
+        let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+        let (rss, peak) = server.rss_mib();
+        *out += &format!(
+            "| {size} | {:.0} s | {:.2} GB | {:.2} ms | {:.2} ms | {rss:.0} MiB ({peak:.0} MiB) |\n",
+            seeding.as_secs_f64(),
+            disk as f64 / 1e9,
+            p(0.5),
+            p(0.99)
+        );
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let _ = std::fs::remove_dir_all(&args.scratch);
+    std::fs::create_dir_all(&args.scratch)?;
+    let load = |at: &str| {
+        let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        format!("Load average {at}: {}", avg.trim())
+    };
+    let mut out = format!("{}\n\n", load("at start"));
+    by_id_vs_by_key(&args, &mut out)?;
+    import_vs_verify(&args, &mut out)?;
+    eprint!("{out}");
+    lookups_at_size(&args, &mut out)?;
+    out += &format!("\n{}\n", load("at the end"));
+    print!("{out}");
+    Ok(())
+}
