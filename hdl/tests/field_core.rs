@@ -126,9 +126,7 @@ impl Driver {
                 checked += 1;
             } else {
                 assert!(
-                    pending
-                        .front()
-                        .is_none_or(|p| cycle - p.2 < latency as u64),
+                    pending.front().is_none_or(|p| cycle - p.2 < latency as u64),
                     "result missing"
                 );
             }
