@@ -185,20 +185,6 @@ fn a_request_past_its_deadline_gets_503_and_leaves_no_work_behind() {
     }
 }
 
-/// The sum of every sample of `name` (all label sets) in a /metrics answer.
-fn metric(server: &Server, name: &str) -> f64 {
-    server
-        .get("/metrics")
-        .body
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
-        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
-        .sum()
-}
-
 #[test]
 fn a_request_whose_client_has_gone_is_not_verified() {
     // The batcher waits up to 2 s for a batch to fill: the client is gone by the time it looks.
@@ -219,11 +205,7 @@ fn a_request_whose_client_has_gone_is_not_verified() {
     // The whole request is sent; the client hangs up without waiting for the answer.
     drop(stream);
     let waited = Instant::now();
-    while metric(
-        &server,
-        "tollgate_abandoned_requests_total{priority=\"bulk\"}",
-    ) < 1.0
-    {
+    while server.metric_sum("tollgate_abandoned_requests_total{priority=\"bulk\"}") < 1.0 {
         assert!(
             waited.elapsed() < Duration::from_secs(20),
             "the request was never dropped: {}",
@@ -231,8 +213,8 @@ fn a_request_whose_client_has_gone_is_not_verified() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(metric(&server, "tollgate_signatures_verified_total"), 0.0);
+    assert_eq!(server.metric_sum("tollgate_signatures_verified_total"), 0.0);
     // Connected clients are still verified, and correctly.
     assert_correct_verdicts(&server);
-    assert_eq!(metric(&server, "tollgate_signatures_verified_total"), 4.0);
+    assert_eq!(server.metric_sum("tollgate_signatures_verified_total"), 4.0);
 }

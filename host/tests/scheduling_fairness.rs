@@ -13,20 +13,6 @@ use tollgate::api::wire::to_hex;
 use tollgate::codec::{decode_signature, ItemError};
 use tollgate::suite::{Suite, Variant};
 
-/// The sum of every sample of `name` (all label sets) in a /metrics answer.
-fn metric(server: &Server, name: &str) -> f64 {
-    server
-        .get("/metrics")
-        .body
-        .lines()
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
-        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
-        .sum()
-}
-
 /// `n` items; those at `bad` carry a message other than the one signed.
 fn batch(n: usize, salt: u64, bad: &[usize]) -> Value {
     let suite = Suite::default();
@@ -89,15 +75,15 @@ fn bad_items_of_one_request_do_not_bisect_honest_requests() {
     for handle in handles {
         handle.join().expect("client");
     }
-    let batches = metric(&server, "tollgate_engine_batch_size_count");
-    let checks = metric(&server, "tollgate_batch_checks_total");
+    let batches = server.metric_sum("tollgate_engine_batch_size_count");
+    let checks = server.metric_sum("tollgate_batch_checks_total");
     // A batch that failed was split by request: more checks than batches...
     assert!(
         checks > batches,
         "no engine batch mixed honest and bad requests ({checks} checks, {batches} batches)"
     );
     // ...and never bisected: the bad requests are single items, the honest ones pass whole.
-    assert_eq!(metric(&server, "tollgate_bisections_total"), 0.0);
+    assert_eq!(server.metric_sum("tollgate_bisections_total"), 0.0);
 }
 
 /// POSTs `body` over a connection from `source` (every 127.0.0.0/8 address is this host, so
@@ -182,8 +168,9 @@ fn fresh_key_spam_is_refused_before_decoding_and_hot_keys_stay_cached() {
         honest_round(&server, round);
     }
     let misses =
-        |server: &Server| metric(server, "tollgate_key_cache_lookups_total{result=\"miss\"}");
-    let hits = |server: &Server| metric(server, "tollgate_key_cache_lookups_total{result=\"hit\"}");
+        |server: &Server| server.metric_sum("tollgate_key_cache_lookups_total{result=\"miss\"}");
+    let hits =
+        |server: &Server| server.metric_sum("tollgate_key_cache_lookups_total{result=\"hit\"}");
 
     // Signatures that fail the checks without arithmetic cost no key work at all.
     let before = (misses(&server), hits(&server));

@@ -108,6 +108,19 @@ impl Server {
         into_response(agent().get(&self.url(path)).call())
     }
 
+    /// The sum of every sample of metric `name` (all label sets) in a /metrics answer.
+    pub fn metric_sum(&self, name: &str) -> f64 {
+        self.get("/metrics")
+            .body
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum()
+    }
+
     /// A registry write (`PUT`, `POST`, `DELETE`) with `Authorization: Bearer <token>`.
     pub fn write(
         &self,
@@ -200,9 +213,13 @@ fn into_response(result: Result<ureq::Response, ureq::Error>) -> Response {
     }
 }
 
-/// `<repo>/../shared/vectors/bls12-381-tests`.
+/// `$TOLLGATE_VECTORS_DIR`, else `<repo>/../shared/vectors/bls12-381-tests`.
 pub fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/bls12-381-tests")
+    std::env::var_os("TOLLGATE_VECTORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/bls12-381-tests")
+        })
 }
 
 /// A keypair made from a deterministic seed.
