@@ -151,8 +151,8 @@ impl EngineParams {
     /// The whole-verification core: [`VERIFY_PROGRAMS`] compiled for
     /// `EngineConfig::VERIFY`'s register window on [`MIN_LANES`] lanes (the ROM does not
     /// depend on K as long as K covers every latency: each dependence costs one instruction),
-    /// compiled once. The model gets the RTL's worst latency, so its hazard count proves the
-    /// schedule safe on this core.
+    /// compiled once. The model's multiplier latency is K, the longest any hazard-free
+    /// schedule on K lanes may assume, so its hazard count (0 in the tests) covers this core.
     pub fn verification() -> &'static EngineParams {
         static VERIFY: OnceLock<EngineParams> = OnceLock::new();
         VERIFY.get_or_init(|| {
