@@ -13,7 +13,6 @@ use anyhow::{bail, Context};
 use blst::{blst_scalar, min_pk, BLST_ERROR};
 use clap::Parser;
 use tollgate::api::wire::VerifyRequest;
-use tollgate::client::load::LoadReport;
 use tollgate::client::{generate_batch, BatchSpec, Corruption};
 use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
