@@ -29,8 +29,8 @@ use clap::{Parser, ValueEnum};
 use rand_core::{OsRng, RngCore};
 use socket2::{Domain, Socket, Type};
 use tollgate::api::wire::to_hex;
-use tollgate::client::{generate_batch, BatchSpec, Corruption};
-use tollgate::codec::{decode_public_key, decode_signature, ItemError};
+use tollgate::client::{generate_batch, off_curve_signature, BatchSpec, Corruption};
+use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::signer::SecretKey;
 use tollgate::suite::{Suite, Variant};
@@ -136,28 +136,9 @@ fn bad_items(addr: SocketAddr, per_s: f64, stop: Arc<AtomicBool>, tally: Arc<Tal
     }
 }
 
-/// A compressed G2 encoding with valid flags and x < p that is not on the curve.
-fn off_curve_signature() -> String {
-    (1u8..)
-        .map(|x| {
-            let mut bytes = [0u8; 96];
-            bytes[0] = 0x80;
-            bytes[95] = x;
-            bytes
-        })
-        .find(|b| {
-            matches!(
-                decode_signature(Variant::MinPk, b),
-                Err(ItemError::NotOnCurve)
-            )
-        })
-        .map(|b| to_hex(&b))
-        .expect("some small x is off the curve")
-}
-
 /// `count` 1,024-item request bodies of fresh keys with off-curve signatures.
 fn fresh_key_bodies(count: usize) -> Vec<String> {
-    let signature = off_curve_signature();
+    let signature = to_hex(&off_curve_signature(Variant::MinPk));
     (0..count)
         .map(|_| {
             let items: Vec<_> = (0..1024)
