@@ -146,10 +146,12 @@ fn stored_key(row: &AnyRow) -> Result<StoredKey, RegistryError> {
     })
 }
 
-const KEY_COLUMNS: &str = "SELECT key_id, variant, public_key, point, registered_at, revoked_at \
-                           FROM keys";
-const SELECT_KEY: &str = "SELECT key_id, variant, public_key, point, registered_at, revoked_at \
-                          FROM keys WHERE key_id = $1";
+macro_rules! select_keys {
+    () => {
+        "SELECT key_id, variant, public_key, point, registered_at, revoked_at FROM keys"
+    };
+}
+const SELECT_KEY: &str = concat!(select_keys!(), " WHERE key_id = $1");
 
 /// Rows per multi-row statement. A bulk import writes a request's keys in a few statements
 /// instead of two per key: each statement is a round trip to sqlx's SQLite worker thread (tens
@@ -250,8 +252,12 @@ impl Store {
     pub async fn fetch_all(&self, key_ids: &[&str]) -> Result<Vec<StoredKey>, RegistryError> {
         let mut found = Vec::new();
         for chunk in key_ids.chunks(ROWS_PER_STATEMENT) {
-            let list: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-            let sql = format!("{KEY_COLUMNS} WHERE key_id IN ({})", list.join(", "));
+            // One tuple of chunk.len() placeholders: the IN list with its parentheses.
+            let sql = format!(
+                "{} WHERE key_id IN {}",
+                select_keys!(),
+                placeholders(1, chunk.len())
+            );
             let rows = chunk
                 .iter()
                 .fold(sqlx::query(&sql), |query, id| query.bind(*id))
