@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod parallel;
 pub mod registry;
 pub mod service;
 pub mod signer;

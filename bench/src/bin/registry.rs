@@ -20,6 +20,7 @@ use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use tollgate::api::wire::to_hex;
 use tollgate::metrics::Metrics;
+use tollgate::parallel::map_on_cores;
 use tollgate::registry::{Registry, RegistryConfig};
 use tollgate::signer::SecretKey;
 use tollgate::suite::{Suite, Variant};
@@ -64,18 +65,6 @@ fn key(i: usize) -> SecretKey {
     let mut ikm = [3u8; 32];
     ikm[..8].copy_from_slice(&(i as u64).to_le_bytes());
     SecretKey::from_ikm(&ikm).expect("32-byte ikm")
-}
-
-/// `f(i)` for i in `range`, on two threads.
-fn parallel<T: Send>(range: std::ops::Range<usize>, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let mid = range.start + range.len() / 2;
-    let f = &f;
-    std::thread::scope(|s| {
-        let high = s.spawn(move || (mid..range.end).map(f).collect::<Vec<_>>());
-        let mut all: Vec<T> = (range.start..mid).map(f).collect();
-        all.extend(high.join().expect("generator"));
-        all
-    })
 }
 
 fn registration(i: usize) -> Value {
@@ -184,8 +173,8 @@ fn verify_wrap(items: Vec<Value>) -> Value {
 /// Figure 1: items/s by public key and by id, warm (after a pass) and with caches off.
 fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
     let data = args.scratch.join("verify");
-    let devices = parallel(0..args.devices, registration);
-    let (by_key, by_id): (Vec<Value>, Vec<Value>) = parallel(0..args.items, |m| {
+    let devices = map_on_cores(0..args.devices, registration);
+    let (by_key, by_id): (Vec<Value>, Vec<Value>) = map_on_cores(0..args.items, |m| {
         (
             item(m % args.devices, m, false),
             item(m % args.devices, m, true),
@@ -247,9 +236,9 @@ fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
     for round in 0..args.rounds {
         let first = 1_000_000 * (round + 1);
         let keys = first..first + args.import_keys;
-        let imports = bodies(parallel(keys.clone(), registration), Value::from);
+        let imports = bodies(map_on_cores(keys.clone(), registration), Value::from);
         let fresh = first + 500_000;
-        let items = parallel(fresh..fresh + args.import_keys, |i| item(i, i, false));
+        let items = map_on_cores(fresh..fresh + args.import_keys, |i| item(i, i, false));
         let verifies = bodies(items, verify_wrap);
         import_rates.push(rate(
             &server,

@@ -105,7 +105,8 @@ pub fn generate_batch(spec: &BatchSpec) -> Result<GeneratedBatch, ClientError> {
             signature: to_hex(&signed),
         }
     };
-    let items = parallel_map(spec.items, sign_one);
+    // Signing dominates batch generation.
+    let items = crate::parallel::map_on_cores(0..spec.items, sign_one);
 
     Ok(GeneratedBatch {
         request: VerifyRequest {
@@ -142,30 +143,6 @@ fn bad_positions(
     bad.sort_unstable();
     bad.dedup();
     Ok(bad)
-}
-
-/// Maps 0..n through `f` on every core, keeping order. Signing dominates batch generation.
-fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(n.max(1));
-    let chunk = n.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                let f = &f;
-                scope.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
 
 /// A compressed signature of `variant` that passes every check without arithmetic (length,

@@ -1,9 +1,9 @@
 //! The CPU engine on blst.
 //!
-//! Parallelism lives in one place: blst's own thread pool (one worker per core), which
-//! `verify_multiple_aggregate_signatures` and `aggregate_verify` spread their pairings over.
-//! The service calls the pooled engine from a single batcher thread, so nothing else competes
-//! with that pool for the cores.
+//! The bulk engine uses every core: a batch's signature side is one multi-scalar
+//! multiplication on blst's thread pool, its Miller loops run on one scoped thread per core,
+//! and `aggregate_verify` spreads its pairings over the pool. The service calls it from a
+//! single batcher thread, so its batches do not compete with each other for the cores.
 //!
 //! The pool is FIFO: a job posted behind a bulk batch waits for the whole batch. The
 //! interactive lane therefore uses an engine that computes on the caller's thread
@@ -17,6 +17,7 @@ use blst::{
 };
 use rand_core::{OsRng, RngCore};
 
+use super::batch_equation::{self, KeyTerm};
 use super::grouping::{grouping_pays, same_message_groups};
 use super::{Engine, EngineError, SignedItem};
 use crate::codec::{PublicKey, Signature};
@@ -86,75 +87,83 @@ macro_rules! batch_check {
             match (&item.public_key, &item.signature) {
                 ($pk(pk), $sig(sig)) => {
                     pks.push(pk);
-                    sigs.push(sig);
+                    sigs.push(*sig);
                     msgs.push(item.message.as_slice());
                 }
                 _ => return Err(EngineError::VariantMismatch($variant)),
             }
         }
         let dst = $dst;
-        let groups = same_message_groups(&msgs);
-        let grouped = $threads == Threads::Pool && grouping_pays(&groups, msgs.len());
-        let result = if $threads == Threads::Caller || grouped {
-            // The batch equation grouped by message (super::grouping). The sums are
-            // multi-scalar multiplications on blst's pool, so the caller-thread engine keeps
-            // every item apart instead.
-            let groups = match grouped {
-                true => groups,
-                false => (0..msgs.len()).map(|i| vec![i]).collect(),
-            };
-            let rands = blinding_scalars(pks.len())?;
-            let mut pairing = Pairing::new(true, dst);
-            let blinded = pks.len() > 1;
-            for group in &groups {
-                let first = group[0];
-                let added = if group.len() > 1 {
-                    let scalars: Vec<u8> = group
-                        .iter()
-                        .flat_map(|&i| rands[i].b[..8].to_vec())
-                        .collect();
-                    let group_pks: Vec<$module::PublicKey> =
-                        group.iter().map(|&i| *pks[i]).collect();
-                    let group_sigs: Vec<$module::Signature> =
-                        group.iter().map(|&i| *sigs[i]).collect();
-                    let pk = group_pks.mult(&scalars, 64).to_public_key();
-                    let sig = group_sigs.mult(&scalars, 64).to_signature();
-                    let (pk, sig): (&$pk_aff, &$sig_aff) = ((&pk).into(), (&sig).into());
-                    pairing.aggregate(pk, false, sig, false, msgs[first], &[])
-                } else {
-                    let pk: &$pk_aff = pks[first].into();
-                    let sig: &$sig_aff = sigs[first].into();
-                    // One item needs no blinding, as below.
-                    if blinded {
-                        let r = &rands[first].b;
-                        pairing.mul_n_aggregate(pk, false, sig, false, r, 64, msgs[first], &[])
-                    } else {
-                        pairing.aggregate(pk, false, sig, false, msgs[first], &[])
+        // Keys and signatures were validated at decoding: no second check below.
+        if pks.len() == 1 {
+            // One item needs no blinding: a plain verification is cheaper.
+            let result = sigs[0].verify(false, msgs[0], dst, &[], pks[0], false);
+            return Ok(result == BLST_ERROR::BLST_SUCCESS);
+        }
+        let rands = blinding_scalars(pks.len())?;
+        match $threads {
+            Threads::Caller => {
+                // Every item apart, each multiplied by its scalar inside the pairing: sums
+                // would be multi-scalar multiplications on blst's pool.
+                let mut pairing = Pairing::new(true, dst);
+                for (i, msg) in msgs.iter().enumerate() {
+                    let pk: &$pk_aff = pks[i].into();
+                    let sig: &$sig_aff = (&sigs[i]).into();
+                    let r = &rands[i].b;
+                    let added = pairing.mul_n_aggregate(pk, false, sig, false, r, 64, msg, &[]);
+                    if added != BLST_ERROR::BLST_SUCCESS {
+                        return Ok(false);
                     }
-                };
-                // An error here (e.g. a sum that is the identity) is "does not verify".
-                if added != BLST_ERROR::BLST_SUCCESS {
+                }
+                pairing.commit();
+                Ok(pairing.finalverify(None))
+            }
+            Threads::Pool => {
+                let scalars = scalar_bytes(&rands);
+                let sig_sum = sigs.mult(&scalars, 64).to_signature();
+                let sig_sum: &$sig_aff = (&sig_sum).into();
+                // Honest signatures sum to the identity with negligible probability; the
+                // pairing of the identity is meaningless, so the batch is "does not verify".
+                if *sig_sum == <$sig_aff>::default() {
                     return Ok(false);
                 }
+                let groups = same_message_groups(&msgs);
+                let groups = match grouping_pays(&groups, msgs.len()) {
+                    true => groups,
+                    false => (0..msgs.len()).map(|i| vec![i]).collect(),
+                };
+                let terms: Vec<KeyTerm<$pk_aff>> = groups
+                    .iter()
+                    .map(|group| {
+                        let (first, message) = (group[0], msgs[group[0]]);
+                        if group.len() == 1 {
+                            let key: &$pk_aff = pks[first].into();
+                            return KeyTerm::Blinded {
+                                key: *key,
+                                scalar: &rands[first].b[..8],
+                                message,
+                            };
+                        }
+                        let scalars = scalar_bytes(group.iter().map(|&i| &rands[i]));
+                        let keys: Vec<$module::PublicKey> =
+                            group.iter().map(|&i| *pks[i]).collect();
+                        let key: $pk_aff = keys.mult(&scalars, 64).to_public_key().into();
+                        KeyTerm::Summed { key, message }
+                    })
+                    .collect();
+                Ok(batch_equation::holds(dst, &terms, sig_sum).unwrap_or(false))
             }
-            pairing.commit();
-            if pairing.finalverify(None) {
-                BLST_ERROR::BLST_SUCCESS
-            } else {
-                BLST_ERROR::BLST_VERIFY_FAIL
-            }
-        } else if pks.len() == 1 {
-            // One item needs no blinding: a plain verification is cheaper.
-            sigs[0].verify(false, msgs[0], dst, &[], pks[0], false)
-        } else {
-            let rands = blinding_scalars(pks.len())?;
-            // Keys and signatures were validated at decoding: no second check here.
-            $module::Signature::verify_multiple_aggregate_signatures(
-                &msgs, dst, &pks, false, &sigs, false, &rands, 64,
-            )
-        };
-        Ok(result == BLST_ERROR::BLST_SUCCESS)
+        }
     }};
+}
+
+/// The low 8 bytes of each scalar, back to back: the layout blst's multi-scalar
+/// multiplication reads at 64 bits per scalar.
+fn scalar_bytes<'a>(rands: impl IntoIterator<Item = &'a blst_scalar>) -> Vec<u8> {
+    rands
+        .into_iter()
+        .flat_map(|r| r.b[..8].iter().copied())
+        .collect()
 }
 
 macro_rules! aggregate_check {
@@ -337,6 +346,68 @@ impl Engine for CpuEngine {
                 let agg = min_sig::AggregateSignature::aggregate(&sigs, false)
                     .map_err(|_| EngineError::Empty)?;
                 Ok(Signature::G1(agg.to_signature()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::{OsRng, RngCore};
+
+    use super::*;
+
+    /// `n` items over `distinct` messages; the items in `bad` signed another message.
+    fn batch(variant: Variant, n: usize, distinct: usize, bad: &[usize]) -> Vec<SignedItem> {
+        (0..n)
+            .map(|i| {
+                let mut ikm = [0u8; 32];
+                OsRng.fill_bytes(&mut ikm);
+                let message = vec![(i % distinct) as u8; 16];
+                let signed = match bad.contains(&i) {
+                    true => b"another message".to_vec(),
+                    false => message.clone(),
+                };
+                let dst = Suite::new(crate::suite::Scheme::Basic, variant).dst();
+                let (public_key, signature) = match variant {
+                    Variant::MinPk => {
+                        let sk = min_pk::SecretKey::key_gen(&ikm, &[]).unwrap();
+                        let sig = sk.sign(&signed, dst, &[]);
+                        (PublicKey::G1(sk.sk_to_pk()), Signature::G2(sig))
+                    }
+                    Variant::MinSig => {
+                        let sk = min_sig::SecretKey::key_gen(&ikm, &[]).unwrap();
+                        let sig = sk.sign(&signed, dst, &[]);
+                        (PublicKey::G2(sk.sk_to_pk()), Signature::G1(sig))
+                    }
+                };
+                SignedItem {
+                    public_key,
+                    message,
+                    signature,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pooled_and_caller_thread_checks_give_the_batch_verdict() {
+        for variant in [Variant::MinPk, Variant::MinSig] {
+            let suite = Suite::new(crate::suite::Scheme::Basic, variant);
+            // 3 and 40 distinct messages over 40 items are grouped, 40 and 2 items are not.
+            for (n, distinct) in [(2, 2), (40, 3), (40, 40)] {
+                for bad in [&[][..], &[0], &[n - 1], &[0, 1]] {
+                    let items = batch(variant, n, distinct, bad);
+                    let items: Vec<&SignedItem> = items.iter().collect();
+                    for engine in [CpuEngine::new(), CpuEngine::on_caller_thread()] {
+                        assert_eq!(
+                            engine.verify_batch(suite, &items).unwrap(),
+                            bad.is_empty(),
+                            "{variant:?}, {n} items, {distinct} messages, bad {bad:?}, {:?}",
+                            engine.threads
+                        );
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! an engine only computes. Bisection, which turns one batch verdict into per-item verdicts,
 //! is written once here for every backend.
 
+mod batch_equation;
 mod bisect;
 mod cpu;
 pub mod device;
