@@ -33,6 +33,15 @@ pub(super) fn holds<P: Any + Sync, S: Any>(
     terms: &[KeyTerm<P>],
     sig_sum: &S,
 ) -> Result<bool, Refused> {
+    Ok(final_check(miller_loops(dst, terms)?, sig_sum))
+}
+
+/// The key side: hashes the messages and accumulates the Miller loops of `terms`. It needs no
+/// signature, so it can run while the signature side is still being summed.
+pub(super) fn miller_loops<'d, P: Any + Sync>(
+    dst: &'d [u8],
+    terms: &[KeyTerm<P>],
+) -> Result<Pairing<'d>, Refused> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(terms.len());
@@ -78,10 +87,15 @@ pub(super) fn holds<P: Any + Sync, S: Any>(
     for pairing in &pairings {
         // Accumulators of one call share their type and tag: merging cannot fail.
         if product.merge(pairing) != BLST_ERROR::BLST_SUCCESS {
-            return Ok(false);
+            return Err(Refused);
         }
     }
+    Ok(product)
+}
+
+/// The one final exponentiation: the key side against e(g, `sig_sum`).
+pub(super) fn final_check<S: Any>(key_side: Pairing<'_>, sig_sum: &S) -> bool {
     let mut signature_side = blst_fp12::default();
     Pairing::aggregated(&mut signature_side, sig_sum);
-    Ok(product.finalverify(Some(&signature_side)))
+    key_side.finalverify(Some(&signature_side))
 }
