@@ -14,7 +14,7 @@ use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
 use tollgate_microcode::model::buckets::{BucketPlan, Step};
-use tollgate_microcode::model::{g2_from_words, g2_words, Engine, Job, JobResult};
+use tollgate_microcode::model::{g2_from_words, g2_words, Job, JobResult};
 
 /// The verification core's configuration (the programs it would join), with the program the
 /// bucket method replaces for comparison.
@@ -34,15 +34,7 @@ fn run(plan: BucketPlan, items: &[(u64, G2Projective)]) -> JobResult {
         .iter()
         .map(|(_, p)| g2_words(&g2_from_ark(p)))
         .collect();
-    let out = Job::BucketSumG2 { plan, points }
-        .run(&mut Engine::new(rom()))
-        .expect("job runs");
-    assert_eq!(out.stats.hazards, 0, "a read saw a write still in flight");
-    assert_eq!(
-        out.stats.bank_violations, 0,
-        "a unit wrote outside its bank"
-    );
-    out
+    crate::run_clean(rom(), Job::BucketSumG2 { plan, points })
 }
 
 fn expected(items: &[(u64, G2Projective)]) -> G2Projective {
