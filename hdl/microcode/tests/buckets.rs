@@ -180,25 +180,30 @@ fn bucket_cycles_per_item_beside_multi_scalar() {
     );
     for n in [64_usize, 256, 1024, 4096] {
         let s: Vec<u64> = (0..n).map(|_| rand::Rng::gen(&mut rng)).collect();
-        let per_item = |plan: &BucketPlan| (plan.rounds() * bucket_body * k) as f64 / n as f64;
-        let widths: Vec<String> = (1..=16)
-            .filter_map(|c| BucketPlan::new(&s, c, k))
-            .map(|plan| format!("{}:{:.0}", plan.window_bits, per_item(&plan)))
-            .collect();
+        // The verification core's 29 lanes (tollgate-hdl's MIN_LANES) and the model's 40: the
+        // body is the same, the lanes per window differ.
+        for lanes in [29, k] {
+            let per_item = |runs: usize| (runs * bucket_body * lanes) as f64 / n as f64;
+            let widths: Vec<String> = (1..=16)
+                .filter_map(|c| Some((c, BucketPlan::rounds_for(&s, c, lanes)?)))
+                .map(|(c, runs)| format!("{c}:{:.0}", per_item(runs)))
+                .collect();
+            let best = BucketPlan::fewest_rounds(&s, lanes).expect("fits");
+            let msm = per_item(n.div_ceil(lanes)) / bucket_body as f64 * msm_body as f64;
+            eprintln!(
+                "n = {n}, K = {lanes}: best window {} ({} runs): {:.0} cycles per item, MultiScalarG2 {msm:.0} ({:.2}x); per width {}",
+                best.window_bits,
+                best.rounds(),
+                per_item(best.rounds()),
+                msm / per_item(best.rounds()),
+                widths.join(" ")
+            );
+            assert!(
+                per_item(best.rounds()) < msm,
+                "the bucket method must beat one multiplication per item"
+            );
+        }
         let best = BucketPlan::fewest_rounds(&s, k).expect("fits");
-        let msm = (n.div_ceil(k) * msm_body * k) as f64 / n as f64;
-        eprintln!(
-            "n = {n}: best window {} ({} runs): {:.0} cycles per item, MultiScalarG2 {msm:.0} ({:.2}x); per width {}",
-            best.window_bits,
-            best.rounds(),
-            per_item(&best),
-            msm / per_item(&best),
-            widths.join(" ")
-        );
-        assert!(
-            per_item(&best) < msm,
-            "the bucket method must beat one multiplication per item"
-        );
         // The host's share per batch: choosing the width (every plan built) and joining the
         // lane sums (arkworks here; blst would be faster). Medians of 21, wall clock.
         let lane_sums: Vec<Vec<_>> = best
