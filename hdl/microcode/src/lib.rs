@@ -12,12 +12,18 @@
 //! - [`trace`]: a field that records the operation graph.
 //! - [`compile`]: scheduling, register allocation, instruction encoding, the ROM image.
 //! - [`model`]: a cycle-level model of the lane-interleaved engine executing the ROM.
+//! - `reference` (feature `blst-reference`, tests only): blst's hash to G2 and its parts.
 
-#![forbid(unsafe_code)]
+// No unsafe code, except blst's C interface in the tests' reference (a dev-only feature).
+#![cfg_attr(not(feature = "blst-reference"), forbid(unsafe_code))]
+#![cfg_attr(feature = "blst-reference", deny(unsafe_code))]
 
 pub mod compile;
 pub mod curve;
 pub mod field;
 pub mod model;
 pub mod pairing;
+#[cfg(feature = "blst-reference")]
+#[allow(unsafe_code)]
+pub mod reference;
 pub mod trace;

@@ -13,9 +13,7 @@ use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::{CompileError, EngineConfig};
 use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
-use tollgate_microcode::model::{
-    g1_from_words, g1_words, g2_from_words, g2_words, Engine, Job, JobResult,
-};
+use tollgate_microcode::model::{g1_from_words, g1_words, g2_from_words, g2_words, Job, JobResult};
 
 fn rom() -> &'static Rom {
     static ROM: OnceLock<Rom> = OnceLock::new();
@@ -36,17 +34,7 @@ fn p2(w: &[ark_bls12_381::Fq]) -> G2Projective {
 }
 
 fn run(job: Job) -> JobResult {
-    let mut engine = Engine::new(rom());
-    let result = job.run(&mut engine).expect("job runs");
-    assert_eq!(
-        result.stats.hazards, 0,
-        "a read saw a write still in flight"
-    );
-    assert_eq!(
-        result.stats.bank_violations, 0,
-        "a unit wrote outside its bank"
-    );
-    result
+    crate::run_clean(rom(), job)
 }
 
 /// Random points with the edge cases mixed in: infinity, repeats, negations.

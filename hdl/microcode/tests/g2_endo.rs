@@ -13,7 +13,7 @@ use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
-use tollgate_microcode::model::{g2_from_words, g2_words, Engine, Job, JobResult};
+use tollgate_microcode::model::{g2_from_words, g2_words, Job, JobResult};
 
 const KINDS: [ProgramKind; 5] = [
     ProgramKind::SubgroupCheckG2,
@@ -33,15 +33,7 @@ fn run(kind: ProgramKind, points: &[G2Affine]) -> JobResult {
         .iter()
         .map(|p| g2_words(&g2_from_ark(&(*p).into())))
         .collect();
-    let out = Job::Each { kind, items }
-        .run(&mut Engine::new(rom()))
-        .expect("job runs");
-    assert_eq!(out.stats.hazards, 0, "a read saw a write still in flight");
-    assert_eq!(
-        out.stats.bank_violations, 0,
-        "a unit wrote outside its bank"
-    );
-    out
+    crate::run_clean(rom(), Job::Each { kind, items })
 }
 
 /// Points of the twist, half of them in G2: more than one item per lane.
@@ -91,13 +83,13 @@ fn decoding_gives_arkworks_points_and_verdicts() {
         .collect();
     xs.extend((0..40).map(|_| Fq2::rand(&mut rng)));
     let items = xs.iter().map(|x| vec![x.c0, x.c1]).collect();
-    let out = Job::Each {
-        kind: ProgramKind::DecodeG2,
-        items,
-    }
-    .run(&mut Engine::new(rom()))
-    .expect("job runs");
-    assert_eq!(out.stats.hazards, 0, "a read saw a write still in flight");
+    let out = crate::run_clean(
+        rom(),
+        Job::Each {
+            kind: ProgramKind::DecodeG2,
+            items,
+        },
+    );
     let zero = |w: &[Fq]| w.iter().all(Fq::is_zero);
     let (mut off_curve, mut off_subgroup) = (0, 0);
     for (x, w) in xs.iter().zip(&out.points) {

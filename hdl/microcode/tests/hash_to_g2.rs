@@ -6,12 +6,11 @@
 //! host's part, hash_to_field (expand_message_xmd with SHA-256, reduction mod p), is blst's
 //! here.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ark_bls12_381::{Fq, Fq2, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{BigInteger, Field as _, PrimeField, Zero};
+use ark_ff::{Field as _, PrimeField, Zero};
 use ark_std::UniformRand;
 use rand::{Rng, SeedableRng};
 use tollgate_microcode::compile::programs::ProgramKind;
@@ -19,19 +18,10 @@ use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_to_ark, hash_to_g2, map_to_g2, SSWU_Z};
 use tollgate_microcode::field::fp2_from_ark;
-use tollgate_microcode::model::{g2_from_words, g2_words, Engine, Job};
+use tollgate_microcode::model::{g2_from_words, g2_words, Job};
+use tollgate_microcode::reference::{self, hash_to_field, vectors_dir, DSTS, VECTOR_DST};
 
 const KINDS: [ProgramKind; 2] = [ProgramKind::MapToG2, ProgramKind::HashToG2];
-
-/// The min_pk schemes' DSTs (basic, message augmentation, proof of possession).
-const DSTS: [&[u8]; 3] = [
-    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_",
-    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_AUG_",
-    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
-];
-
-/// The DST of the suite's hash_to_G2 vectors (RFC 9380 appendix J.10.1).
-const VECTOR_DST: &[u8] = b"QUUX-V01-CS02-with-BLS12381G2_XMD:SHA-256_SSWU_RO_";
 
 fn rom() -> &'static Rom {
     static ROM: OnceLock<Rom> = OnceLock::new();
@@ -44,97 +34,11 @@ fn run(kind: ProgramKind, items: &[Vec<Fq2>]) -> Vec<Vec<Fq>> {
         .iter()
         .map(|us| us.iter().flat_map(|u| [u.c0, u.c1]).collect())
         .collect();
-    let out = Job::Each { kind, items }
-        .run(&mut Engine::new(rom()))
-        .expect("job runs");
-    // A read of a write still in flight, or a write outside the unit's bank: a compiler bug.
-    let faults = (out.stats.hazards, out.stats.bank_violations);
-    assert_eq!(faults, (0, 0), "hazards, bank violations");
-    out.points
+    crate::run_clean(rom(), Job::Each { kind, items }).points
 }
 
 fn affine(words: &[Fq]) -> G2Affine {
     g2_to_ark(&g2_from_words(words)).into_affine()
-}
-
-// ---- blst, through its C interface ----
-
-fn fq_to_blst(x: &Fq) -> blst::blst_fp {
-    let mut out = blst::blst_fp::default();
-    let bytes = x.into_bigint().to_bytes_be();
-    // SAFETY: `bytes` is 48 bytes, `out` a valid blst_fp.
-    unsafe { blst::blst_fp_from_bendian(&mut out, bytes.as_ptr()) };
-    out
-}
-
-fn fq2_to_blst(u: &Fq2) -> blst::blst_fp2 {
-    blst::blst_fp2 {
-        fp: [fq_to_blst(&u.c0), fq_to_blst(&u.c1)],
-    }
-}
-
-fn from_blst(p: &blst::blst_p2) -> G2Affine {
-    let mut a = blst::blst_p2_affine::default();
-    let mut bytes = [0u8; 192];
-    // SAFETY: valid pointers to initialised blst values and a 192-byte buffer.
-    unsafe {
-        blst::blst_p2_to_affine(&mut a, p);
-        blst::blst_p2_affine_serialize(bytes.as_mut_ptr(), &a);
-    }
-    if bytes[0] & 0x40 != 0 {
-        return G2Affine::identity();
-    }
-    let fq = |i: usize| Fq::from_be_bytes_mod_order(&bytes[48 * i..48 * (i + 1)]);
-    // Serialised as x.c1, x.c0, y.c1, y.c0.
-    G2Affine::new(Fq2::new(fq(1), fq(0)), Fq2::new(fq(3), fq(2)))
-}
-
-/// blst's hash_to_G2 of `msg` under `dst`.
-fn blst_hash(msg: &[u8], dst: &[u8]) -> G2Affine {
-    let mut p = blst::blst_p2::default();
-    // SAFETY: pointers and lengths of live slices; no augmentation.
-    unsafe {
-        blst::blst_hash_to_g2(
-            &mut p,
-            msg.as_ptr(),
-            msg.len(),
-            dst.as_ptr(),
-            dst.len(),
-            std::ptr::null(),
-            0,
-        )
-    };
-    from_blst(&p)
-}
-
-/// blst's clear_cofactor(map(u0) + map(u1)), or clear_cofactor(map(u0)) without u1.
-fn blst_map(u0: &Fq2, u1: Option<&Fq2>) -> G2Affine {
-    let mut p = blst::blst_p2::default();
-    let u0 = fq2_to_blst(u0);
-    let u1 = u1.map(fq2_to_blst);
-    let u1_ptr = u1.as_ref().map_or(std::ptr::null(), |u| u as *const _);
-    // SAFETY: valid pointers; blst accepts a null second element.
-    unsafe { blst::blst_map_to_g2(&mut p, &u0, u1_ptr) };
-    from_blst(&p)
-}
-
-/// hash_to_field(msg, 2) of RFC 9380 §5.2 (the host's part): expand_message_xmd by blst,
-/// each 64-byte block reduced mod p.
-fn hash_to_field(msg: &[u8], dst: &[u8]) -> [Fq2; 2] {
-    let mut bytes = [0u8; 256];
-    // SAFETY: pointers and lengths of live slices.
-    unsafe {
-        blst::blst_expand_message_xmd(
-            bytes.as_mut_ptr(),
-            bytes.len(),
-            msg.as_ptr(),
-            msg.len(),
-            dst.as_ptr(),
-            dst.len(),
-        )
-    };
-    let e = |j: usize| Fq::from_be_bytes_mod_order(&bytes[64 * j..64 * (j + 1)]);
-    [Fq2::new(e(0), e(1)), Fq2::new(e(2), e(3))]
 }
 
 /// The golden model (the same generic code evaluated on arkworks' Fq) as stream words.
@@ -153,15 +57,6 @@ fn check_hashes(us: &[[Fq2; 2]], expected: &[G2Affine]) {
         assert!(ours.is_in_correct_subgroup_assuming_on_curve() && ours.is_on_curve());
         assert_eq!(&ours, want, "u = {u:?}");
     }
-}
-
-fn vectors_dir() -> PathBuf {
-    std::env::var_os("TOLLGATE_VECTORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/vectors/bls12-381-tests")
-        })
 }
 
 fn fq2_from_hex_pair(s: &str) -> Fq2 {
@@ -186,7 +81,11 @@ fn ethereum_hash_to_g2_vectors_match_on_the_model() {
             fq2_from_hex_pair(out["x"].as_str().expect("x")),
             fq2_from_hex_pair(out["y"].as_str().expect("y")),
         );
-        assert_eq!(blst_hash(msg.as_bytes(), VECTOR_DST), want, "blst, {msg}");
+        assert_eq!(
+            reference::hash_to_g2(msg.as_bytes(), VECTOR_DST),
+            want,
+            "blst, {msg}"
+        );
         cases.push((hash_to_field(msg.as_bytes(), VECTOR_DST), want));
     }
     assert!(cases.len() >= 4, "the suite has hash_to_G2 vectors");
@@ -204,7 +103,7 @@ fn random_messages_under_every_dst_match_blst() {
         let len = rng.gen_range(0..200);
         let msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
         us.push(hash_to_field(&msg, dst));
-        want.push(blst_hash(&msg, dst));
+        want.push(reference::hash_to_g2(&msg, dst));
     }
     check_hashes(&us, &want);
 }
@@ -242,13 +141,20 @@ fn map_edge_cases_match_blst() {
         assert_eq!(words, &g2_words(&map_to_g2(&fp2_from_ark(u))), "u = {u}");
         let point = affine(words);
         assert!(point.is_on_curve(), "u = {u}");
-        assert_eq!(point.clear_cofactor(), blst_map(u, None), "u = {u}");
+        assert_eq!(
+            point.clear_cofactor(),
+            reference::map_to_g2(u, None),
+            "u = {u}"
+        );
     }
 
     // map(−u) = −map(u) (x depends on u², y takes u's sign): their sum is infinity.
     let u = singles[1];
     let pairs = [[zero, u], [u, zero], [zero, zero], [u, u], [u, -u]];
-    let want: Vec<G2Affine> = pairs.iter().map(|[a, b]| blst_map(a, Some(b))).collect();
+    let want: Vec<G2Affine> = pairs
+        .iter()
+        .map(|[a, b]| reference::map_to_g2(a, Some(b)))
+        .collect();
     assert!(want[4].is_zero());
     check_hashes(&pairs, &want);
 }
@@ -277,7 +183,7 @@ fn host_share_of_hash_to_g2() {
         std::hint::black_box(hash_to_field(m, DSTS[0]));
     });
     let whole = median(&|m| {
-        let _ = std::hint::black_box(blst_hash(m, DSTS[0]));
+        let _ = std::hint::black_box(reference::hash_to_g2(m, DSTS[0]));
     });
     eprintln!(
         "hash_to_field {:.2} µs, whole hash_to_G2 {:.1} µs per message (CPU, blst): the host \

@@ -99,17 +99,12 @@ fn lane_values_match_the_golden_model_and_finish_to_the_multi_pairing() {
         .collect();
     let expected = Bls12_381::multi_pairing(&ps, &qs).0;
     for m in PAIRS_PER_RUN {
-        let mut engine = Engine::new(rom);
-        let out = Job::MillerLoop {
-            pairs_per_run: m,
-            pairs: words.clone(),
-        }
-        .run(&mut engine)
-        .expect("job runs");
-        assert_eq!(out.stats.hazards, 0, "a read saw a write still in flight");
-        assert_eq!(
-            out.stats.bank_violations, 0,
-            "a unit wrote outside its bank"
+        let out = crate::run_clean(
+            rom,
+            Job::MillerLoop {
+                pairs_per_run: m,
+                pairs: words.clone(),
+            },
         );
         // Golden model per lane: body runs go round-robin, the last one padded.
         let mut runs: Vec<Vec<Pair>> = words

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 use tollgate_hdl::engine::{EngineCore, EngineParams, Extensions};
-use tollgate_microcode::compile::EngineConfig;
+use tollgate_microcode::compile::BANKS;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Core {
@@ -33,6 +33,9 @@ struct Args {
     /// Which ISA extensions it implements.
     #[arg(long, value_enum, default_value = "used")]
     extensions: Features,
+    /// Banks to declare as UltraRAM (`ram_style = "ultra"`), e.g. `0,1,2`, for synthesis.
+    #[arg(long, value_delimiter = ',')]
+    ultra_ram_banks: Vec<usize>,
     /// Name of the top module.
     #[arg(long)]
     top: String,
@@ -43,17 +46,23 @@ struct Args {
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let params: &'static EngineParams = match (args.core, args.extensions) {
-        (Core::Standard, Features::Used) => EngineParams::standard(),
-        // Its ROM uses both extensions.
-        (Core::Verify, _) => EngineParams::verification(),
-        (Core::Standard, Features::All) => {
-            let mut p = EngineParams::new(EngineConfig::DEFAULT)
-                .expect("the default configuration fits the core");
-            p.extensions = Extensions::ALL;
-            Box::leak(Box::new(p))
-        }
+    let mut params: EngineParams = match args.core {
+        Core::Standard => EngineParams::standard().clone(),
+        Core::Verify => EngineParams::verification().clone(),
     };
+    // The verification ROM uses both extensions already.
+    if let Features::All = args.extensions {
+        params.extensions = Extensions::ALL;
+    }
+    for bank in args.ultra_ram_banks {
+        *params.ultra_ram_banks.get_mut(bank).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("no bank {bank}: the core has {BANKS}"),
+            )
+        })? = true;
+    }
+    let params: &'static EngineParams = Box::leak(Box::new(params));
     std::fs::write(
         &args.out,
         tollgate_hdl::rtl::emit(&args.top, EngineCore::for_params(params)),

@@ -82,12 +82,17 @@ impl Extensions {
 }
 
 /// What the generated core is built for.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EngineParams {
     /// The compiled microcode (and the configuration it was compiled for).
     pub rom: Rom,
     /// The ISA features the core implements (by default those the ROM uses).
     pub extensions: Extensions,
+    /// Banks declared with `(* ram_style = "ultra" *)` (none by default: the committed RTL
+    /// has no attribute). yosys 0.23 maps a bank to URAM288 only when told: with `-uram`
+    /// alone its cost table (1,024 per URAM288 against 257 per RAMB36) always picks block
+    /// RAM. Simulation ignores the attribute.
+    pub ultra_ram_banks: [bool; BANKS],
 }
 
 /// Why a configuration cannot be built as this core.
@@ -136,7 +141,11 @@ impl EngineParams {
             "ROM larger than the program counter",
         )?;
         let extensions = Extensions::used_by(&rom);
-        Ok(EngineParams { rom, extensions })
+        Ok(EngineParams {
+            rom,
+            extensions,
+            ultra_ram_banks: [false; BANKS],
+        })
     }
 
     /// The microcode crate's default configuration, compiled once.
@@ -346,10 +355,15 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
     );
 
     // ---- register file: one single-writer bank per unit ----
-    for b in 0..BANKS {
+    for (b, &ultra) in params.ultra_ram_banks.iter().enumerate() {
         let _ = writeln!(
             w,
-            "reg [{}:0] bank{b} [0:{}];",
+            "{}reg [{}:0] bank{b} [0:{}];",
+            if ultra {
+                "(* ram_style = \"ultra\" *) "
+            } else {
+                ""
+            },
             fp - 1,
             (k << log2(cfg.bank_regs[b])) - 1
         );

@@ -7,7 +7,7 @@
 
 use super::{compile_segment, CompileError, EngineConfig, Segment};
 use crate::curve::{
-    add, clear_cofactor, decode_g2, double, map_to_g2, scalar_mul, subgroup_residue,
+    add, bucket_step, clear_cofactor, decode_g2, double, map_to_g2, scalar_mul, subgroup_residue,
     sum_and_clear_cofactor, Curve, Point, G1, G2,
 };
 use crate::field::{Field, Fp12, Fp2, Fp6};
@@ -37,6 +37,10 @@ pub enum ProgramKind {
     MultiScalarG1,
     /// Items (k, P) → one partial Σ kP per lane (G2).
     MultiScalarG2,
+    /// Steps (flag, P) of the sorted bucket method ([`crate::curve::bucket_step`]; the host
+    /// orders them, see [`crate::model::buckets`]) → one Σ b·B_b per lane (G2), the lane's
+    /// share of one window of Σ kᵢPᵢ. Not in the hardware ROM yet.
+    BucketSumG2,
     /// Items of `pairs` (P, Q) pairs → one Miller product per lane (Fp12, conjugated for
     /// x < 0); each body run shares its accumulator's squarings across its pairs. Not in the
     /// hardware ROM yet (ABI 3 wires it).
@@ -91,6 +95,7 @@ impl ProgramKind {
                 | ProgramKind::AggregateG2
                 | ProgramKind::ScalarMulG2
                 | ProgramKind::MultiScalarG2
+                | ProgramKind::BucketSumG2
                 | ProgramKind::SubgroupCheckG2
                 | ProgramKind::ClearCofactorG2
                 | ProgramKind::DecodeG2
@@ -306,6 +311,20 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
             let acc: Point<F> = state_point(epi, 0);
             store_point(epi, &acc);
             words
+        }
+        ProgramKind::BucketSumG2 => {
+            // S in slots 0.., T after it; the step's flag is bit 0 of a loaded scalar word.
+            set_state_point(pro, 0, &infinity);
+            set_state_point(pro, words, &infinity);
+            let s: Point<F> = state_point(body, 0);
+            let t: Point<F> = state_point(body, words);
+            let boundary = body.load_scalar().pop().expect("a scalar has bit 0");
+            let p: Point<F> = load_point(body);
+            let (s, t) = bucket_step::<F, C>(&boundary, &s, &t, &p);
+            set_state_point(body, 0, &s);
+            set_state_point(body, words, &t);
+            store_point(epi, &state_point::<F>(epi, words));
+            2 * words
         }
         ProgramKind::MillerLoop { pairs } => trace_miller_loop(&segments, pairs as usize),
         ProgramKind::SubgroupCheckG2 => {

@@ -2,6 +2,7 @@
 //! [`Field`]: the same code is the golden model (on arkworks) and the microcode source (traced).
 
 mod ark;
+mod bucket;
 mod formulas;
 mod g2_decode;
 mod g2_endo;
@@ -9,6 +10,7 @@ mod hash_to_g2;
 mod scalar;
 
 pub use ark::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
+pub use bucket::bucket_step;
 pub use formulas::{add, double};
 pub use g2_decode::{decode_g2, DecodedG2};
 pub use g2_endo::{clear_cofactor, mul_by_x_abs, psi, subgroup_residue};

@@ -7,8 +7,10 @@ use ark_ec::AffineRepr;
 use crate::field::fp2_from_ark;
 use crate::pairing::{G1Affine, G2Affine};
 
-use super::{Engine, ModelError, Stats};
+use super::buckets::BucketPlan;
+use super::{g2_words, Engine, ModelError, Stats};
 use crate::compile::programs::ProgramKind;
+use crate::curve::g2_from_ark;
 
 /// A job: what the host asks of the engine.
 #[derive(Clone, Debug)]
@@ -47,6 +49,14 @@ pub enum Job {
         g2: bool,
         /// Scalars and points.
         pairs: Vec<(u64, Vec<Fq>)>,
+    },
+    /// Σ kᵢ·Pᵢ over G2 by the bucket method ([`ProgramKind::BucketSumG2`]), laid out by
+    /// `plan` (made from the same scalars); the lane sums are joined on the host.
+    BucketSumG2 {
+        /// The layout.
+        plan: BucketPlan,
+        /// The points Pᵢ as stream words.
+        points: Vec<Vec<Fq>>,
     },
     /// Any per-item program (one output per item), such as the G2 subgroup check.
     Each {
@@ -210,6 +220,15 @@ impl Job {
             Job::ScalarMulEach { g2, pairs } => (g2, kinds(g2)[3], scalar_items(pairs), false),
             Job::MultiScalar { g2, pairs } => (g2, kinds(g2)[4], scalar_items(pairs), true),
             Job::Each { kind, items } => (kind.is_g2(), kind, items, false),
+            Job::BucketSumG2 { plan, points } => {
+                let counts = vec![plan.rounds(); plan.lanes.len()];
+                let (lanes, stats) =
+                    engine.run(ProgramKind::BucketSumG2, plan.inputs(&points), &counts)?;
+                return Ok(JobResult {
+                    points: vec![g2_words(&g2_from_ark(&plan.combine(&lanes)))],
+                    stats,
+                });
+            }
             Job::MillerLoop {
                 pairs_per_run,
                 pairs,

@@ -6,6 +6,7 @@
 //! a wrong result, and it also counts reads of registers with a write still in flight
 //! (`hazards`), which a correct ROM never has.
 
+pub mod buckets;
 mod jobs;
 mod words;
 
