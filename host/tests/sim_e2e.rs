@@ -346,3 +346,34 @@ fn a_slow_device_is_waited_for_not_dropped() {
     // Deadlines are in device cycles: a slow link costs wall time, not the device.
     survives("slow,delay_us=20,jobs=4", None);
 }
+
+#[test]
+fn default_settings_send_a_full_batch_to_the_device() {
+    // No device flags: the device minimum is the batch size, so a full batch goes to it.
+    let sim = Server::start(&["--backend", "sim"]);
+    let suite = Suite::new(Scheme::Pop, Variant::MinPk);
+    let (scheme, variant) = names(suite);
+    let items: Vec<Value> = (0..128u64)
+        .map(|i| signed_item(suite, &key(i % 11), format!("full batch {i}").as_bytes()))
+        .collect();
+    let before = metric(&sim, JOBS_OK);
+    let response = sim.post(
+        "/v1/verify",
+        &json!({"scheme": scheme, "variant": variant, "items": items}),
+    );
+    assert_eq!(response.status, 200);
+    let body = response.json();
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(128));
+    assert_eq!(body["invalid"], json!(0), "{body}");
+    assert!(
+        metric(&sim, JOBS_OK) > before,
+        "the device saw no job: {body}"
+    );
+    assert!(
+        metric(
+            &sim,
+            r#"tollgate_device_transfer_bytes_total{direction="to_device"}"#
+        ) > 0.0,
+        "no DMA traffic counted"
+    );
+}

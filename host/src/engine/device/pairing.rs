@@ -7,14 +7,24 @@ use blst::{blst_fp12, Pairing, BLST_ERROR};
 use super::super::fallback::FallbackReason;
 
 /// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
-/// device-backed batch check, spread over the cores like the CPU engine's (one pairing
-/// accumulator per thread, merged before the final exponentiation).
+/// device-backed batch check ([`miller_loops`] then [`final_check`]).
 pub fn pairing_check<P: Any + Sync, S: Any>(
     dst: &[u8],
     blinded: &[P],
     messages: &[&[u8]],
     sum: &S,
 ) -> Result<bool, FallbackReason> {
+    Ok(final_check(miller_loops(dst, blinded, messages)?, sum))
+}
+
+/// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)), spread over the
+/// cores like the CPU engine's (one pairing accumulator per thread, merged). It needs only
+/// the blinded points, so it runs while the device still computes the sum.
+pub fn miller_loops<'d, P: Any + Sync>(
+    dst: &'d [u8],
+    blinded: &[P],
+    messages: &[&[u8]],
+) -> Result<Pairing<'d>, FallbackReason> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = blinded.len().div_ceil(threads).max(1);
     let partials: Vec<Result<Pairing, FallbackReason>> = std::thread::scope(|scope| {
@@ -52,7 +62,12 @@ pub fn pairing_check<P: Any + Sync, S: Any>(
             return Err(FallbackReason::BadResult);
         }
     }
+    Ok(pairing)
+}
+
+/// The final exponentiation against e(g, sum).
+pub fn final_check<S: Any>(pairing: Pairing<'_>, sum: &S) -> bool {
     let mut gt = blst_fp12::default();
     Pairing::aggregated(&mut gt, sum);
-    Ok(pairing.finalverify(Some(&gt)))
+    pairing.finalverify(Some(&gt))
 }
