@@ -272,6 +272,13 @@ fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
     let ok = metric(&sim, JOBS_OK);
     eprintln!("sim device jobs ok: {ok}");
     assert!(ok > 0.0, "no device job ran");
+    assert!(
+        metric(
+            &sim,
+            r#"tollgate_device_transfer_bytes_total{direction="to_device"}"#
+        ) > 0.0,
+        "no DMA traffic counted"
+    );
     assert_eq!(metric(&sim, UP), 1.0);
     for reason in ["timeout", "device_error", "bad_result", "disagreement"] {
         assert_eq!(
@@ -345,35 +352,4 @@ fn a_corrupted_result_is_caught_and_the_device_comes_back() {
 fn a_slow_device_is_waited_for_not_dropped() {
     // Deadlines are in device cycles: a slow link costs wall time, not the device.
     survives("slow,delay_us=20,jobs=4", None);
-}
-
-#[test]
-fn default_settings_send_a_full_batch_to_the_device() {
-    // No device flags: the device minimum is the batch size, so a full batch goes to it.
-    let sim = Server::start(&["--backend", "sim"]);
-    let suite = Suite::new(Scheme::Pop, Variant::MinPk);
-    let (scheme, variant) = names(suite);
-    let items: Vec<Value> = (0..128u64)
-        .map(|i| signed_item(suite, &key(i % 11), format!("full batch {i}").as_bytes()))
-        .collect();
-    let before = metric(&sim, JOBS_OK);
-    let response = sim.post(
-        "/v1/verify",
-        &json!({"scheme": scheme, "variant": variant, "items": items}),
-    );
-    assert_eq!(response.status, 200);
-    let body = response.json();
-    assert_eq!(body["results"].as_array().map(Vec::len), Some(128));
-    assert_eq!(body["invalid"], json!(0), "{body}");
-    assert!(
-        metric(&sim, JOBS_OK) > before,
-        "the device saw no job: {body}"
-    );
-    assert!(
-        metric(
-            &sim,
-            r#"tollgate_device_transfer_bytes_total{direction="to_device"}"#
-        ) > 0.0,
-        "no DMA traffic counted"
-    );
 }
