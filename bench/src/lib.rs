@@ -1,1 +1,150 @@
 //! Tollgate benchmarks: see bench/RESULTS.md.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context};
+use tollgate::client::load::LoadReport;
+
+/// A `tollgate serve` child process on a free loopback port, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://ADDR`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `bin serve --listen 127.0.0.1:0 EXTRA...` and waits for its listening line.
+    pub fn start(bin: &Path, extra: &[&str]) -> anyhow::Result<Server> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("TOLLGATE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().context("server stdout")?).lines();
+        let line = lines.next().context("the server exited")??;
+        let addr = line
+            .trim()
+            .strip_prefix("tollgate listening on ")
+            .with_context(|| format!("unexpected first line {line:?}"))?
+            .to_string();
+        // Kept reading so that a later line (one per further bound address) never blocks it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Server {
+            url: format!("http://{addr}"),
+            child,
+        })
+    }
+
+    /// Resident memory now and at its peak, in MiB (Linux `/proc`; 0 elsewhere).
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// `ADDR` without the scheme.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `tollgate load` run of `seconds` with `clients` clients posting `batch` to `url`.
+pub fn load(
+    bin: &Path,
+    url: &str,
+    batch: &Path,
+    clients: usize,
+    seconds: f64,
+) -> anyhow::Result<LoadReport> {
+    let out = Command::new(bin)
+        .args(["load", "--server", url, "--batch"])
+        .arg(batch)
+        .args(["--clients", &clients.to_string()])
+        .args(["--duration", &seconds.to_string(), "--json"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "tollgate load failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// The machine's load averages (1, 5, 15 min) as `/proc/loadavg` gives them, for the record.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The median (the mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Writes `body` as the `### {sub}` subsection of the `## {section}` section of RESULTS.md,
+/// replacing that subsection if present and leaving everything else (other benchmarks own the
+/// other subsections and sections).
+pub fn write_subsection(path: &Path, section: &str, sub: &str, body: &str) -> std::io::Result<()> {
+    let old =
+        std::fs::read_to_string(path).unwrap_or_else(|_| "# Tollgate benchmark results\n".into());
+    let block = format!("### {sub}\n\n{}\n", body.trim_end());
+    let section_header = format!("## {section}\n");
+    let new = match old.find(&section_header) {
+        None => format!(
+            "{}\n{section_header}\n{block}",
+            old.trim_end().to_string() + "\n"
+        ),
+        Some(start) => {
+            let body_start = start + section_header.len();
+            let section_end = old[body_start..]
+                .find("\n## ")
+                .map_or(old.len(), |i| body_start + i + 1);
+            let sub_header = format!("### {sub}\n");
+            match old[body_start..section_end].find(&sub_header) {
+                Some(i) => {
+                    let sub_start = body_start + i;
+                    let after = sub_start + sub_header.len();
+                    let sub_end = old[after..section_end]
+                        .find("\n### ")
+                        .map_or(section_end, |j| after + j + 1);
+                    let gap = if sub_end < old.len() { "\n" } else { "" };
+                    format!("{}{block}{gap}{}", &old[..sub_start], &old[sub_end..])
+                }
+                None => {
+                    let before = old[..section_end].trim_end().to_string();
+                    let gap = if section_end < old.len() { "\n" } else { "" };
+                    format!("{before}\n\n{block}{gap}{}", &old[section_end..])
+                }
+            }
+        }
+    };
+    std::fs::write(path, new)
+}

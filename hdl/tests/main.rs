@@ -3,6 +3,7 @@
 //! `cargo test -p tollgate-hdl --test hardware <module>::`.
 
 mod engine_core;
+mod engine_verify;
 mod field_core;
 mod leaf;
 mod lint;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use common::{key, signed_item, Server};
 use serde_json::{json, Value};
 use tollgate::api::wire::to_hex;
-use tollgate::codec::{decode_signature, ItemError};
+use tollgate::client::off_curve_signature;
 use tollgate::suite::{Suite, Variant};
 
 /// `n` items; those at `bad` carry a message other than the one signed.
@@ -116,26 +116,6 @@ fn post_from(server: &Server, source: [u8; 4], path: &str, body: &str) -> (u16, 
     (status, answer)
 }
 
-/// A compressed G2 encoding that passes every check without arithmetic (length, flags, x < p)
-/// but is not on the curve: decoding it means a square root, the key before it a subgroup check.
-fn off_curve_signature() -> String {
-    (1u8..)
-        .map(|x| {
-            let mut bytes = [0u8; 96];
-            bytes[0] = 0x80;
-            bytes[95] = x;
-            bytes
-        })
-        .find(|bytes| {
-            matches!(
-                decode_signature(Variant::MinPk, bytes),
-                Err(ItemError::NotOnCurve)
-            )
-        })
-        .map(|bytes| to_hex(&bytes))
-        .unwrap()
-}
-
 /// `n` items of keys never seen before (seeded by `salt`), each with `signature`.
 fn fresh_key_items(n: usize, salt: u64, signature: &str) -> Value {
     let items: Vec<Value> = (0..n as u64)
@@ -188,7 +168,7 @@ fn fresh_key_spam_is_refused_before_decoding_and_hot_keys_stay_cached() {
     // Two attackers (two addresses) send 1,024-item requests of fresh keys with signatures that
     // pass those checks, four at once each, while an honest client keeps verifying.
     let misses_before = misses(&server);
-    let signature = off_curve_signature();
+    let signature = to_hex(&off_curve_signature(Variant::MinPk));
     let barrier = Arc::new(Barrier::new(9));
     let attackers: Vec<_> = (0..8u64)
         .map(|n| {

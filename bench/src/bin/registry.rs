@@ -11,12 +11,10 @@
 //! Run: `cargo build --release -p tollgate && cargo run --release -p tollgate-bench
 //! --no-default-features --bin registry -- --lookup-sizes 1000000,10000000`
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{ensure, Context};
+use anyhow::{bail, ensure, Context};
 use clap::Parser;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
@@ -25,6 +23,7 @@ use tollgate::metrics::Metrics;
 use tollgate::registry::{Registry, RegistryConfig};
 use tollgate::signer::SecretKey;
 use tollgate::suite::{Suite, Variant};
+use tollgate_bench::{load_average, median, Server};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -108,107 +107,74 @@ fn bodies(values: Vec<Value>, wrap: impl Fn(Vec<Value>) -> Value) -> Vec<String>
         .collect()
 }
 
-struct Server {
-    child: Child,
-    base: String,
+/// Starts the server on the CPU backend with its store in `data` and the bench's admin token.
+/// Every request comes from 127.0.0.1, so one client may use the whole admission budget (as
+/// behind a balancer, deploy/local-cluster.sh).
+fn start(args: &Args, data: &Path, extra: &[&str]) -> anyhow::Result<Server> {
+    let tokens = args.scratch.join("tokens");
+    std::fs::write(&tokens, TOKEN)?;
+    let (data, tokens) = (
+        data.to_str().context("utf-8 path")?,
+        tokens.to_str().context("utf-8 path")?,
+    );
+    let mut all = vec![
+        "--backend",
+        "cpu",
+        "--client-share",
+        "8192",
+        "--data-dir",
+        data,
+        "--admin-token-file",
+        tokens,
+    ];
+    all.extend_from_slice(extra);
+    Server::start(&args.tollgate, &all)
 }
 
-impl Server {
-    fn start(args: &Args, data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
-        let tokens = args.scratch.join("tokens");
-        std::fs::write(&tokens, TOKEN)?;
-        let mut child = Command::new(&args.tollgate)
-            .args(["serve", "--listen", "127.0.0.1:0", "--backend", "cpu"])
-            .arg("--data-dir")
-            .arg(data)
-            .arg("--admin-token-file")
-            .arg(&tokens)
-            .args(extra)
-            .env("TOLLGATE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", args.tollgate.display()))?;
-        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-        let addr = loop {
-            let line = lines.next().context("the server exited")??;
-            if let Some(addr) = line.strip_prefix("tollgate listening on ") {
-                break addr.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self {
-            child,
-            base: format!("http://{addr}"),
-        })
-    }
-
-    /// Resident memory now and at its peak, in MiB.
-    fn rss_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    /// Posts `bodies` from `clients` threads; returns the answers' `count_field` summed
-    /// per second of wall time.
-    fn rate(
-        &self,
-        path: &str,
-        bodies: &[String],
-        clients: usize,
-        count_field: &str,
-    ) -> anyhow::Result<f64> {
-        let started = Instant::now();
-        let counted: anyhow::Result<Vec<u64>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..clients)
-                .map(|c| {
-                    s.spawn(move || -> anyhow::Result<u64> {
-                        let agent = ureq::AgentBuilder::new()
-                            .timeout(Duration::from_secs(120))
-                            .build();
-                        let mut total = 0;
-                        for body in bodies.iter().skip(c).step_by(clients) {
-                            let answer: Value = serde_json::from_str(
-                                &agent
-                                    .post(&format!("{}{path}", self.base))
-                                    .set("Authorization", &format!("Bearer {TOKEN}"))
-                                    .set("Content-Type", "application/json")
-                                    .send_string(body)?
-                                    .into_string()?,
-                            )?;
-                            ensure!(answer["failed"] == 0 || answer["failed"].is_null());
-                            ensure!(answer["invalid"] == 0 || answer["invalid"].is_null());
-                            total += answer[count_field].as_u64().context("count")?;
-                        }
-                        Ok(total)
-                    })
+/// Posts `bodies` from `clients` threads; returns the answers' `count_field` summed per second
+/// of wall time.
+fn rate(
+    server: &Server,
+    path: &str,
+    bodies: &[String],
+    clients: usize,
+    count_field: &str,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let counted: anyhow::Result<Vec<u64>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                s.spawn(move || -> anyhow::Result<u64> {
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(120))
+                        .build();
+                    let mut total = 0;
+                    for body in bodies.iter().skip(c).step_by(clients) {
+                        let reply = match agent
+                            .post(&format!("{}{path}", server.url))
+                            .set("Authorization", &format!("Bearer {TOKEN}"))
+                            .set("Content-Type", "application/json")
+                            .send_string(body)
+                        {
+                            Ok(reply) => reply,
+                            Err(ureq::Error::Status(status, reply)) => {
+                                bail!("{path}: {status} {}", reply.into_string()?)
+                            }
+                            Err(e) => return Err(e.into()),
+                        };
+                        let answer: Value = serde_json::from_str(&reply.into_string()?)?;
+                        ensure!(answer["failed"] == 0 || answer["failed"].is_null());
+                        ensure!(answer["invalid"] == 0 || answer["invalid"].is_null());
+                        total += answer[count_field].as_u64().context("count")?;
+                    }
+                    Ok(total)
                 })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap()).collect()
-        });
-        let total: u64 = counted?.iter().sum();
-        Ok(total as f64 / started.elapsed().as_secs_f64())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let total: u64 = counted?.iter().sum();
+    Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
 fn verify_wrap(items: Vec<Value>) -> Value {
@@ -240,20 +206,28 @@ fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
             &["--key-cache-capacity", "0", "--registry-cache-bytes", "0"][..],
         ),
     ] {
-        let server = Server::start(args, &data, extra)?;
+        let server = start(args, &data, extra)?;
         // Registered by the first server, already there for the second.
-        server.rate(
+        rate(
+            &server,
             "/v1/keys/batch",
             &bodies(devices.clone(), Value::from),
             1,
             "created",
         )?;
-        server.rate("/v1/verify", &by_key, args.clients, "valid")?;
-        server.rate("/v1/verify", &by_id, args.clients, "valid")?;
+        rate(&server, "/v1/verify", &by_key, args.clients, "valid")?;
+        rate(&server, "/v1/verify", &by_id, args.clients, "valid")?;
         let (mut key_rates, mut id_rates) = (Vec::new(), Vec::new());
-        for _ in 0..args.rounds {
-            key_rates.push(server.rate("/v1/verify", &by_key, args.clients, "valid")?);
-            id_rates.push(server.rate("/v1/verify", &by_id, args.clients, "valid")?);
+        for round in 0..args.rounds {
+            // Which goes first alternates, so a drift of the machine's load favours neither.
+            let by_key_first = round % 2 == 0;
+            for by_key_now in [by_key_first, !by_key_first] {
+                let (bodies, rates) = match by_key_now {
+                    true => (&by_key, &mut key_rates),
+                    false => (&by_id, &mut id_rates),
+                };
+                rates.push(rate(&server, "/v1/verify", bodies, args.clients, "valid")?);
+            }
         }
         let (key_rate, id_rate) = (median(key_rates), median(id_rates));
         *out += &format!(
@@ -268,7 +242,7 @@ fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
 /// Figure 2: import rounds of fresh keys interleaved with verification rounds of as many
 /// fresh items (fresh keys, by public key), on one server.
 fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
-    let server = Server::start(args, &args.scratch.join("import"), &[])?;
+    let server = start(args, &args.scratch.join("import"), &[])?;
     let (mut import_rates, mut verify_rates) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let first = 1_000_000 * (round + 1);
@@ -277,8 +251,20 @@ fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
         let fresh = first + 500_000;
         let items = parallel(fresh..fresh + args.import_keys, |i| item(i, i, false));
         let verifies = bodies(items, verify_wrap);
-        import_rates.push(server.rate("/v1/keys/batch", &imports, args.clients, "created")?);
-        verify_rates.push(server.rate("/v1/verify", &verifies, args.clients, "valid")?);
+        import_rates.push(rate(
+            &server,
+            "/v1/keys/batch",
+            &imports,
+            args.clients,
+            "created",
+        )?);
+        verify_rates.push(rate(
+            &server,
+            "/v1/verify",
+            &verifies,
+            args.clients,
+            "valid",
+        )?);
     }
     let (import_rate, verify_rate) = (median(import_rates), median(verify_rates));
     *out += &format!(
@@ -326,7 +312,7 @@ fn lookups_at_size(args: &Args, out: &mut String) -> anyhow::Result<()> {
             .filter_map(|e| e.ok()?.metadata().ok())
             .map(|m| m.len())
             .sum();
-        let server = Server::start(args, &data, &["--registry-cache-bytes", "0"])?;
+        let server = start(args, &data, &["--registry-cache-bytes", "0"])?;
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
             .build();
@@ -336,7 +322,7 @@ fn lookups_at_size(args: &Args, out: &mut String) -> anyhow::Result<()> {
             let started = Instant::now();
             let answer: Value = serde_json::from_str(
                 &agent
-                    .get(&format!("{}/v1/keys/{SEEDED}{i:010}", server.base))
+                    .get(&format!("{}/v1/keys/{SEEDED}{i:010}", server.url))
                     .call()?
                     .into_string()?,
             )?;
@@ -361,10 +347,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _ = std::fs::remove_dir_all(&args.scratch);
     std::fs::create_dir_all(&args.scratch)?;
-    let load = |at: &str| {
-        let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-        format!("Load average {at}: {}", avg.trim())
-    };
+    let load = |at: &str| format!("Load average {at}: {}", load_average());
     let mut out = format!("{}\n\n", load("at start"));
     by_id_vs_by_key(&args, &mut out)?;
     import_vs_verify(&args, &mut out)?;

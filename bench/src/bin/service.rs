@@ -5,20 +5,19 @@
 //!
 //! Run: `cargo run --release -p tollgate-bench --bin service`
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use blst::{blst_scalar, min_pk, BLST_ERROR};
 use clap::Parser;
 use tollgate::api::wire::VerifyRequest;
-use tollgate::client::load::LoadReport;
 use tollgate::client::{generate_batch, BatchSpec, Corruption};
 use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::{Scheme, Suite, Variant};
+use tollgate_bench::{load, median, Server};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -150,80 +149,8 @@ fn naive(items: &Items, pks: &[min_pk::PublicKey], threads: usize) -> bool {
     })
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server(bin: &Path, max_batch: usize) -> anyhow::Result<Server> {
-    let mut child = Command::new(bin)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-batch-size",
-            &max_batch.to_string(),
-        ])
-        .env("TOLLGATE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("tollgate listening on ")
-        .with_context(|| format!("unexpected first line {line:?}"))?;
-    Ok(Server {
-        url: format!("http://{addr}"),
-        child,
-    })
-}
-
-fn load(
-    bin: &Path,
-    server: &Server,
-    batch: &Path,
-    clients: usize,
-    seconds: f64,
-) -> anyhow::Result<LoadReport> {
-    let out = Command::new(bin)
-        .args(["load", "--server", &server.url, "--batch"])
-        .arg(batch)
-        .args([
-            "--clients",
-            &clients.to_string(),
-            "--duration",
-            &seconds.to_string(),
-            "--json",
-        ])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "tollgate load failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    Server::start(bin, &["--max-batch-size", &max_batch.to_string()])
 }
 
 fn pct(sorted: &[Duration], q: f64) -> f64 {
@@ -335,7 +262,7 @@ fn main() -> anyhow::Result<()> {
         let (rate, t) = measure(n, min_time, || naive(&items, &pks, cores));
         naive_all.push(rate, t);
 
-        let report = load(&bin, &server, &batch_file, args.clients, args.seconds)?;
+        let report = load(&bin, &server.url, &batch_file, args.clients, args.seconds)?;
         if report.errors > 0 || report.mismatches > 0 {
             bail!("load run had errors: {:?}", report.first_error);
         }

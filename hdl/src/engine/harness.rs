@@ -1,11 +1,12 @@
-//! Drives the Verilated engine core ([`crate::sim::ENGINE_CORE`]) through one job at a time,
-//! the way the top level does: lane `j` consumes its own word list in order. Shared by the
-//! engine's tests and the curve-engine benchmark, so that both measure the same thing.
+//! Drives a Verilated engine core ([`crate::sim::ENGINE_CORE`], or one generated for other
+//! parameters by [`crate::sim::generated_engine_core`]) through one job at a time, the way the
+//! top level does: lane `j` consumes its own word list in order. Shared by the engine's tests
+//! and the curve-engine benchmark, so that both measure the same thing.
 
 use ark_bls12_381::Fq;
 use ark_ff::BigInt;
 use tollgate_microcode::compile::programs::ProgramKind;
-use tollgate_verilator::{Model, Port};
+use tollgate_verilator::{Model, ModelVTable, Port};
 
 use super::EngineParams;
 
@@ -75,6 +76,7 @@ struct Ports {
 pub struct CoreSim {
     m: Model,
     p: Ports,
+    params: &'static EngineParams,
 }
 
 impl Default for CoreSim {
@@ -84,9 +86,15 @@ impl Default for CoreSim {
 }
 
 impl CoreSim {
-    /// A fresh core after four cycles of reset.
+    /// A fresh standard core (the committed RTL) after four cycles of reset.
     pub fn new() -> CoreSim {
-        let m = Model::new(&crate::sim::ENGINE_CORE);
+        CoreSim::with(EngineParams::standard(), &crate::sim::ENGINE_CORE)
+    }
+
+    /// A fresh core after four cycles of reset: `model`, Verilated from the core generated for
+    /// `params`.
+    pub fn with(params: &'static EngineParams, model: &'static ModelVTable) -> CoreSim {
+        let m = Model::new(model);
         let port = |n: &str| {
             m.port(n)
                 .unwrap_or_else(|e| panic!("engine_core port {n}: {e}"))
@@ -106,7 +114,7 @@ impl CoreSim {
             out_data: port("out_data"),
             mul_issue: port("mul_issue"),
         };
-        let mut core = CoreSim { m, p };
+        let mut core = CoreSim { m, p, params };
         core.m.set_u64(core.p.reset, 1);
         for _ in 0..4 {
             core.m.tick(core.p.clock);
@@ -118,9 +126,9 @@ impl CoreSim {
     /// Runs `kind` for `rounds` body runs; lane j consumes `inputs[j]` in order, and must
     /// consume all of it.
     pub fn run(&mut self, kind: ProgramKind, inputs: &[Vec<Word>], rounds: u32) -> Run {
-        let lanes = EngineParams::standard().rom.config.lanes;
+        let lanes = self.params.rom.config.lanes;
         assert_eq!(inputs.len(), lanes, "one input list per lane");
-        let e = EngineParams::standard().rom.entry(kind).clone();
+        let e = self.params.rom.entry(kind).clone();
         let ranges = super::range_values(&e);
         for (port, v) in self.p.ranges.into_iter().zip(ranges) {
             self.m.set_u64(port, v as u64);

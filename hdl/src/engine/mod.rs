@@ -7,8 +7,10 @@
 //! result is written back before the same lane's next instruction reads (checked by
 //! [`EngineParams::validate`]), so there is no hazard logic at all.
 //!
-//! The generated core is built for [`EngineParams::standard`] (the microcode crate's default
-//! configuration); its ROM and program table come from the same compilation.
+//! `EngineCore::default()` is built for [`EngineParams::standard`] (the microcode crate's
+//! default configuration; the top level's core); [`EngineCore::for_params`] for any other,
+//! such as [`EngineParams::verification`]. Its ROM and program table come from the same
+//! compilation.
 //!
 //! # Ports
 //! - `clock`, `reset` (synchronous, active high).
@@ -27,7 +29,7 @@
 pub mod harness;
 mod verilog;
 
-pub use verilog::{core_body, EngineParams};
+pub use verilog::{core_body, EngineParams, Extensions, DRAIN_CYCLES, MIN_LANES, VERIFY_PROGRAMS};
 
 use rust_hdl::prelude::*;
 
@@ -86,6 +88,40 @@ pub struct EngineCore {
     alu0: FpAddSub<ENGINE_TAG_BITS>,
     alu1: FpAddSub<ENGINE_TAG_BITS>,
     alu2: FpAddSub<ENGINE_TAG_BITS>,
+    params: CoreParams,
+}
+
+impl EngineCore {
+    /// A core built for `params` (its ROM, lanes, register window and ISA extensions).
+    pub fn for_params(params: &'static EngineParams) -> EngineCore {
+        EngineCore {
+            params: CoreParams(params),
+            ..EngineCore::default()
+        }
+    }
+}
+
+/// Which compilation a core is generated for: not hardware itself (it has no signals and
+/// emits nothing), a [`Block`] only so that it can be a field of the derived block.
+struct CoreParams(&'static EngineParams);
+
+impl Default for CoreParams {
+    fn default() -> Self {
+        CoreParams(EngineParams::standard())
+    }
+}
+
+impl Logic for CoreParams {
+    fn update(&mut self) {}
+}
+
+impl Block for CoreParams {
+    fn connect_all(&mut self) {}
+    fn update_all(&mut self) {}
+    fn has_changed(&self) -> bool {
+        false
+    }
+    fn accept(&self, _name: &str, _probe: &mut dyn Probe) {}
 }
 
 impl Logic for EngineCore {
@@ -117,6 +153,6 @@ impl Logic for EngineCore {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(core_body(EngineParams::standard()))
+        Verilog::Custom(core_body(self.params.0))
     }
 }

@@ -3,9 +3,13 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use tollgate_microcode::compile::isa::instr_bits;
+use num_bigint::BigUint;
+use tollgate_microcode::compile::isa::{self, flag_code, instr_bits, AluKind, IoOp, Operand};
+use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::{CompileError, EngineConfig, BANKS, BANK_LOAD, BANK_MUL};
+use tollgate_microcode::field::Constant;
+use tollgate_microcode::trace::{Const, FlagTest};
 
 use super::{LANE_BITS, PC_BITS};
 use crate::field::add_sub::ADD_SUB_LATENCY;
@@ -17,12 +21,73 @@ const ALU_SLOTS: usize = 3;
 /// Cycles from a unit's result to the next read of its lane: the sequencer, ROM and register
 /// read stages in front of the units (see `core_body`).
 const ISSUE_STAGES: usize = 2;
+/// Cycles the core stays busy after a job's last issue: every unit's last write lands.
+pub const DRAIN_CYCLES: usize = MONT_MUL_LATENCY + ISSUE_STAGES + 4;
+
+/// Fewest lanes that hide the field units' latency: a lane's next instruction reads its
+/// operands K + 1 cycles after its issue cycle, a product is readable L + 3 cycles after it,
+/// so K ≥ L + 2 (see `core_body`'s pipeline).
+pub const MIN_LANES: usize = if MONT_MUL_LATENCY > ADD_SUB_LATENCY {
+    MONT_MUL_LATENCY
+} else {
+    ADD_SUB_LATENCY
+} + 2;
+
+/// The programs of the whole-verification core: signature decoding, hash to G2 (with the
+/// subgroup check and cofactor clearing it is built from, also runnable alone) and the Miller
+/// loop, one pair per body run.
+pub const VERIFY_PROGRAMS: [ProgramKind; 5] = [
+    ProgramKind::DecodeG2,
+    ProgramKind::SubgroupCheckG2,
+    ProgramKind::ClearCofactorG2,
+    ProgramKind::HashToG2,
+    ProgramKind::MillerLoop { pairs: 1 },
+];
+
+/// ISA features beyond the standard core's. Each costs logic, so the core has it only when
+/// its ROM uses it: the standard core (the top level's) has neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// Operand codes [`isa::OPERAND_TABLE`].. read the [`Constant`] table.
+    pub constant_table: bool,
+    /// Alu opcode 0 with a test code sets one bit of the lane's scalar register.
+    pub computed_flags: bool,
+}
+
+impl Extensions {
+    /// Both features (to measure what they cost).
+    pub const ALL: Extensions = Extensions {
+        constant_table: true,
+        computed_flags: true,
+    };
+
+    /// The features `rom`'s instructions use.
+    pub fn used_by(rom: &Rom) -> Extensions {
+        let table = |op: &Operand| matches!(op, Operand::Const(Const::Table(_)));
+        let mut used = Extensions::default();
+        for instr in &rom.instrs {
+            if let Some(m) = &instr.mul {
+                used.constant_table |= table(&m.a) || table(&m.b);
+            }
+            for op in instr.alu.iter().flatten() {
+                used.constant_table |= table(&op.a) || table(&op.b);
+                used.computed_flags |= matches!(op.kind, AluKind::SetFlag { .. });
+            }
+            if let Some(IoOp::Store { src }) = &instr.io {
+                used.constant_table |= table(src);
+            }
+        }
+        used
+    }
+}
 
 /// What the generated core is built for.
 #[derive(Debug)]
 pub struct EngineParams {
     /// The compiled microcode (and the configuration it was compiled for).
     pub rom: Rom,
+    /// The ISA features the core implements (by default those the ROM uses).
+    pub extensions: Extensions,
 }
 
 /// Why a configuration cannot be built as this core.
@@ -37,8 +102,14 @@ pub enum EngineError {
 }
 
 impl EngineParams {
-    /// Compiles the microcode for `config` and checks the core can run it without hazards.
+    /// Compiles the hardware ROM's programs for `config` and checks the core can run them
+    /// without hazards.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        EngineParams::with_programs(config, &ProgramKind::ALL)
+    }
+
+    /// Compiles `kinds` for `config` and checks the core can run them without hazards.
+    pub fn with_programs(config: EngineConfig, kinds: &[ProgramKind]) -> Result<Self, EngineError> {
         let shape = |cond: bool, what: &str| {
             if cond {
                 Ok(())
@@ -51,23 +122,21 @@ impl EngineParams {
             "the core has exactly three add/sub units",
         )?;
         shape(config.lanes <= 1 << LANE_BITS, "at most 64 lanes")?;
-        // A product lands ISSUE_STAGES + latency + 1 cycles after issue; the lane's next
-        // instruction reads its operands K + ISSUE_STAGES - 1 cycles after issue... the write
-        // must come first.
         shape(
-            config.lanes > MONT_MUL_LATENCY.max(ADD_SUB_LATENCY) + 1,
+            config.lanes >= MIN_LANES,
             "too few lanes to hide the field units' latency",
         )?;
         shape(
-            config.bank_regs.iter().all(|&n| n.is_power_of_two()),
-            "bank sizes are powers of two",
+            config.bank_regs.iter().all(|&n| n >= 2),
+            "every bank holds at least two registers",
         )?;
-        let rom = Rom::build(config)?;
+        let rom = Rom::build_programs(config, kinds)?;
         shape(
             rom.instrs.len() < 1 << PC_BITS,
             "ROM larger than the program counter",
         )?;
-        Ok(EngineParams { rom })
+        let extensions = Extensions::used_by(&rom);
+        Ok(EngineParams { rom, extensions })
     }
 
     /// The microcode crate's default configuration, compiled once.
@@ -78,10 +147,32 @@ impl EngineParams {
                 .expect("the default configuration fits the core")
         })
     }
+
+    /// The whole-verification core: [`VERIFY_PROGRAMS`] compiled for
+    /// `EngineConfig::VERIFY`'s register window on [`MIN_LANES`] lanes (the ROM does not
+    /// depend on K as long as K covers every latency: each dependence costs one instruction),
+    /// compiled once. The model's multiplier latency is K, the longest any hazard-free
+    /// schedule on K lanes may assume, so its hazard count (0 in the tests) covers this core.
+    pub fn verification() -> &'static EngineParams {
+        static VERIFY: OnceLock<EngineParams> = OnceLock::new();
+        VERIFY.get_or_init(|| {
+            let config = EngineConfig {
+                lanes: MIN_LANES,
+                mul_latency: MIN_LANES,
+                ..EngineConfig::VERIFY
+            };
+            EngineParams::with_programs(config, &VERIFY_PROGRAMS)
+                .expect("the verification programs fit the core")
+        })
+    }
 }
 
+/// Address bits of a bank of `n` registers per lane. A lane's part of a bank is rounded up to
+/// a power of two, so that its address is {lane, register} and a register's offset in its bank
+/// is the low bits of (number − base) whatever the base: a bank of 36 registers per lane
+/// stores 64.
 fn log2(n: usize) -> usize {
-    n.trailing_zeros() as usize
+    bits_for(n)
 }
 
 /// `hi..lo` bit slice of `v`, `w` bits from `lo`.
@@ -92,21 +183,55 @@ fn slice(v: &str, lo: usize, w: usize) -> String {
 /// Bit offsets of the fields of an instruction word (see tollgate_microcode::compile::isa).
 struct Fields;
 impl Fields {
-    const MUL_EN: usize = 0;
-    const MUL_DST: usize = 1;
-    const MUL_A: usize = 8;
-    const MUL_B: usize = 15;
     fn alu(i: usize) -> usize {
-        22 + 29 * i
+        isa::MUL_BITS + isa::ALU_BITS * i
     }
     fn io() -> usize {
-        22 + 29 * ALU_SLOTS
+        Fields::alu(ALU_SLOTS)
     }
 }
 
-/// Operand code of the constant 0 (tollgate_microcode::compile::isa); every other code
-/// outside the banks is the constant 1.
-const OPERAND_ZERO: usize = 112;
+/// Declarations of a delay line of `ADD_SUB_LATENCY` stages carrying `fields` (name, width),
+/// registers `<prefix>_<name>[stage]`.
+fn delay_line_regs(prefix: &str, fields: &[(&str, usize)]) -> String {
+    fields
+        .iter()
+        .map(|&(name, width)| {
+            let range = if width == 1 {
+                String::new()
+            } else {
+                format!("[{}:0] ", width - 1)
+            };
+            format!("reg {range}{prefix}_{name} [0:{}];", ADD_SUB_LATENCY - 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The shifts of a delay line declared by [`delay_line_regs`], one line per stage after the
+/// first.
+fn delay_line_stages(prefix: &str, fields: &[(&str, usize)]) -> String {
+    (1..ADD_SUB_LATENCY)
+        .map(|s| {
+            let shifts: Vec<String> = fields
+                .iter()
+                .map(|(name, _)| format!("{prefix}_{name}[{s}] <= {prefix}_{name}[{}];", s - 1))
+                .collect();
+            format!("always @(posedge clock) begin {} end\n", shifts.join(" "))
+        })
+        .collect()
+}
+
+/// Bits needed to number `n` things.
+fn bits_for(n: usize) -> usize {
+    (usize::BITS - (n - 1).leading_zeros()) as usize
+}
+
+/// The register image (Montgomery form, R = 2^384 as in crate::field) of a table constant.
+fn table_image(c: Constant) -> BigUint {
+    use ark_ff::{BigInteger as _, PrimeField as _};
+    BigUint::from_bytes_be(&c.value().into_bigint().to_bytes_be()) * mont_r() % modulus()
+}
 
 /// The Verilog body of [`super::EngineCore`] for `params`.
 ///
@@ -114,8 +239,23 @@ const OPERAND_ZERO: usize = 112;
 /// instruction): c+1 instruction word read from the ROM; c+2 operands read from every bank
 /// (registered reads), selected, and presented to the units, stream port and select units;
 /// the multiplier's product is written back at c+2+L+1, the add/sub results at c+2+4+1.
+///
+/// With [`Extensions::constant_table`], operand codes from [`isa::OPERAND_TABLE`] select the
+/// table's constants in the operand multiplexers (no register-file port); with
+/// [`Extensions::computed_flags`], each add/sub slot has a flag unit beside its select unit:
+/// the test on operand a's image, delayed like the select to the add/sub latency, written to
+/// one bit of the lane's scalar register.
 pub fn core_body(params: &EngineParams) -> String {
     let cfg = params.rom.config;
+    let ext = params.extensions;
+    let ob = isa::OPERAND_BITS;
+    let table: Vec<Constant> = if ext.constant_table {
+        Constant::ALL.to_vec()
+    } else {
+        Vec::new()
+    };
+    // Operand sources: the banks, the constants 0 and 1, the table's entries.
+    let sw = bits_for(BANKS + 2 + table.len());
     let k = cfg.lanes;
     let wb = instr_bits(ALU_SLOTS);
     let fp = FP_BITS;
@@ -154,10 +294,7 @@ wire seg_end = (lane == {l1}'d{km1}) && (pc == last_pc);",
     let enter = |phase: usize, start: &str, len: &str| {
         format!("begin phase <= 2'd{phase}; pc <= {start}; last_pc <= {start} + {len} - 1'b1; lane <= 0; end")
     };
-    let finish = format!(
-        "begin phase <= 2'd0; drain <= 8'd{}; end",
-        MONT_MUL_LATENCY + ISSUE_STAGES + 4
-    );
+    let finish = format!("begin phase <= 2'd0; drain <= 8'd{DRAIN_CYCLES}; end");
     let after_body = format!(
         "if (j_epi_len != 0) {} else {}",
         enter(3, "j_epi_start", "j_epi_len"),
@@ -214,31 +351,40 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
             w,
             "reg [{}:0] bank{b} [0:{}];",
             fp - 1,
-            k * cfg.bank_regs[b] - 1
+            (k << log2(cfg.bank_regs[b])) - 1
         );
     }
     // Read consumers: multiplier a/b, each add/sub unit's a/b, the store operand.
-    let mut consumers: Vec<(String, usize)> = vec![
-        ("mul_a".into(), Fields::MUL_A),
-        ("mul_b".into(), Fields::MUL_B),
-    ];
+    let mut consumers: Vec<(String, usize)> =
+        vec![("mul_a".into(), isa::MUL_A), ("mul_b".into(), isa::MUL_B)];
     for i in 0..ALU_SLOTS {
-        consumers.push((format!("alu{i}_a"), Fields::alu(i) + 9));
-        consumers.push((format!("alu{i}_b"), Fields::alu(i) + 16));
+        consumers.push((format!("alu{i}_a"), Fields::alu(i) + isa::ALU_A));
+        consumers.push((format!("alu{i}_b"), Fields::alu(i) + isa::ALU_B));
     }
-    consumers.push(("st".into(), Fields::io() + 2));
-    // Which bank (or constant) an operand code names: 0..BANKS banks, BANKS zero, BANKS+1 one.
+    consumers.push(("st".into(), Fields::io() + isa::IO_OPERAND));
+    // Which bank (or constant) an operand code names: 0..BANKS banks, BANKS zero, BANKS+1 one
+    // (every other code outside the banks, without the table), BANKS+2+i table entry i.
     let source_of = |code: &str| {
-        let mut e = format!("3'd{}", BANKS + 1);
-        e = format!("({code} == 7'd{OPERAND_ZERO}) ? 3'd{BANKS} : {e}");
+        let mut e = format!("{sw}'d{}", BANKS + 1);
+        for (i, c) in table.iter().enumerate().rev() {
+            e = format!(
+                "({code} == {ob}'d{}) ? {sw}'d{} : {e}",
+                isa::OPERAND_TABLE as usize + c.index(),
+                BANKS + 2 + i
+            );
+        }
+        e = format!(
+            "({code} == {ob}'d{}) ? {sw}'d{BANKS} : {e}",
+            isa::OPERAND_ZERO
+        );
         for b in (0..BANKS).rev() {
             let low = if base[b] == 0 {
                 String::new()
             } else {
-                format!("{code} >= 7'd{} && ", base[b])
+                format!("{code} >= {ob}'d{} && ", base[b])
             };
             e = format!(
-                "({low}{code} < 7'd{}) ? 3'd{b} : {e}",
+                "({low}{code} < {ob}'d{}) ? {sw}'d{b} : {e}",
                 base[b] + cfg.bank_regs[b]
             );
         }
@@ -259,8 +405,8 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
         "always @(*) busy = (phase != 2'd0) || (drain != 0) || v1 || v2;"
     );
     for (name, off) in &consumers {
-        let code = slice("instr1", *off, 7);
-        let _ = writeln!(w, "reg [2:0] src_{name};");
+        let code = slice("instr1", *off, ob);
+        let _ = writeln!(w, "reg [{}:0] src_{name};", sw - 1);
         let _ = writeln!(
             w,
             "always @(posedge clock) src_{name} <= {};",
@@ -270,18 +416,26 @@ always @(posedge clock) begin instr1 <= rom[pc]; lane1 <= lane; v1 <= !reset && 
             let bits = log2(regs);
             let _ = writeln!(
                 w,
-                "wire [6:0] loc_{name}_{b} = {code} - 7'd{};
+                "wire [{}:0] loc_{name}_{b} = {code} - {ob}'d{};
 reg [{}:0] rd_{name}_{b};
 always @(posedge clock) rd_{name}_{b} <= bank{b}[{{lane1, loc_{name}_{b}[{}:0]}}];",
+                ob - 1,
                 base,
                 fp - 1,
                 bits - 1
             );
         }
         let mut sel = format!("{fp}'h{one:x}");
-        sel = format!("(src_{name} == 3'd{BANKS}) ? {fp}'d0 : {sel}");
+        for (i, c) in table.iter().enumerate().rev() {
+            sel = format!(
+                "(src_{name} == {sw}'d{}) ? {fp}'h{:x} : {sel}",
+                BANKS + 2 + i,
+                table_image(*c)
+            );
+        }
+        sel = format!("(src_{name} == {sw}'d{BANKS}) ? {fp}'d0 : {sel}");
         for b in (0..BANKS).rev() {
-            sel = format!("(src_{name} == 3'd{b}) ? rd_{name}_{b} : {sel}");
+            sel = format!("(src_{name} == {sw}'d{b}) ? rd_{name}_{b} : {sel}");
         }
         let _ = writeln!(w, "wire [{}:0] val_{name} = {sel};", fp - 1);
     }
@@ -297,8 +451,8 @@ always @(posedge clock) rd_{name}_{b} <= bank{b}[{{lane1, loc_{name}_{b}[{}:0]}}
   mul$b = val_mul_b;
   mul_issue = v2 && instr2[{en}];
 end",
-        en = Fields::MUL_EN,
-        dst = slice("instr2", Fields::MUL_DST, 7)
+        en = isa::MUL_EN,
+        dst = slice("instr2", isa::MUL_DST, ob)
     );
     let write = |bank: usize, tag: &str| {
         format!(
@@ -322,47 +476,36 @@ end",
     let _ = writeln!(w, "reg [63:0] scalar [0:{}];", k - 1);
     for i in 0..ALU_SLOTS {
         let at = Fields::alu(i);
-        let code = slice("instr2", at, 2);
-        let dst = slice("instr2", at + 2, 7);
-        let bit = slice("instr2", at + 23, 6);
+        let cb = isa::OPCODE_BITS;
+        let code = slice("instr2", at, cb);
+        let dst = slice("instr2", at + isa::ALU_DST, ob);
+        let bit = slice("instr2", at + isa::ALU_BIT, isa::BIT_INDEX_BITS);
+        let (add, sub, select) = (isa::ALU_ADD, isa::ALU_SUB, isa::ALU_SELECT);
         let _ = writeln!(
             w,
             "always @(*) begin
   alu{i}$clock = clock;
-  alu{i}$in_valid = v2 && ({code} == 2'd1 || {code} == 2'd2);
+  alu{i}$in_valid = v2 && ({code} == {cb}'d{add} || {code} == {cb}'d{sub});
   alu{i}$in_tag = {{lane2, {dst}}};
-  alu{i}$op = ({code} == 2'd2) ? 2'd1 : 2'd0;
+  alu{i}$op = ({code} == {cb}'d{sub}) ? 2'd1 : 2'd0;
   alu{i}$a = val_alu{i}_a;
   alu{i}$b = val_alu{i}_b;
 end"
         );
         // The select unit: a mux on the lane's scalar bit, delayed to the add/sub latency so
         // that the bank's single write port never sees two results at once.
-        let _ = writeln!(
-            w,
-            "reg sel{i}_v [0:{}]; reg [{}:0] sel{i}_tag [0:{}]; reg [{}:0] sel{i}_val [0:{}];",
-            ADD_SUB_LATENCY - 1,
-            lb + 6,
-            ADD_SUB_LATENCY - 1,
-            fp - 1,
-            ADD_SUB_LATENCY - 1
-        );
+        let select_line = [("v", 1), ("tag", lb + 7), ("val", fp)];
+        let _ = writeln!(w, "{}", delay_line_regs(&format!("sel{i}"), &select_line));
         let _ = writeln!(
             w,
             "wire [63:0] sc{i} = scalar[lane2];
 always @(posedge clock) begin
-  sel{i}_v[0] <= v2 && {code} == 2'd3;
+  sel{i}_v[0] <= v2 && {code} == {cb}'d{select};
   sel{i}_tag[0] <= {{lane2, {dst}}};
   sel{i}_val[0] <= sc{i}[{bit}] ? val_alu{i}_a : val_alu{i}_b;
 end"
         );
-        for s in 1..ADD_SUB_LATENCY {
-            let _ = writeln!(
-                w,
-                "always @(posedge clock) begin sel{i}_v[{s}] <= sel{i}_v[{p}]; sel{i}_tag[{s}] <= sel{i}_tag[{p}]; sel{i}_val[{s}] <= sel{i}_val[{p}]; end",
-                p = s - 1
-            );
-        }
+        w.push_str(&delay_line_stages(&format!("sel{i}"), &select_line));
         let last = ADD_SUB_LATENCY - 1;
         let _ = writeln!(
             w,
@@ -375,20 +518,56 @@ end",
             write(i, &format!("sel{i}_out_tag")),
             t = lb + 6
         );
+        if ext.computed_flags {
+            // The flag unit: the test code rides in the destination field of opcode 0 (0
+            // there is "no operation"); the result takes the select's path and latency.
+            let flag_line = [
+                ("v", 1),
+                ("lane", lb),
+                ("bit", isa::BIT_INDEX_BITS),
+                ("val", 1),
+            ];
+            let (zero, lsb) = (flag_code(FlagTest::IsZero), flag_code(FlagTest::ImageLsb));
+            let _ = writeln!(w, "{}", delay_line_regs(&format!("fl{i}"), &flag_line));
+            let _ = writeln!(
+                w,
+                "wire [{}:0] fl{i}_test = {dst};
+always @(posedge clock) begin
+  fl{i}_v[0] <= v2 && {code} == {cb}'d{none} && (fl{i}_test == {ob}'d{zero} || fl{i}_test == {ob}'d{lsb});
+  fl{i}_lane[0] <= lane2;
+  fl{i}_bit[0] <= {bit};
+  fl{i}_val[0] <= (fl{i}_test == {ob}'d{zero}) ? ~|val_alu{i}_a : val_alu{i}_a[0];
+end",
+                ob - 1,
+                none = isa::ALU_NONE_OR_FLAG
+            );
+            w.push_str(&delay_line_stages(&format!("fl{i}"), &flag_line));
+        }
     }
 
     // ---- stream port ----
     let io = Fields::io();
-    let io_code = slice("instr2", io, 2);
+    let io_code = slice("instr2", io, isa::OPCODE_BITS);
     let load_bits = log2(cfg.bank_regs[BANK_LOAD]);
-    let load_reg = slice("instr2", io + 2, load_bits);
+    let load_reg = slice("instr2", io + isa::IO_OPERAND, load_bits);
+    // Computed flags land in the scalar registers beside the loads, in the same process: one
+    // write per slot per cycle, to one bit (the compiler keeps a lane's loads and flags apart).
+    let last = ADD_SUB_LATENCY - 1;
+    let flag_writes: String = (0..ALU_SLOTS)
+        .filter(|_| ext.computed_flags)
+        .map(|i| {
+            format!(
+                "  if (fl{i}_v[{last}]) scalar[fl{i}_lane[{last}]][fl{i}_bit[{last}]] <= fl{i}_val[{last}];\n"
+            )
+        })
+        .collect();
     let _ = writeln!(
         w,
         "always @(*) begin in_pop = v2 && ({io_code} == 2'd1 || {io_code} == 2'd2); in_lane = lane2; end
 always @(posedge clock) begin
   if (v2 && {io_code} == 2'd1) bank{BANK_LOAD}[{{lane2, {load_reg} - {load_bits}'d{lbase}}}] <= in_data;
   if (v2 && {io_code} == 2'd2) scalar[lane2] <= in_data[63:0];
-end
+{flag_writes}end
 reg out_valid_r; reg [{l}:0] out_lane_r; reg [{f}:0] out_data_r;
 always @(posedge clock) begin out_valid_r <= v2 && {io_code} == 2'd3; out_lane_r <= lane2; out_data_r <= val_st; end
 always @(*) begin out_valid = out_valid_r; out_lane = out_lane_r; out_data = out_data_r; end",

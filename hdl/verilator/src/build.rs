@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cache::{artifacts, Slot};
-use crate::{Direction, Error};
+use crate::cache::{artifacts, Linkage, Slot};
+use crate::{Direction, Error, ModelVTable, PortInfo};
 
 /// Where Debian's Verilator keeps its runtime sources.
 const VERILATOR_INCLUDE: &str = "/usr/share/verilator/include";
@@ -78,17 +78,7 @@ impl VerilatorBuild {
         for f in &self.files {
             println!("cargo:rerun-if-changed={}", f.display());
         }
-        let slot = Slot::find(&self.out_dir, &self.top, &self.args, &self.files)?;
-        let restored = match &slot {
-            Some(slot) => slot.restore(&self.out_dir)?,
-            None => false,
-        };
-        if !restored {
-            self.verilate()?;
-            if let Some(slot) = &slot {
-                slot.store(&self.out_dir)?;
-            }
-        }
+        self.build_or_restore(Linkage::Static)?;
         println!("cargo:rustc-link-search=native={}", self.out_dir.display());
         println!("cargo:rustc-link-lib=static=tgv_{}", self.top);
         println!("cargo:rustc-link-lib=dylib=stdc++");
@@ -96,8 +86,49 @@ impl VerilatorBuild {
         Ok(())
     }
 
-    fn verilate(&self) -> Result<(), Error> {
+    /// Verilates into a shared library in the directory given by [`VerilatorBuild::out_dir`]
+    /// (inside a cargo target directory, so that the model store serves later runs) and loads
+    /// it: for RTL that the program generates itself, which no build script can see. The
+    /// library stays loaded for the life of the process.
+    pub fn load(self) -> Result<&'static ModelVTable, Error> {
+        if self.out_dir.as_os_str().is_empty() {
+            return Err(Error::NoOutDir);
+        }
+        std::fs::create_dir_all(&self.out_dir).map_err(|e| Error::io(&self.out_dir, e))?;
+        self.build_or_restore(Linkage::Shared)?;
+        let [lib, ports] = artifacts(&self.top, Linkage::Shared).map(|n| self.out_dir.join(n));
+        let text = std::fs::read_to_string(&ports).map_err(|e| Error::io(&ports, e))?;
+        crate::shared::open(&self.top, &lib, parse_port_list(&text))
+    }
+
+    fn build_or_restore(&self, linkage: Linkage) -> Result<(), Error> {
+        let slot = Slot::find(&self.out_dir, &self.top, &self.args, &self.files, linkage)?;
+        let restored = match &slot {
+            Some(slot) => slot.restore(&self.out_dir)?,
+            None => false,
+        };
+        if !restored {
+            self.verilate(linkage)?;
+            if let Some(slot) = &slot {
+                slot.store(&self.out_dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn verilate(&self, linkage: Linkage) -> Result<(), Error> {
+        // A shared library needs position-independent objects, the runtime's included. Its
+        // RTL is generated, often with a large ROM whose `initial` block Verilator emits as
+        // one cold function that g++ -O1 takes minutes over; run once, it needs no optimiser.
+        let (pic, opt_slow): (&[&str], _) = match linkage {
+            Linkage::Static => (&[], "OPT_SLOW=-O1"),
+            Linkage::Shared => (&["-fPIC"], "OPT_SLOW=-O0"),
+        };
         let mdir = self.out_dir.join(format!("verilated_{}", self.top));
+        // Objects of an earlier build of other RTL must not be archived with this one's.
+        if mdir.exists() {
+            std::fs::remove_dir_all(&mdir).map_err(|e| Error::io(&mdir, e))?;
+        }
         std::fs::create_dir_all(&mdir).map_err(|e| Error::io(&mdir, e))?;
         let prefix = format!("V{}", self.top);
         let mut cmd = Command::new("verilator");
@@ -142,37 +173,51 @@ impl VerilatorBuild {
                 &format!("{prefix}.mk"),
                 "-j2",
                 "OPT_FAST=-O2",
-                "OPT_SLOW=-O1",
+                opt_slow,
             ])
+            .arg(format!("OPT={}", pic.join(" ")))
             .arg(format!("{prefix}__ALL.a"))
             .args(["verilated.o", "verilated_threads.o"]))?;
         run(Command::new("g++")
             .args(["-O2", "-std=c++17", "-faligned-new", "-c"])
+            .args(pic)
             .arg(format!("-I{VERILATOR_INCLUDE}"))
             .arg(format!("-I{VERILATOR_INCLUDE}/vltstd"))
             .arg(format!("-I{}", mdir.display()))
             .arg(&wrapper)
             .arg("-o")
             .arg(mdir.join("tgv_wrapper.o")))?;
-        // One archive per model: its objects, the wrapper, and a private copy of the runtime
+        // One library per model: its objects, the wrapper, and a private copy of the runtime
         // (symbols of the runtime are only pulled once by the linker).
-        let [lib, glue] = artifacts(&self.top).map(|name| self.out_dir.join(name));
-        let _ = std::fs::remove_file(&lib);
-        let mut ar = Command::new("ar");
-        ar.arg("rcs").arg(&lib).arg(mdir.join("tgv_wrapper.o"));
-        ar.arg(mdir.join("verilated.o"))
-            .arg(mdir.join("verilated_threads.o"));
+        let mut objects = vec![
+            mdir.join("tgv_wrapper.o"),
+            mdir.join("verilated.o"),
+            mdir.join("verilated_threads.o"),
+        ];
         let objs = std::fs::read_dir(&mdir).map_err(|e| Error::io(&mdir, e))?;
         for entry in objs {
             let p = entry.map_err(|e| Error::io(&mdir, e))?.path();
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name.starts_with(&prefix) && name.ends_with(".o") {
-                ar.arg(&p);
+                objects.push(p);
             }
         }
-        run(&mut ar)?;
-
-        std::fs::write(&glue, rust_glue(&self.top, &ports)).map_err(|e| Error::io(&glue, e))?;
+        let [lib, glue] = artifacts(&self.top, linkage).map(|name| self.out_dir.join(name));
+        let _ = std::fs::remove_file(&lib);
+        let (mut link, glue_text) = match linkage {
+            Linkage::Static => {
+                let mut ar = Command::new("ar");
+                ar.arg("rcs").arg(&lib);
+                (ar, rust_glue(&self.top, &ports))
+            }
+            Linkage::Shared => {
+                let mut cxx = Command::new("g++");
+                cxx.args(["-shared", "-pthread", "-o"]).arg(&lib);
+                (cxx, port_list(&ports))
+            }
+        };
+        run(link.args(&objects))?;
+        std::fs::write(&glue, glue_text).map_err(|e| Error::io(&glue, e))?;
         Ok(())
     }
 }
@@ -301,6 +346,40 @@ fn wrapper_cpp(top: &str, prefix: &str, ports: &[HeaderPort]) -> String {
     }
     let _ = writeln!(s, "    default: break;\n  }}\n}}\n}}");
     s
+}
+
+/// The ports of a shared-library model, one `name width in|out` line each, in the wrapper's
+/// index order.
+fn port_list(ports: &[HeaderPort]) -> String {
+    ports
+        .iter()
+        .map(|p| {
+            let dir = match p.dir {
+                Direction::In => "in",
+                Direction::Out => "out",
+            };
+            format!("{} {} {dir}\n", p.name, p.width)
+        })
+        .collect()
+}
+
+/// Reads [`port_list`]'s output (the strings live as long as the loaded model: forever).
+fn parse_port_list(text: &str) -> Vec<PortInfo> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let (name, width, dir) = (f.next()?, f.next()?.parse().ok()?, f.next()?);
+            Some(PortInfo {
+                name: Box::leak(name.to_owned().into_boxed_str()),
+                width,
+                dir: if dir == "in" {
+                    Direction::In
+                } else {
+                    Direction::Out
+                },
+            })
+        })
+        .collect()
 }
 
 fn rust_glue(top: &str, ports: &[HeaderPort]) -> String {

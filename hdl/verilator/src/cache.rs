@@ -14,9 +14,20 @@ use std::process::Command;
 
 use crate::Error;
 
-/// The files a build leaves in `OUT_DIR` for the crate that links the model.
-pub(crate) fn artifacts(top: &str) -> [String; 2] {
-    [format!("libtgv_{top}.a"), format!("verilated_{top}.rs")]
+/// How the model is linked: into the crate (a build script's model) or loaded at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Linkage {
+    Static,
+    Shared,
+}
+
+/// The files a build leaves in `OUT_DIR` for the crate that links the model: the library and
+/// its Rust glue (static) or port list (shared).
+pub(crate) fn artifacts(top: &str, linkage: Linkage) -> [String; 2] {
+    match linkage {
+        Linkage::Static => [format!("libtgv_{top}.a"), format!("verilated_{top}.rs")],
+        Linkage::Shared => [format!("libtgv_{top}.so"), format!("tgv_{top}.ports")],
+    }
 }
 
 /// One model's slot in the store, or `None` when `out_dir` is not inside a cargo target
@@ -24,6 +35,7 @@ pub(crate) fn artifacts(top: &str) -> [String; 2] {
 pub(crate) struct Slot {
     dir: PathBuf,
     top: String,
+    linkage: Linkage,
 }
 
 impl Slot {
@@ -32,6 +44,7 @@ impl Slot {
         top: &str,
         args: &[String],
         files: &[PathBuf],
+        linkage: Linkage,
     ) -> Result<Option<Slot>, Error> {
         // Cargo marks the root of every target directory with this file.
         let Some(target) = out_dir
@@ -42,6 +55,10 @@ impl Slot {
         };
         let mut hasher = DefaultHasher::new();
         (top, args).hash(&mut hasher);
+        // The static key stays as it was, so that stored build-script models remain valid.
+        if linkage == Linkage::Shared {
+            linkage.hash(&mut hasher);
+        }
         for file in files {
             std::fs::read(file)
                 .map_err(|e| Error::io(file, e))?
@@ -54,12 +71,13 @@ impl Slot {
                 .join("verilator-models")
                 .join(format!("{top}-{:016x}", hasher.finish())),
             top: top.to_string(),
+            linkage,
         }))
     }
 
     /// Copies a stored model into `out_dir`; false when there is none.
     pub(crate) fn restore(&self, out_dir: &Path) -> Result<bool, Error> {
-        let names = artifacts(&self.top);
+        let names = artifacts(&self.top, self.linkage);
         if !names.iter().all(|n| self.dir.join(n).is_file()) {
             return Ok(false);
         }
@@ -76,7 +94,7 @@ impl Slot {
             .dir
             .with_extension(format!("partial-{}", std::process::id()));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        for name in &artifacts(&self.top) {
+        for name in &artifacts(&self.top, self.linkage) {
             copy(&out_dir.join(name), &staging.join(name))?;
         }
         if std::fs::rename(&staging, &self.dir).is_err() {

@@ -23,6 +23,12 @@
 //! directory (by another profile, or by clippy) is copied from `target/verilator-models/`
 //! rather than built again.
 //!
+//! **Run-time build** ([`VerilatorBuild::load`]): for RTL the program generates itself (an
+//! engine core for other parameters than the committed one), the same verilation is linked
+//! into a shared library (objects built with `-fPIC`) in a directory of the caller's choice,
+//! kept in the same model store when that directory is inside a cargo target directory, and
+//! opened with `libloading`; it yields the same [`ModelVTable`] as the build-script glue.
+//!
 //! **Runtime** ([`Model`]): in the crate (test, bench, driver) that links it,
 //!
 //! ```text
@@ -36,6 +42,7 @@
 
 mod build;
 mod cache;
+mod shared;
 
 pub use build::VerilatorBuild;
 
@@ -58,6 +65,8 @@ pub enum Error {
     },
     #[error("Verilated module {0} has no ports")]
     NoPorts(String),
+    #[error("loading the model library {0}: {1}")]
+    Load(PathBuf, String),
     #[error("module {module} has no port {port}")]
     NoSuchPort { module: String, port: String },
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::ClientError;
 use crate::api::wire::{to_hex, Item, VerifyRequest};
+use crate::codec::{decode_signature, ItemError};
 use crate::signer::SecretKey;
 use crate::suite::{Scheme, Suite, Variant};
 
@@ -165,6 +166,21 @@ fn parallel_map<T: Send, F: Fn(usize) -> T + Sync>(n: usize, f: F) -> Vec<T> {
             })
             .collect()
     })
+}
+
+/// A compressed signature of `variant` that passes every check without arithmetic (length,
+/// flags, x < p) but is not on the curve: refusing it costs the server a square root, and the
+/// key before it a KeyValidate (admission tests and the under-attack benchmark).
+pub fn off_curve_signature(variant: Variant) -> Vec<u8> {
+    (1u8..)
+        .map(|x| {
+            let mut bytes = vec![0u8; variant.signature_len()];
+            bytes[0] = 0x80;
+            *bytes.last_mut().expect("not empty") = x;
+            bytes
+        })
+        .find(|bytes| matches!(decode_signature(variant, bytes), Err(ItemError::NotOnCurve)))
+        .expect("a small x off the curve")
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,7 @@ mod keys;
 pub mod load;
 mod submit;
 
-pub use batch::{generate_batch, BatchSpec, Corruption, GeneratedBatch};
+pub use batch::{generate_batch, off_curve_signature, BatchSpec, Corruption, GeneratedBatch};
 pub use error::ClientError;
 pub use fuzz::{fuzz, FuzzArgs, FuzzReport};
 pub use http::Server;

@@ -12,13 +12,12 @@
 //! Batches that repeat messages are verified grouped by message (docs/API.md, "Batch
 //! verification"): one hash-to-curve and one Miller loop per distinct message.
 
-use std::collections::HashMap;
-
 use blst::{
     blst_p1_affine, blst_p2_affine, blst_scalar, min_pk, min_sig, MultiPoint, Pairing, BLST_ERROR,
 };
 use rand_core::{OsRng, RngCore};
 
+use super::grouping::{grouping_pays, same_message_groups};
 use super::{Engine, EngineError, SignedItem};
 use crate::codec::{PublicKey, Signature};
 use crate::suite::{Suite, Variant};
@@ -77,21 +76,6 @@ fn blinding_scalars(n: usize) -> Result<Vec<blst_scalar>, EngineError> {
     Ok(scalars)
 }
 
-/// Positions of the items of each distinct message, in order of first appearance. Messages
-/// are final (AUG's carry the key), so under AUG only one key's repeats share a group.
-fn same_message_groups(msgs: &[&[u8]]) -> Vec<Vec<usize>> {
-    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(msgs.len());
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, msg) in msgs.iter().enumerate() {
-        let g = *index.entry(msg).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
-    }
-    groups
-}
-
 /// Expands to the batch check for one blst variant module.
 macro_rules! batch_check {
     ($module:ident, $pk:path, $sig:path, $pk_aff:ty, $sig_aff:ty, $threads:expr, $items:expr, $variant:expr, $dst:expr) => {{
@@ -110,14 +94,12 @@ macro_rules! batch_check {
         }
         let dst = $dst;
         let groups = same_message_groups(&msgs);
-        let grouping_pays = $threads == Threads::Pool && groups.len() * 2 <= msgs.len();
-        let result = if $threads == Threads::Caller || grouping_pays {
-            // The batch equation with the items of one message summed first:
-            // Σ_g e(Σ_{i∈g} rᵢ·pkᵢ, H(m_g)) = e(g, Σᵢ rᵢ·sigᵢ), the same equation as item by
-            // item (each item keeps its own scalar), with one hash-to-curve and one Miller loop
-            // per distinct message. The sums are multi-scalar multiplications on blst's pool,
-            // so the caller-thread engine keeps every item apart instead.
-            let groups = match grouping_pays {
+        let grouped = $threads == Threads::Pool && grouping_pays(&groups, msgs.len());
+        let result = if $threads == Threads::Caller || grouped {
+            // The batch equation grouped by message (super::grouping). The sums are
+            // multi-scalar multiplications on blst's pool, so the caller-thread engine keeps
+            // every item apart instead.
+            let groups = match grouped {
                 true => groups,
                 false => (0..msgs.len()).map(|i| vec![i]).collect(),
             };
@@ -127,8 +109,10 @@ macro_rules! batch_check {
             for group in &groups {
                 let first = group[0];
                 let added = if group.len() > 1 {
-                    let scalars: Vec<u8> =
-                        group.iter().flat_map(|&i| rands[i].b[..8].to_vec()).collect();
+                    let scalars: Vec<u8> = group
+                        .iter()
+                        .flat_map(|&i| rands[i].b[..8].to_vec())
+                        .collect();
                     let group_pks: Vec<$module::PublicKey> =
                         group.iter().map(|&i| *pks[i]).collect();
                     let group_sigs: Vec<$module::Signature> =

@@ -7,6 +7,7 @@ mod bisect;
 mod cpu;
 pub mod device;
 pub mod fallback;
+mod grouping;
 
 pub use bisect::{bisect, verify_each, verify_jobs, BisectStats};
 pub use cpu::CpuEngine;

@@ -29,6 +29,7 @@ pub use key_id::{check_key_id, MAX_KEY_ID_LEN};
 pub use key_ref::{KeyRef, KeyRefs};
 pub use store::{Backend, Registered, Revoked};
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -329,17 +330,24 @@ impl Registry {
             })
             .await
             .map_err(|e| RegistryError::Unavailable(format!("decoding failed: {e}")))?;
+            let ids_decoded: Vec<&str> = decoded
+                .iter()
+                .filter_map(|result| result.as_ref().ok())
+                .map(|(key, _)| key.key_id.as_str())
+                .collect();
+            let stored: HashMap<String, StoredKey> = store
+                .fetch_all(&ids_decoded)
+                .await?
+                .into_iter()
+                .map(|key| (key.key_id.clone(), key))
+                .collect();
             let mut fresh = Vec::new();
             for (index, result) in decoded.into_iter().enumerate() {
                 match result {
                     Err(error) => outcomes[index] = Some(Err(error)),
-                    Ok((key, candidate)) => match store.fetch(&key.key_id).await? {
+                    Ok((key, candidate)) => match stored.get(&key.key_id) {
                         Some(existing) => {
-                            outcomes[index] = Some(Ok(if same_live_key(&existing, &key) {
-                                Registered::Exists
-                            } else {
-                                Registered::Taken
-                            }))
+                            outcomes[index] = Some(Ok(existing.registration_of(&key)))
                         }
                         None => fresh.push((index, key, candidate)),
                     },
@@ -383,12 +391,6 @@ impl Registry {
         })
         .await
     }
-}
-
-fn same_live_key(existing: &StoredKey, key: &StoredKey) -> bool {
-    existing.revoked_at_ms.is_none()
-        && existing.variant == key.variant
-        && existing.public_key == key.public_key
 }
 
 /// Strict decoding of one registration: the row to store and the proof to check.

@@ -464,6 +464,7 @@ impl Service {
             .map(|(key, _)| self.key_cost(suite.variant, key))
             .sum();
         let weight = (request.items.len(), cost);
+        let screened_out = screened.iter().filter(|refused| refused.is_some()).count();
         let ((mut results, positions), verdicts) = self
             .decode_and_verify(request.priority, caller, weight, move |s| {
                 let (results, positions, items) = s.decode_items(suite, &request.items, screened);
@@ -471,7 +472,11 @@ impl Service {
                 ((results, positions), job)
             })
             .await?;
-        let mut failed = 0;
+        // Items refused after admission (a key or signature that took arithmetic to refuse:
+        // off the curve, outside the subgroup, ...) count as failed like invalid signatures:
+        // they cost the server work, and a client that sends them pays for it in its later
+        // admissions. Items refused by the screening before admission cost nothing.
+        let mut failed = results.iter().filter(|error| error.is_some()).count() - screened_out;
         for (position, valid) in positions.into_iter().zip(verdicts.unwrap_or_default()) {
             if !valid {
                 results[position] = Some(ItemError::InvalidSignature);

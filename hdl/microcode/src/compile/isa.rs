@@ -53,13 +53,51 @@ use crate::trace::{Const, FlagTest};
 pub const MAX_WINDOW: usize = 112;
 /// Most alu slots the encoding has room for.
 pub const MAX_ALU_SLOTS: usize = 3;
-const OPERAND_ZERO: u128 = 112;
-const OPERAND_ONE: u128 = 113;
-/// Operand codes 114..=127 read the constant table (only the verification programs use it).
-const OPERAND_TABLE: u128 = 114;
-const _: () = assert!(OPERAND_TABLE as usize + Constant::ALL.len() <= 128);
-const MUL_BITS: usize = 22;
-const ALU_BITS: usize = 29;
+/// Width of an operand or register field.
+pub const OPERAND_BITS: usize = 7;
+/// Operand code of the constant 0.
+pub const OPERAND_ZERO: u128 = 112;
+/// Operand code of the constant 1.
+pub const OPERAND_ONE: u128 = 113;
+/// Operand codes 114..=127 read the constant table (only the verification programs use it):
+/// code `OPERAND_TABLE + i` is [`Constant::ALL`]`[i]`.
+pub const OPERAND_TABLE: u128 = 114;
+const _: () = assert!(OPERAND_TABLE as usize + Constant::ALL.len() <= 1 << OPERAND_BITS);
+/// Bit offsets in the word (see the table above): multiply enable, destination, operands.
+pub const MUL_EN: usize = 0;
+/// Multiply destination register.
+pub const MUL_DST: usize = 1;
+/// Multiply operand a.
+pub const MUL_A: usize = 8;
+/// Multiply operand b.
+pub const MUL_B: usize = 15;
+/// Bits of the multiply fields; alu slot i starts at `MUL_BITS + ALU_BITS * i`.
+pub const MUL_BITS: usize = 22;
+/// Bits of one alu slot.
+pub const ALU_BITS: usize = 29;
+/// Offsets inside an alu slot: opcode (2 bits), destination or flag test, operands a and b,
+/// scalar bit index.
+pub const ALU_DST: usize = 2;
+/// Alu operand a.
+pub const ALU_A: usize = 9;
+/// Alu operand b.
+pub const ALU_B: usize = 16;
+/// Alu scalar bit index (select, set flag).
+pub const ALU_BIT: usize = 23;
+/// Width of the alu opcode and of the stream opcode.
+pub const OPCODE_BITS: usize = 2;
+/// Width of the scalar bit index.
+pub const BIT_INDEX_BITS: usize = 6;
+/// Alu opcodes.
+pub const ALU_NONE_OR_FLAG: u128 = 0;
+/// a + b.
+pub const ALU_ADD: u128 = 1;
+/// a − b.
+pub const ALU_SUB: u128 = 2;
+/// a if the scalar bit is 1, else b.
+pub const ALU_SELECT: u128 = 3;
+/// Offset of the stream operand inside the stream field.
+pub const IO_OPERAND: usize = 2;
 
 /// A source: a window register or a constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,7 +195,8 @@ fn enc_operand(op: Operand) -> u128 {
     }
 }
 
-fn flag_code(test: FlagTest) -> u128 {
+/// The test code a set-flag slot carries in its destination field.
+pub fn flag_code(test: FlagTest) -> u128 {
     match test {
         FlagTest::IsZero => 1,
         FlagTest::ImageLsb => 2,
@@ -192,26 +231,31 @@ impl Instr {
     pub fn encode(&self) -> u128 {
         let mut w = 0u128;
         if let Some(m) = self.mul {
-            w |= 1 | (m.dst as u128) << 1 | enc_operand(m.a) << 8 | enc_operand(m.b) << 15;
+            w |= 1 << MUL_EN
+                | (m.dst as u128) << MUL_DST
+                | enc_operand(m.a) << MUL_A
+                | enc_operand(m.b) << MUL_B;
         }
         for (i, slot) in self.alu.iter().enumerate() {
             let at = MUL_BITS + ALU_BITS * i;
             if let Some(op) = slot {
                 let slot = match op.kind {
                     AluKind::SetFlag { test, bit } => {
-                        flag_code(test) << 2 | enc_operand(op.a) << 9 | (bit as u128) << 23
+                        flag_code(test) << ALU_DST
+                            | enc_operand(op.a) << ALU_A
+                            | (bit as u128) << ALU_BIT
                     }
                     kind => {
                         let (code, bit) = match kind {
-                            AluKind::Add => (1, 0),
-                            AluKind::Sub => (2, 0),
-                            AluKind::Select { bit } => (3, bit as u128),
+                            AluKind::Add => (ALU_ADD, 0),
+                            AluKind::Sub => (ALU_SUB, 0),
+                            AluKind::Select { bit } => (ALU_SELECT, bit as u128),
                             AluKind::SetFlag { .. } => unreachable!("encoded above"),
                         };
-                        code | (op.dst as u128) << 2
-                            | enc_operand(op.a) << 9
-                            | enc_operand(op.b) << 16
-                            | bit << 23
+                        code | (op.dst as u128) << ALU_DST
+                            | enc_operand(op.a) << ALU_A
+                            | enc_operand(op.b) << ALU_B
+                            | bit << ALU_BIT
                     }
                 };
                 w |= slot << at;
@@ -220,21 +264,21 @@ impl Instr {
         let at = MUL_BITS + ALU_BITS * self.alu.len();
         let io = match self.io {
             None => 0,
-            Some(IoOp::Load { dst }) => 1 | (dst as u128) << 2,
+            Some(IoOp::Load { dst }) => 1 | (dst as u128) << IO_OPERAND,
             Some(IoOp::LoadScalar) => 2,
-            Some(IoOp::Store { src }) => 3 | enc_operand(src) << 2,
+            Some(IoOp::Store { src }) => 3 | enc_operand(src) << IO_OPERAND,
         };
         w | io << at
     }
 
     /// Decodes a ROM word of a build with `alu_slots` units; `None` for an invalid word.
     pub fn decode(w: u128, alu_slots: usize) -> Option<Instr> {
-        let reg = |at| field(w, at, 7) as u8;
-        let mul = if w & 1 == 1 {
+        let reg = |at| field(w, at, OPERAND_BITS) as u8;
+        let mul = if field(w, MUL_EN, 1) == 1 {
             Some(MulOp {
-                dst: reg(1),
-                a: dec_operand(field(w, 8, 7))?,
-                b: dec_operand(field(w, 15, 7))?,
+                dst: reg(MUL_DST),
+                a: dec_operand(field(w, MUL_A, OPERAND_BITS))?,
+                b: dec_operand(field(w, MUL_B, OPERAND_BITS))?,
             })
         } else {
             None
@@ -242,23 +286,23 @@ impl Instr {
         let mut alu = Vec::with_capacity(alu_slots);
         for i in 0..alu_slots {
             let at = MUL_BITS + ALU_BITS * i;
-            let kind = match field(w, at, 2) {
-                0 => match field(w, at + 2, 7) {
+            let kind = match field(w, at, OPCODE_BITS) {
+                0 => match field(w, at + ALU_DST, OPERAND_BITS) {
                     0 => None,
                     1 => Some(AluKind::SetFlag {
                         test: FlagTest::IsZero,
-                        bit: field(w, at + 23, 6) as u8,
+                        bit: field(w, at + ALU_BIT, BIT_INDEX_BITS) as u8,
                     }),
                     2 => Some(AluKind::SetFlag {
                         test: FlagTest::ImageLsb,
-                        bit: field(w, at + 23, 6) as u8,
+                        bit: field(w, at + ALU_BIT, BIT_INDEX_BITS) as u8,
                     }),
                     _ => return None,
                 },
                 1 => Some(AluKind::Add),
                 2 => Some(AluKind::Sub),
                 _ => Some(AluKind::Select {
-                    bit: field(w, at + 23, 6) as u8,
+                    bit: field(w, at + ALU_BIT, BIT_INDEX_BITS) as u8,
                 }),
             };
             alu.push(match kind {
@@ -266,24 +310,26 @@ impl Instr {
                 Some(kind @ AluKind::SetFlag { .. }) => Some(AluOp {
                     kind,
                     dst: 0,
-                    a: dec_operand(field(w, at + 9, 7))?,
+                    a: dec_operand(field(w, at + ALU_A, OPERAND_BITS))?,
                     b: Operand::Const(Const::Zero),
                 }),
                 Some(kind) => Some(AluOp {
                     kind,
-                    dst: reg(at + 2),
-                    a: dec_operand(field(w, at + 9, 7))?,
-                    b: dec_operand(field(w, at + 16, 7))?,
+                    dst: reg(at + ALU_DST),
+                    a: dec_operand(field(w, at + ALU_A, OPERAND_BITS))?,
+                    b: dec_operand(field(w, at + ALU_B, OPERAND_BITS))?,
                 }),
             });
         }
         let at = MUL_BITS + ALU_BITS * alu_slots;
-        let io = match field(w, at, 2) {
+        let io = match field(w, at, OPCODE_BITS) {
             0 => None,
-            1 => Some(IoOp::Load { dst: reg(at + 2) }),
+            1 => Some(IoOp::Load {
+                dst: reg(at + IO_OPERAND),
+            }),
             2 => Some(IoOp::LoadScalar),
             _ => Some(IoOp::Store {
-                src: dec_operand(field(w, at + 2, 7))?,
+                src: dec_operand(field(w, at + IO_OPERAND, OPERAND_BITS))?,
             }),
         };
         Some(Instr { mul, alu, io })

@@ -10,7 +10,7 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{Engine, EngineError, SignedItem};
-use super::pairing::{final_check, miller_loops};
+use super::pairing::{final_check, miller_loops, Blinded};
 use super::points::*;
 use super::DeviceEngine;
 use crate::codec::{PublicKey, Signature};
@@ -86,7 +86,7 @@ impl DeviceEngine {
     /// then the CPU's share. Not overlapped: running the sum job on a second thread while the
     /// CPU ran the Miller loops hung the simulated device's requests (sim_e2e, 2026-12-02), so
     /// the order stays sequential until that is understood.
-    fn blinded_check<P: Any + Sync, S: Any>(
+    fn blinded_check<P: Blinded, S: Any>(
         &self,
         device: &mut Device,
         dst: &[u8],

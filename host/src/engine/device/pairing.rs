@@ -2,13 +2,45 @@
 
 use std::any::Any;
 
-use blst::{blst_fp12, Pairing, BLST_ERROR};
+use blst::{
+    blst_fp12, blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine, blst_p2_affine,
+    blst_p2_affine_is_inf, blst_p2_to_affine, MultiPoint, Pairing, BLST_ERROR,
+};
 
 use super::super::fallback::FallbackReason;
+use super::super::grouping::{grouping_pays, same_message_groups};
+
+/// A blinded item point rᵢ·pkᵢ returned by the device, of either group.
+pub trait Blinded: Any + Sync + Copy {
+    fn is_infinity(&self) -> bool;
+    /// The sum of `points` (not empty).
+    fn sum(points: &[Self]) -> Self;
+}
+
+macro_rules! blinded {
+    ($affine:ty, $is_inf:ident, $to_affine:ident) => {
+        impl Blinded for $affine {
+            fn is_infinity(&self) -> bool {
+                // SAFETY: a valid reference to an affine point.
+                unsafe { $is_inf(self) }
+            }
+
+            fn sum(points: &[Self]) -> Self {
+                let sum = points.add();
+                let mut affine = Self::default();
+                // SAFETY: both pointers are valid points of the group.
+                unsafe { $to_affine(&mut affine, &sum) };
+                affine
+            }
+        }
+    };
+}
+blinded!(blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine);
+blinded!(blst_p2_affine, blst_p2_affine_is_inf, blst_p2_to_affine);
 
 /// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
 /// device-backed batch check ([`miller_loops`] then [`final_check`]).
-pub fn pairing_check<P: Any + Sync, S: Any>(
+pub fn pairing_check<P: Blinded, S: Any>(
     dst: &[u8],
     blinded: &[P],
     messages: &[&[u8]],
@@ -18,24 +50,42 @@ pub fn pairing_check<P: Any + Sync, S: Any>(
 }
 
 /// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)), spread over the
-/// cores like the CPU engine's (one pairing accumulator per thread, merged). It needs only
-/// the blinded points, so it runs while the device still computes the sum.
-pub fn miller_loops<'d, P: Any + Sync>(
+/// cores like the CPU engine's (one pairing accumulator per thread, merged). Items repeating a
+/// message are summed first, as the CPU engine does (super::super::grouping). It needs only
+/// the blinded points, so it can run while the device still computes the sum.
+pub fn miller_loops<'d, P: Blinded>(
     dst: &'d [u8],
     blinded: &[P],
     messages: &[&[u8]],
 ) -> Result<Pairing<'d>, FallbackReason> {
+    // An infinity means the device lost a factor: rᵢ ≠ 0, pkᵢ ≠ infinity. Checked per item,
+    // before any sum could hide it.
+    if blinded.iter().any(Blinded::is_infinity) {
+        return Err(FallbackReason::BadResult);
+    }
+    let groups = same_message_groups(messages);
+    let (points, messages): (Vec<P>, Vec<&[u8]>) = match grouping_pays(&groups, messages.len()) {
+        true => groups
+            .iter()
+            .map(|group| {
+                let points: Vec<P> = group.iter().map(|&i| blinded[i]).collect();
+                (P::sum(&points), messages[group[0]])
+            })
+            .unzip(),
+        false => (blinded.to_vec(), messages.to_vec()),
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = blinded.len().div_ceil(threads).max(1);
+    let chunk = points.len().div_ceil(threads).max(1);
     let partials: Vec<Result<Pairing, FallbackReason>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = blinded
+        let workers: Vec<_> = points
             .chunks(chunk)
             .zip(messages.chunks(chunk))
             .map(|(points, messages)| {
                 scope.spawn(move || {
                     let mut pairing = Pairing::new(true, dst);
                     for (point, message) in points.iter().zip(messages) {
-                        // An infinity means the device lost a factor: rᵢ ≠ 0, pkᵢ ≠ infinity.
+                        // A group's sum at infinity (probability ~2⁻⁶⁴ for honest keys) is
+                        // refused too; the CPU then verifies the batch.
                         if pairing.aggregate(point, false, &(), false, message, &[])
                             != BLST_ERROR::BLST_SUCCESS
                         {
@@ -70,4 +120,84 @@ pub fn final_check<S: Any>(pairing: Pairing<'_>, sum: &S) -> bool {
     let mut gt = blst_fp12::default();
     Pairing::aggregated(&mut gt, sum);
     pairing.finalverify(Some(&gt))
+}
+
+#[cfg(test)]
+mod tests {
+    use blst::{blst_p1, min_pk};
+    use rand_core::{OsRng, RngCore};
+
+    use super::*;
+
+    const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+
+    /// What the device returns for a batch, computed here with blst: rᵢ·pkᵢ and Σ rᵢ·σᵢ.
+    fn device_share(
+        keys: &[blst_p1_affine],
+        sigs: &[blst_p2_affine],
+    ) -> (Vec<blst_p1_affine>, blst_p2_affine) {
+        let scalars: Vec<u8> = (0..keys.len())
+            .flat_map(|_| (OsRng.next_u64() | 1).to_le_bytes())
+            .collect();
+        let blinded = keys
+            .iter()
+            .zip(scalars.chunks(8))
+            .map(|(key, r)| {
+                let point: blst_p1 = [*key].mult(r, 64);
+                let mut affine = blst_p1_affine::default();
+                unsafe { blst_p1_to_affine(&mut affine, &point) };
+                affine
+            })
+            .collect();
+        let mut sum = blst_p2_affine::default();
+        unsafe { blst_p2_to_affine(&mut sum, &sigs.mult(&scalars, 64)) };
+        (blinded, sum)
+    }
+
+    /// 64 items over `distinct` messages; item `bad` (if any) signed another message.
+    fn check(distinct: usize, bad: Option<usize>) -> Result<bool, FallbackReason> {
+        let messages: Vec<Vec<u8>> = (0..64).map(|i| vec![(i % distinct) as u8; 8]).collect();
+        let (mut keys, mut sigs) = (Vec::new(), Vec::new());
+        for (i, message) in messages.iter().enumerate() {
+            let mut ikm = [0u8; 32];
+            OsRng.fill_bytes(&mut ikm);
+            let sk = min_pk::SecretKey::key_gen(&ikm, &[]).unwrap();
+            let signed = match bad == Some(i) {
+                true => b"something else".to_vec(),
+                false => message.clone(),
+            };
+            keys.push(blst_p1_affine::from(sk.sk_to_pk()));
+            sigs.push(blst_p2_affine::from(sk.sign(&signed, DST, &[])));
+        }
+        let (blinded, sum) = device_share(&keys, &sigs);
+        let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        pairing_check(DST, &blinded, &messages, &sum)
+    }
+
+    #[test]
+    fn grouped_and_item_by_item_checks_give_the_batch_verdict() {
+        // 1, 4 and 16 messages are grouped (the sums pay), 64 distinct are not.
+        for distinct in [1, 4, 16, 64] {
+            assert_eq!(check(distinct, None), Ok(true), "{distinct} messages");
+            for bad in [0, 17, 63] {
+                assert_eq!(
+                    check(distinct, Some(bad)),
+                    Ok(false),
+                    "{distinct}, bad {bad}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_lost_factor_is_refused_before_any_sum_hides_it() {
+        let g = unsafe { *blst::blst_p1_affine_generator() };
+        let sum = blst_p2_affine::default();
+        let blinded = [g, blst_p1_affine::default(), g, g];
+        let messages: [&[u8]; 4] = [b"m"; 4];
+        assert_eq!(
+            pairing_check(DST, &blinded, &messages, &sum),
+            Err(FallbackReason::BadResult)
+        );
+    }
 }

@@ -1,0 +1,384 @@
+//! The whole-verification core (`EngineParams::verification`: decoding, hash to G2, subgroup
+//! check, cofactor clearing and the Miller loop on 29 lanes, with the constant table and the
+//! computed flags) Verilated and run against the cycle-level model (bit for bit, and the same
+//! issue cycles) and against blst: hash_to_G2 of the Ethereum suite's vectors and of random
+//! messages under the three min_pk DSTs, with u = 0 (SWU's exceptional case) and
+//! Q0 + Q1 = infinity; signature decoding of valid, off-curve, off-subgroup and x = 0
+//! encodings with blst's verdicts; subgroup check and cofactor clearing with infinity; one
+//! Miller-loop pair per lane, finished to arkworks' multi-pairing. Prints the cycle counts
+//! bench/RESULTS.md quotes (`-- --nocapture engine_verify::`).
+//!
+//! The core's RTL is generated and verilated on first use (minutes of C++ once per target
+//! directory; later runs load the stored model).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, G1Projective, G2Affine, G2Projective};
+use ark_ec::pairing::{MillerLoopOutput, Pairing};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
+use ark_ff::{BigInteger, One, PrimeField, Zero};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_std::UniformRand;
+use rand::{Rng, SeedableRng};
+use tollgate_hdl::engine::harness::{CoreSim, Run, Word};
+use tollgate_hdl::engine::{EngineParams, DRAIN_CYCLES};
+use tollgate_microcode::compile::programs::ProgramKind;
+use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
+use tollgate_microcode::field::fp12_to_ark;
+use tollgate_microcode::model::{
+    fp12_from_words, g2_from_words, g2_words, miller_pair_words, Engine,
+};
+use tollgate_microcode::pairing::{G1Affine as PairG1, G2Affine as PairG2};
+
+/// The min_pk schemes' DSTs (basic, message augmentation, proof of possession).
+const DSTS: [&[u8]; 3] = [
+    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_",
+    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_AUG_",
+    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
+];
+
+/// The DST of the suite's hash_to_G2 vectors (RFC 9380 appendix J.10.1).
+const VECTOR_DST: &[u8] = b"QUUX-V01-CS02-with-BLS12381G2_XMD:SHA-256_SSWU_RO_";
+
+fn params() -> &'static EngineParams {
+    EngineParams::verification()
+}
+
+/// A fresh Verilated verification core (the model is built once per process).
+fn core() -> CoreSim {
+    static MODEL: OnceLock<&'static tollgate_verilator::ModelVTable> = OnceLock::new();
+    let model = MODEL.get_or_init(|| {
+        tollgate_hdl::sim::generated_engine_core("engine_core_verify", params())
+            .unwrap_or_else(|e| panic!("verilating the verification core: {e}"))
+    });
+    CoreSim::with(params(), model)
+}
+
+fn lanes() -> usize {
+    params().rom.config.lanes
+}
+
+/// Runs `kind` with one item per lane on the Verilated core and on the model; checks that the
+/// outputs are bit for bit the same and that the core took the model's issue cycles plus its
+/// fixed pipeline tail; returns each item's output words.
+fn run_both(kind: ProgramKind, items: &[Vec<Fq>]) -> Vec<Vec<Fq>> {
+    assert_eq!(items.len(), lanes(), "one item per lane");
+    let words: Vec<Vec<Word>> = items
+        .iter()
+        .map(|i| i.iter().copied().map(Word::Fp).collect())
+        .collect();
+    let rtl: Run = core().run(kind, &words, 1);
+    let (model, stats) = Engine::new(&params().rom)
+        .run(kind, items.to_vec(), &vec![1; lanes()])
+        .expect("the model runs the job");
+    assert_eq!(
+        (stats.hazards, stats.bank_violations),
+        (0, 0),
+        "{kind:?}: the schedule is unsafe on this core"
+    );
+    assert_eq!(
+        rtl.outputs, model,
+        "{kind:?}: Verilated core against the model"
+    );
+    let e = params().rom.entry(kind);
+    let issue = ((e.prologue.len() + e.body.len() + e.epilogue.len()) * lanes()) as u64;
+    eprintln!(
+        "verify core {kind:?}: {} items, Verilator {} cycles, model {} cycles, issue {} \
+         (body {} instructions = {} cycles per item per engine), multiplier {:.1}%",
+        items.len(),
+        rtl.cycles,
+        stats.cycles,
+        issue,
+        e.body.len(),
+        e.body.len(),
+        100.0 * rtl.utilisation()
+    );
+    // Both issue one instruction per lane per cycle; the core adds its start cycle and the
+    // drain of its pipeline (sequencer, ROM and operand stages, then the multiplier), the
+    // model the flight of its last writes.
+    assert!(
+        stats.cycles >= issue && rtl.cycles > issue,
+        "{kind:?}: fewer cycles than issue slots"
+    );
+    assert_eq!(
+        rtl.cycles - issue,
+        PIPELINE_TAIL,
+        "{kind:?}: Verilated cycles beyond the issue slots"
+    );
+    model
+}
+
+/// Cycles the core needs beyond `instructions × K`: the start cycle and the drain after the
+/// last issue (the issue stages overlap it).
+const PIPELINE_TAIL: u64 = 1 + DRAIN_CYCLES as u64;
+
+fn fp2_words(u: &Fq2) -> [Fq; 2] {
+    [u.c0, u.c1]
+}
+
+fn compressed(p: &G2Affine) -> [u8; 96] {
+    let mut out = [0u8; 96];
+    p.serialize_compressed(&mut out[..])
+        .expect("96 bytes hold a compressed G2 point");
+    out
+}
+
+// ---- blst, through its C interface ----
+
+/// blst's hash_to_G2 of `msg` under `dst`, compressed.
+fn blst_hash(msg: &[u8], dst: &[u8]) -> [u8; 96] {
+    let mut p = blst::blst_p2::default();
+    let mut out = [0u8; 96];
+    // SAFETY: pointers and lengths of live slices; no augmentation; a 96-byte buffer.
+    unsafe {
+        blst::blst_hash_to_g2(
+            &mut p,
+            msg.as_ptr(),
+            msg.len(),
+            dst.as_ptr(),
+            dst.len(),
+            std::ptr::null(),
+            0,
+        );
+        blst::blst_p2_compress(out.as_mut_ptr(), &p);
+    }
+    out
+}
+
+/// hash_to_field(msg, 2) of RFC 9380 §5.2, the host's part: expand_message_xmd by blst, each
+/// 64-byte block reduced mod p.
+fn hash_to_field(msg: &[u8], dst: &[u8]) -> [Fq2; 2] {
+    let mut bytes = [0u8; 256];
+    // SAFETY: pointers and lengths of live slices.
+    unsafe {
+        blst::blst_expand_message_xmd(
+            bytes.as_mut_ptr(),
+            bytes.len(),
+            msg.as_ptr(),
+            msg.len(),
+            dst.as_ptr(),
+            dst.len(),
+        )
+    };
+    let e = |j: usize| Fq::from_be_bytes_mod_order(&bytes[64 * j..64 * (j + 1)]);
+    [Fq2::new(e(0), e(1)), Fq2::new(e(2), e(3))]
+}
+
+/// blst's clear_cofactor(map(u0) + map(u1)), compressed.
+fn blst_map(u0: &Fq2, u1: &Fq2) -> [u8; 96] {
+    let fp = |x: &Fq| {
+        let mut out = blst::blst_fp::default();
+        let bytes = x.into_bigint().to_bytes_be();
+        // SAFETY: 48 bytes into a valid blst_fp.
+        unsafe { blst::blst_fp_from_bendian(&mut out, bytes.as_ptr()) };
+        out
+    };
+    let fp2 = |u: &Fq2| blst::blst_fp2 {
+        fp: [fp(&u.c0), fp(&u.c1)],
+    };
+    let (u0, u1) = (fp2(u0), fp2(u1));
+    let mut p = blst::blst_p2::default();
+    let mut out = [0u8; 96];
+    // SAFETY: valid pointers to initialised values and a 96-byte buffer.
+    unsafe {
+        blst::blst_map_to_g2(&mut p, &u0, &u1);
+        blst::blst_p2_compress(out.as_mut_ptr(), &p);
+    }
+    out
+}
+
+fn vectors_dir() -> PathBuf {
+    std::env::var_os("TOLLGATE_VECTORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/bls12-381-tests")
+        })
+}
+
+/// The suite's hash_to_G2 messages (their expected points are checked against blst, which
+/// the core is then checked against).
+fn suite_messages() -> Vec<Vec<u8>> {
+    let dir = vectors_dir().join("hash_to_G2");
+    let mut msgs = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("readable");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let msg = v["input"]["msg"].as_str().expect("msg").as_bytes().to_vec();
+        let x = v["output"]["x"].as_str().expect("x");
+        let (c0, c1) = x.split_once(',').expect("c0,c1");
+        let fq = |h: &str| {
+            Fq::from_be_bytes_mod_order(&hex::decode(h.trim_start_matches("0x")).expect("hex"))
+        };
+        let want_x = Fq2::new(fq(c0), fq(c1));
+        let blst_point =
+            G2Affine::deserialize_compressed_unchecked(&blst_hash(&msg, VECTOR_DST)[..])
+                .expect("blst's point");
+        assert_eq!(blst_point.x, want_x, "blst against the suite, {msg:?}");
+        msgs.push(msg);
+    }
+    assert!(msgs.len() >= 4, "the suite has hash_to_G2 vectors");
+    msgs
+}
+
+#[test]
+fn verify_core_hashes_to_g2_like_the_model_and_blst() {
+    // Items: the suite's vectors, the edge cases, random messages under every DST.
+    let mut us: Vec<[Fq2; 2]> = Vec::new();
+    let mut want: Vec<[u8; 96]> = Vec::new();
+    for msg in suite_messages() {
+        us.push(hash_to_field(&msg, VECTOR_DST));
+        want.push(blst_hash(&msg, VECTOR_DST));
+    }
+    // u = 0 is SWU's exceptional case (Z²u⁴ + Zu² = 0; 5 is not a square mod p, so no other u
+    // is); map(−u) = −map(u), so (u, −u) sums to infinity before the cofactor clearing.
+    let u = hash_to_field(b"edge", DSTS[2])[0];
+    for pair in [
+        [Fq2::zero(), u],
+        [u, Fq2::zero()],
+        [Fq2::zero(), Fq2::zero()],
+        [u, -u],
+    ] {
+        want.push(blst_map(&pair[0], &pair[1]));
+        us.push(pair);
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    while us.len() < lanes() {
+        let dst = DSTS[us.len() % DSTS.len()];
+        let msg: Vec<u8> = (0..rng.gen_range(0..200)).map(|_| rng.gen()).collect();
+        us.push(hash_to_field(&msg, dst));
+        want.push(blst_hash(&msg, dst));
+    }
+    let items: Vec<Vec<Fq>> = us
+        .iter()
+        .map(|[u0, u1]| [fp2_words(u0), fp2_words(u1)].concat())
+        .collect();
+    let out = run_both(ProgramKind::HashToG2, &items);
+    for (i, (words, want)) in out.iter().zip(&want).enumerate() {
+        let ours = g2_to_ark(&g2_from_words(words)).into_affine();
+        assert_eq!(compressed(&ours), *want, "item {i}: u = {:?}", us[i]);
+    }
+}
+
+/// The compressed encoding of x with the sign bit clear (flags: compressed, not infinity).
+fn encoding_of_x(x: &Fq2) -> [u8; 96] {
+    let mut out = [0u8; 96];
+    out[..48].copy_from_slice(&x.c1.into_bigint().to_bytes_be());
+    out[48..].copy_from_slice(&x.c0.into_bigint().to_bytes_be());
+    out[0] |= 0x80;
+    out
+}
+
+/// blst's verdict on a signature encoding: decodes, on the curve, in G2.
+fn blst_accepts(bytes: &[u8; 96]) -> bool {
+    blst::min_pk::Signature::sig_validate(bytes, true).is_ok()
+}
+
+#[test]
+fn verify_core_decodes_signatures_with_blsts_verdicts() {
+    let mut rng = ark_std::test_rng();
+    let mut xs: Vec<Fq2> = vec![Fq2::zero(), G2Projective::generator().into_affine().x];
+    // Valid signatures (points of G2), then arbitrary x: off the twist, or on it and (almost
+    // always) outside G2.
+    xs.extend((0..8).map(|_| G2Projective::rand(&mut rng).into_affine().x));
+    let mut on_twist_off_g2 = 0;
+    while on_twist_off_g2 < 6 {
+        let x = Fq2::rand(&mut rng);
+        if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
+            if !p.is_in_correct_subgroup_assuming_on_curve() {
+                on_twist_off_g2 += 1;
+                xs.push(x);
+            }
+        }
+    }
+    while xs.len() < lanes() {
+        xs.push(Fq2::rand(&mut rng));
+    }
+    let items: Vec<Vec<Fq>> = xs.iter().map(|x| fp2_words(x).to_vec()).collect();
+    let out = run_both(ProgramKind::DecodeG2, &items);
+    let zero = |w: &[Fq]| w.iter().all(Fq::is_zero);
+    let (mut valid, mut off_curve, mut off_group) = (0, 0, 0);
+    for (x, w) in xs.iter().zip(&out) {
+        let bytes = encoding_of_x(x);
+        let on_curve = zero(&w[2..4]);
+        let ours = on_curve && zero(&w[4..6]);
+        assert_eq!(ours, blst_accepts(&bytes), "x = {x}");
+        if on_curve {
+            // The root is one of the two blst decodes to (the host picks the sign).
+            let y = Fq2::new(w[0], w[1]);
+            let p = G2Affine::get_point_from_x_unchecked(*x, true).expect("on the twist");
+            assert!(y == p.y || y == -p.y, "x = {x}");
+        }
+        valid += usize::from(ours);
+        off_curve += usize::from(!on_curve);
+        off_group += usize::from(on_curve && !ours);
+    }
+    assert!(
+        valid >= 9 && off_curve >= 5 && off_group >= 6,
+        "every verdict covered: {valid} valid, {off_curve} off the curve, {off_group} off G2"
+    );
+}
+
+#[test]
+fn verify_core_checks_subgroups_and_clears_cofactors_like_arkworks() {
+    let mut rng = ark_std::test_rng();
+    let mut points = vec![
+        G2Affine::identity(),
+        G2Projective::generator().into_affine(),
+    ];
+    while points.len() < lanes() {
+        if points.len() % 2 == 0 {
+            points.push(G2Projective::rand(&mut rng).into_affine());
+        } else if let Some(p) = G2Affine::get_point_from_x_unchecked(Fq2::rand(&mut rng), true) {
+            points.push(p);
+        }
+    }
+    let items: Vec<Vec<Fq>> = points
+        .iter()
+        .map(|p| g2_words(&g2_from_ark(&(*p).into())))
+        .collect();
+    let residues = run_both(ProgramKind::SubgroupCheckG2, &items);
+    let mut outside = 0;
+    for (p, r) in points.iter().zip(&residues) {
+        let in_g2 = p.is_in_correct_subgroup_assuming_on_curve();
+        outside += usize::from(!in_g2);
+        assert_eq!(r.iter().all(Fq::is_zero), in_g2, "{p}");
+    }
+    assert!(outside >= 10, "points outside G2 covered");
+    let cleared = run_both(ProgramKind::ClearCofactorG2, &items);
+    for (p, w) in points.iter().zip(&cleared) {
+        let ours = g2_to_ark(&g2_from_words(w)).into_affine();
+        assert_eq!(ours, p.clear_cofactor(), "{p}");
+    }
+}
+
+#[test]
+fn verify_core_miller_loop_finishes_to_the_multi_pairing() {
+    let mut rng = ark_std::test_rng();
+    let pairs: Vec<(G1Projective, G2Projective)> = (0..lanes())
+        .map(|_| (G1Projective::rand(&mut rng), G2Projective::rand(&mut rng)))
+        .collect();
+    let items: Vec<Vec<Fq>> = pairs
+        .iter()
+        .map(|(p, q)| {
+            let (px, py) = p.into_affine().xy().expect("not infinity");
+            let (qx, qy) = q.into_affine().xy().expect("not infinity");
+            miller_pair_words(
+                &PairG1 { x: px, y: py },
+                &PairG2 {
+                    x: tollgate_microcode::field::fp2_from_ark(&qx),
+                    y: tollgate_microcode::field::fp2_from_ark(&qy),
+                },
+            )
+        })
+        .collect();
+    let lanes_out = run_both(ProgramKind::MillerLoop { pairs: 1 }, &items);
+    let product = lanes_out
+        .iter()
+        .map(|w| fp12_to_ark(&fp12_from_words(w)))
+        .fold(Fq12::one(), |acc, f| acc * f);
+    let ours = Bls12_381::final_exponentiation(MillerLoopOutput(product))
+        .expect("a Miller value is never 0");
+    let (ps, qs): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    assert_eq!(ours, Bls12_381::multi_pairing(ps, qs));
+}
