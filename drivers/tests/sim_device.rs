@@ -307,8 +307,9 @@ fn transient_faults_are_recovered_by_the_escalation() {
     let output = small_job(&mut device).unwrap();
     control.clear();
     assert_eq!(output.attempts, 1);
-    // At least the input, the descriptor, the doorbell and a completion poll were delayed.
-    assert!(start.elapsed() >= Duration::from_micros(20) * 4);
+    // The link's accesses were delayed: the doorbell and the completion-head write (host
+    // memory, where the input, descriptor and completion live, is not behind the link).
+    assert!(start.elapsed() >= Duration::from_micros(20) * 2);
 }
 
 /// Aggregation of `jobs` device jobs of one round each (`max_job_items`), checked against

@@ -19,6 +19,7 @@ use tollgate::engine::device::drivers::abi::layout::Shape;
 use tollgate::engine::device::drivers::abi::{self, Opcode};
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{codec, Device, DeviceConfig, Manifest};
+use tollgate_bench::PerRound;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -47,47 +48,17 @@ struct Args {
 
 const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
 
-/// A job's device cycles (descriptor fetch to completion, its stages one after another) as a
-/// fixed part plus a part per round, through the measured jobs of one opcode.
-#[derive(Debug, Clone, Copy)]
-struct PerRound {
-    fixed: f64,
-    per_round: f64,
-}
-
-impl PerRound {
-    /// Least squares over (rounds, cycles).
-    fn fit(jobs: &[(u32, u64)]) -> PerRound {
-        let n = jobs.len() as f64;
-        let mean_r = jobs.iter().map(|j| f64::from(j.0)).sum::<f64>() / n;
-        let mean_c = jobs.iter().map(|j| j.1 as f64).sum::<f64>() / n;
-        let sxx: f64 = jobs.iter().map(|j| (f64::from(j.0) - mean_r).powi(2)).sum();
-        let sxy: f64 = jobs
-            .iter()
-            .map(|j| (f64::from(j.0) - mean_r) * (j.1 as f64 - mean_c))
-            .sum();
-        let per_round = if sxx > 0.0 {
-            sxy / sxx
-        } else {
-            mean_c / mean_r
-        };
-        PerRound {
-            fixed: mean_c - per_round * mean_r,
-            per_round,
-        }
+/// Cycles of `n` items of `opcode` (device cycles per job: descriptor fetch to completion,
+/// its stages one after another, `fit`), split into jobs as the driver splits them.
+fn projected_cycles(fit: PerRound, shape: &Shape, opcode: Opcode, n: usize) -> f64 {
+    let mut left = n;
+    let mut cycles = 0.0;
+    while left > 0 {
+        let items = left.min(shape.max_items(opcode));
+        cycles += fit.cycles(f64::from(shape.rounds(opcode, items)));
+        left -= items;
     }
-
-    /// Cycles of `n` items, split into jobs as the driver splits them.
-    fn cycles(&self, shape: &Shape, opcode: Opcode, n: usize) -> f64 {
-        let mut left = n;
-        let mut cycles = 0.0;
-        while left > 0 {
-            let items = left.min(shape.max_items(opcode));
-            cycles += self.fixed + self.per_round * f64::from(shape.rounds(opcode, items));
-            left -= items;
-        }
-        cycles
-    }
+    cycles
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -160,7 +131,7 @@ fn main() -> anyhow::Result<()> {
             let n = r as usize * shape.items_per_round(opcode);
             let out = device.run(opcode, &items(opcode, n))?;
             let compute = out.device_cycles - out.transfer_cycles;
-            jobs.push((r, out.device_cycles));
+            jobs.push((f64::from(r), out.device_cycles as f64));
             println!(
                 "| {opcode:?} | {r} | {n} | {} / {} | {} | {compute} | {:.1} | {:.1} | {:.1} % |",
                 out.bytes_in,
@@ -404,7 +375,8 @@ fn batch_verification(
             anyhow::ensure!(verdict, "a valid batch must pass");
         }
         let (miller, last) = (median(miller), median(last));
-        let device_ms = |op: Opcode| fits[&op].cycles(shape, op, n) / args.clock_mhz / 1e3;
+        let device_ms =
+            |op: Opcode| projected_cycles(fits[&op], shape, op, n) / args.clock_mhz / 1e3;
         let (blind, sum_job) = (
             device_ms(Opcode::ScalarMulG1),
             device_ms(Opcode::MultiScalarG2),
