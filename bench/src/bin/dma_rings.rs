@@ -4,8 +4,8 @@
 //! cycle, 250-cycle read round trip); how much of the transfer a queue of jobs hides; host CPU
 //! time per item spent on the transport (laying out the compact input, copying it into the DMA
 //! region, decoding the output); key aggregation on the device path against blst; batch
-//! verification (POP, min_pk) on the device path, with and without the host engine's overlap
-//! of its CPU share with the device's sum job, against blst's batch check on this CPU.
+//! verification (POP, min_pk) on the device path, serial and with the CPU's Miller loops
+//! projected to overlap the device's sum job, against blst's batch check on this CPU.
 //!
 //! Run: `cargo run --release -p tollgate-bench --bin dma_rings`.
 
@@ -311,8 +311,8 @@ fn key_aggregation(args: &Args, shape: &Shape, n: usize) -> anyhow::Result<()> {
 /// jobs (cycles fitted from the single jobs above, at the design clock; a job's stages one
 /// after another, nothing hidden), and the CPU's share: hashing and Miller loops, then the
 /// final exponentiation (`tollgate::engine::device`, timed here). "Serial" runs them one after
-/// another; "overlapped" is the device engine's order: the Miller loops run while the device
-/// computes the sum.
+/// another (the device engine's order today); "overlapped" projects the Miller loops running
+/// while the device computes the sum (not done by the engine yet: engine.rs).
 fn batch_verification(
     args: &Args,
     shape: &Shape,
