@@ -109,6 +109,39 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// A device job's cycles as a fixed part plus a part per round: the least-squares line
+/// through the measured jobs' (rounds, cycles) of one opcode (all per round if only one size
+/// was measured).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerRound {
+    pub fixed: f64,
+    pub per_round: f64,
+}
+
+impl PerRound {
+    pub fn fit(jobs: &[(f64, f64)]) -> PerRound {
+        let n = jobs.len() as f64;
+        let mean_r = jobs.iter().map(|j| j.0).sum::<f64>() / n;
+        let mean_c = jobs.iter().map(|j| j.1).sum::<f64>() / n;
+        let sxx: f64 = jobs.iter().map(|j| (j.0 - mean_r).powi(2)).sum();
+        let sxy: f64 = jobs.iter().map(|j| (j.0 - mean_r) * (j.1 - mean_c)).sum();
+        let per_round = if sxx > 0.0 {
+            sxy / sxx
+        } else {
+            mean_c / mean_r
+        };
+        PerRound {
+            fixed: mean_c - per_round * mean_r,
+            per_round,
+        }
+    }
+
+    /// The cycles of a job of `rounds` rounds.
+    pub fn cycles(&self, rounds: f64) -> f64 {
+        self.fixed + self.per_round * rounds
+    }
+}
+
 /// Writes `body` as the `### {sub}` subsection of the `## {section}` section of RESULTS.md,
 /// replacing that subsection if present and leaving everything else (other benchmarks own the
 /// other subsections and sections).

@@ -25,6 +25,7 @@ use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{codec, Device, DeviceConfig, Manifest};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::{Scheme, Suite, Variant};
+use tollgate_bench::PerRound;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -138,47 +139,14 @@ impl SimJob {
     }
 }
 
-/// A device job's engine cycles as a fixed part plus a part per round (least squares over the
-/// measured jobs of one opcode).
-#[derive(Clone, Copy)]
-struct Fit {
-    fixed: f64,
-    per_round: f64,
-}
-
-impl Fit {
-    fn of(jobs: &[&SimJob]) -> Fit {
-        let n = jobs.len() as f64;
-        let mean_r = jobs.iter().map(|j| j.rounds as f64).sum::<f64>() / n;
-        let mean_c = jobs.iter().map(|j| j.engine_cycles()).sum::<f64>() / n;
-        let sxx: f64 = jobs
-            .iter()
-            .map(|j| (j.rounds as f64 - mean_r).powi(2))
-            .sum();
-        let sxy: f64 = jobs
-            .iter()
-            .map(|j| (j.rounds as f64 - mean_r) * (j.engine_cycles() - mean_c))
-            .sum();
-        let per_round = if sxx > 0.0 {
-            sxy / sxx
-        } else {
-            mean_c / mean_r
-        };
-        Fit {
-            fixed: mean_c - per_round * mean_r,
-            per_round,
-        }
-    }
-}
-
 /// Engine cycles and MMIO words of `n` items of `opcode`, split into device jobs as the driver
 /// splits them.
-fn project(shape: &Shape, fit: Fit, opcode: Opcode, n: usize) -> (f64, usize, usize) {
+fn project(shape: &Shape, fit: PerRound, opcode: Opcode, n: usize) -> (f64, usize, usize) {
     let (mut cycles, mut words_in, mut words_out, mut left) = (0.0, 0, 0, n);
     while left > 0 {
         let items = left.min(shape.max_items(opcode));
         let rounds = shape.rounds(opcode, items);
-        cycles += fit.fixed + fit.per_round * rounds as f64;
+        cycles += fit.cycles(rounds as f64);
         words_in += shape.input_words(opcode, rounds);
         words_out += shape.output_words(opcode, rounds);
         left -= items;
@@ -294,10 +262,11 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let fit = |opcode: Opcode| {
-        Fit::of(
+        PerRound::fit(
             &sim_jobs
                 .iter()
                 .filter(|j| j.opcode == opcode)
+                .map(|j| (j.rounds as f64, j.engine_cycles()))
                 .collect::<Vec<_>>(),
         )
     };

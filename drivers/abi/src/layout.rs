@@ -8,7 +8,7 @@
 //! items (infinity, and scalar 0 where there are scalars), which add nothing to a sum and
 //! whose per-item results are dropped.
 
-use crate::{Group, Opcode, FP_WORDS, SCALAR_WORDS};
+use crate::{Group, Opcode, FP_BYTES, FP_WORDS, SCALAR_BYTES, SCALAR_WORDS};
 
 /// Montgomery form of 1 (`R mod p`, R = 2^384), little-endian words: the Y of infinity.
 pub const ONE_MONT_WORDS: [u32; FP_WORDS] = [
@@ -67,9 +67,9 @@ pub struct Shape {
     pub lanes: u32,
     /// Points per aggregation body run ([`crate::regs::AGGREGATE_FANIN`]).
     pub aggregate_fanin: u32,
-    /// Input buffer, words ([`crate::regs::IN_FIFO_DEPTH`]).
+    /// Input buffer, words ([`crate::regs::IN_BUFFER_WORDS`]).
     pub in_words: u32,
-    /// Output buffer, words ([`crate::regs::OUT_FIFO_DEPTH`]).
+    /// Output buffer, words ([`crate::regs::OUT_BUFFER_WORDS`]).
     pub out_words: u32,
 }
 
@@ -124,6 +124,46 @@ impl Shape {
         points * opcode.group().point_words()
     }
 
+    /// Whether element `n` of the input stream is a scalar (crosses as [`SCALAR_BYTES`]).
+    /// The stream holds all lanes' element e of a run, then e + 1: scalars are the groups
+    /// whose element number within the run is 0.
+    pub fn is_scalar_element(&self, opcode: Opcode, n: usize) -> bool {
+        opcode.has_scalars()
+            && (n / self.lanes as usize)
+                .is_multiple_of(self.run_elements(opcode) / self.items_per_run(opcode))
+    }
+
+    /// Bytes of a job's input in host memory (the compact encoding, crate docs).
+    pub fn input_bytes(&self, opcode: Opcode, rounds: u32) -> usize {
+        let per_item = opcode.has_scalars() as usize * SCALAR_BYTES
+            + point_elements(opcode.group()) * FP_BYTES;
+        self.lanes as usize * rounds as usize * self.items_per_run(opcode) * per_item
+    }
+
+    /// Bytes of a job's output in host memory.
+    pub fn output_bytes(&self, opcode: Opcode, rounds: u32) -> usize {
+        4 * self.output_words(opcode, rounds)
+    }
+
+    /// [`Shape::input_stream`] in the compact byte encoding the device reads by DMA.
+    pub fn input_bytes_stream(
+        &self,
+        opcode: Opcode,
+        items: &[u32],
+    ) -> Result<(u32, Vec<u8>), LayoutError> {
+        let (rounds, stream) = self.input_stream(opcode, items)?;
+        let mut bytes = Vec::with_capacity(self.input_bytes(opcode, rounds));
+        for (n, element) in stream.chunks_exact(FP_WORDS).enumerate() {
+            let keep = if self.is_scalar_element(opcode, n) {
+                SCALAR_WORDS
+            } else {
+                FP_WORDS
+            };
+            bytes.extend(element[..keep].iter().flat_map(|w| w.to_le_bytes()));
+        }
+        Ok((rounds, bytes))
+    }
+
     /// The most rounds of `opcode` one job may have (0 if not even one fits).
     pub fn max_rounds(&self, opcode: Opcode) -> u32 {
         let by_input = self.in_words as usize / self.input_words(opcode, 1).max(1);
@@ -151,7 +191,7 @@ impl Shape {
     }
 
     /// Lays out `items` (concatenated in [`Opcode::item_words`] format) as the input stream;
-    /// returns the job's rounds and the words to write to [`crate::regs::IN_FIFO`].
+    /// returns the job's rounds and its element words (see [`Shape::input_bytes_stream`] for the bytes the device reads).
     pub fn input_stream(
         &self,
         opcode: Opcode,
@@ -318,6 +358,23 @@ mod tests {
             .unwrap();
         assert_eq!(sums.len(), 4 * 36);
         assert_eq!(sums[2 * 36 + 12], 2 << 8 | 1);
+    }
+
+    #[test]
+    fn the_compact_encoding_keeps_two_words_of_a_scalar() {
+        let op = Opcode::ScalarMulG1;
+        let (rounds, words) = SHAPE.input_stream(op, &items(op, 5)).unwrap();
+        let (_, bytes) = SHAPE.input_bytes_stream(op, &items(op, 5)).unwrap();
+        assert_eq!(bytes.len(), SHAPE.input_bytes(op, rounds));
+        assert_eq!(bytes.len(), 4 * 2 * (8 + 3 * 48));
+        // Lanes' scalars first (8 bytes each), then their X coordinates in full.
+        assert_eq!(&bytes[8..12], &words[12].to_le_bytes());
+        assert_eq!(&bytes[32..36], &words[4 * 12].to_le_bytes());
+        assert!(SHAPE.is_scalar_element(op, 3) && !SHAPE.is_scalar_element(op, 4));
+        assert!(SHAPE.is_scalar_element(op, 16) && !SHAPE.is_scalar_element(op, 15));
+        let agg = Opcode::AggregateG1;
+        assert_eq!(SHAPE.input_bytes(agg, 1), 4 * 3 * 3 * 48);
+        assert!(!SHAPE.is_scalar_element(agg, 0));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! top level (hdl/) decodes exactly these addresses and the drivers (drivers/) issue exactly
 //! these accesses; neither side writes a number of its own.
 //!
-//! # Transport
+//! # Transport (ABI 3: descriptor rings and bus-master DMA)
 //!
-//! Everything moves through 32-bit registers in BAR0, including the job data: an input FIFO
-//! window ([`regs::IN_FIFO`]) the host writes and an output FIFO window ([`regs::OUT_FIFO`]) the
-//! host reads. There is no DMA, so the PCIe backend and the Verilator backend run the very same
-//! protocol and differ only in how one 32-bit access reaches the device.
+//! BAR0 holds only registers: the identity page, control/status, the ring registers and the
+//! performance counters. Job data never crosses as MMIO: the host places a submission ring,
+//! a completion ring and each job's input and output buffers in host memory mapped for the
+//! device (the *DMA window*, [`regs::WINDOW_BASE_LO`]/[`regs::WINDOW_SIZE_LO`]), and the
+//! device moves them itself through its memory port ([`mem`]). The device refuses to touch
+//! any byte outside the window.
 //!
 //! # Register bus (the top level's ports, used by the Verilator backend)
 //!
@@ -17,27 +19,43 @@
 //! a write is one cycle with `write` high (address and data sampled on that edge, always
 //! accepted); a read is one cycle with `read` high, and the device answers with `rdata` and a
 //! one-cycle `rvalid` pulse some cycles later (at most [`bus::MAX_READ_LATENCY`]). The host
-//! issues one access at a time. A read of [`regs::OUT_FIFO`] pops a word; all other reads have
-//! no side effect. On PCIe a bridge maps MMIO transactions to the same bus.
+//! issues one access at a time. No read has a side effect. On PCIe a bridge maps MMIO
+//! transactions to the same bus.
 //!
-//! # Job protocol (one job in flight)
+//! # Memory port
 //!
-//! 1. Wait for [`status::READY`] (device idle, no completion pending).
-//! 2. Write [`regs::JOB_OPCODE`], [`regs::JOB_ROUNDS`], then [`regs::DOORBELL`] with the tag.
-//!    The job's input and output must fit the buffers ([`layout::Shape::max_rounds`]).
-//! 3. Stream the job's input words ([`layout::input_stream`]) into [`regs::IN_FIFO`], never
-//!    more than [`regs::IN_FIFO_FREE`] says is free. The device buffers the whole input and
-//!    starts computing when the last word has arrived (the engine consumes a word every few
-//!    cycles and cannot wait for a slow bus, so it never starts on a partial input).
-//! 4. Poll [`regs::COMPLETION`] until [`completion::VALID`]; its tag must match, its status
-//!    say [`CompletionStatus::Ok`]. The device completes after the engine's last output, so
-//!    all [`layout::output_words`] words are then waiting in the output buffer
-//!    ([`regs::OUT_FIFO_COUNT`]); read them from [`regs::OUT_FIFO`], then write
-//!    [`regs::COMPLETION_ACK`] to return to READY.
+//! See [`mem`]: a read-request channel (one [`mem::BEAT_BYTES`]-byte beat per request, at
+//! most [`mem::MAX_OUTSTANDING_READS`] outstanding), an in-order read-response channel with an
+//! error flag, and a posted write channel (one beat per request). All in the device's clock
+//! domain; valid/ready handshakes as in AXI (a transfer happens on an edge where both are
+//! high). On a board the PCIe bridge turns these into memory read/write TLPs and holds the
+//! read completions for the outstanding requests.
 //!
-//! A job that fails sets [`status::ERROR`] and the reason in [`regs::ERROR`]; the host
-//! recovers with [`control::SOFT_RESET`], which drops the job, empties both FIFOs and clears
-//! the error bits but keeps the identity and the performance counters.
+//! # Job protocol (rings, NVMe-style)
+//!
+//! 1. Once, after a reset: write the window, [`regs::SQ_BASE_LO`]/[`regs::CQ_BASE_LO`] and
+//!    [`regs::RING_LOG2`] (2^n entries each, n ≤ [`regs::RING_MAX_LOG2`]), zero the
+//!    completion ring, then enable.
+//! 2. Submit: write a [`Descriptor`] into submission slot `tail`, then write the new tail
+//!    (`tail + 1 mod 2^n`) to [`regs::SQ_TAIL`] (the doorbell). The ring holds at most
+//!    2^n − 1 jobs; any number of them may be in flight.
+//! 3. The device fetches descriptors in order, checks each (opcode, rounds, both lengths
+//!    exactly what the rounds need, 32-byte alignment, both buffers inside the window), reads
+//!    the input by DMA into its job buffer, runs the engine, writes the output buffer, then
+//!    writes a [`CompletionEntry`] into completion slot `cq_tail`. It loads the next job's
+//!    input while the engine runs (two input buffers), so keep at least two jobs queued for
+//!    the transfers to hide behind the compute. Completions come in descriptor order. A
+//!    descriptor it cannot serve completes (in its turn) with [`CompletionStatus::Failed`]
+//!    and the reason, and none of its buffers is touched.
+//! 4. The host polls its own memory: a completion slot is new when its phase bit equals the
+//!    host's expected phase (1 on the first lap, flipped at each wrap; the ring is zeroed at
+//!    setup). After consuming it the host writes its new head to [`regs::CQ_HEAD`]; the device
+//!    never writes a slot the host has not consumed.
+//!
+//! A job that fails sets its bits in [`regs::ERROR`] too (sticky); the host recovers with
+//! [`control::SOFT_RESET`], which drops every job, zeroes the ring indices (the host zeroes
+//! its completion ring again), discards the responses of reads still outstanding and clears
+//! the error bits, but keeps the ring addresses, the window, the identity and the counters.
 //!
 //! # Element encodings
 //!
@@ -50,6 +68,13 @@
 //!   Results are projective; the host normalises them. G1 = 3 Fp = 36 words, G2 = 3 Fp2 =
 //!   72 words, always X, Y, Z in that order.
 //! - Scalars: u64 as two words, low word first.
+//!
+//! In host memory (ABI 3) an element is its 12 words as 48 little-endian bytes, with no
+//! padding, except that a scalar element crosses as its 2 words only (8 bytes; the device
+//! zero-extends it): a G1 scalar-multiplication item is 8 + 144 bytes instead of 192. The
+//! stream is grouped by element kind (all lanes' element e of a run, then e + 1, see
+//! "Stream layout"), and the generator checks that every group is a whole number of beats,
+//! so the device's unpacker never straddles a kind change.
 //!
 //! # Stream layout
 //!
@@ -87,8 +112,8 @@ pub const DESIGN: &str = "tollgate";
 pub const MAGIC: u32 = 0x544F_4C4C;
 
 /// ABI major version: bumped on any incompatible change of this crate's map or formats.
-pub const ABI_MAJOR: u16 = 2;
-/// ABI minor version: bumped on additions a version-1 driver can ignore.
+pub const ABI_MAJOR: u16 = 3;
+/// ABI minor version: bumped on additions a driver of the same major can ignore.
 pub const ABI_MINOR: u16 = 0;
 /// Packed as the device reports it in [`regs::ABI_VERSION`].
 pub const ABI_VERSION: u32 = ((ABI_MAJOR as u32) << 16) | ABI_MINOR as u32;
@@ -106,6 +131,12 @@ pub const G1_WORDS: usize = 3 * FP_WORDS;
 pub const G2_WORDS: usize = 3 * FP2_WORDS;
 /// Words of one 64-bit scalar.
 pub const SCALAR_WORDS: usize = 2;
+/// Bytes of an Fp element in host memory (12 words, no padding).
+pub const FP_BYTES: usize = 4 * FP_WORDS;
+/// Bytes of a scalar element in host memory (compact: 2 words, not 12).
+pub const SCALAR_BYTES: usize = 4 * SCALAR_WORDS;
+/// log2 of the most entries a ring may have (the device's ring indices are this wide).
+pub const RING_MAX_LOG2: u32 = 8;
 /// Words of the design hash (a SHA-256) in the identity page.
 pub const DESIGN_HASH_WORDS: usize = 8;
 
@@ -141,14 +172,16 @@ pub mod regs {
     pub const CLOCK_KHZ: u32 = 0x02C;
     /// log2 of the Montgomery radix used by the data encodings ([`crate::MONT_R_LOG2`]).
     pub const MONT_R_LOG2: u32 = 0x030;
-    /// Capacity of the input FIFO in words.
-    pub const IN_FIFO_DEPTH: u32 = 0x034;
-    /// Capacity of the output FIFO in words.
-    pub const OUT_FIFO_DEPTH: u32 = 0x038;
+    /// Capacity of one job's input buffer (the device has two), in 12-word element words.
+    pub const IN_BUFFER_WORDS: u32 = 0x034;
+    /// Capacity of the job output buffer, in words.
+    pub const OUT_BUFFER_WORDS: u32 = 0x038;
     /// Interleaved lanes K of the engine (see the crate docs, "Stream layout").
     pub const LANES: u32 = 0x03C;
     /// Points one aggregation body run consumes per lane.
     pub const AGGREGATE_FANIN: u32 = 0x040;
+    /// Largest [`RING_LOG2`] the device accepts.
+    pub const RING_MAX_LOG2: u32 = 0x044;
 
     // ---- control / status ----
     /// Write-only strobes and the enable bit, see [`crate::control`].
@@ -161,28 +194,40 @@ pub mod regs {
     /// Read/write, no effect: the driver's liveness probe writes a pattern and reads it back.
     pub const SCRATCH: u32 = 0x10C;
 
-    // ---- job queue ----
-    /// Opcode of the next job ([`crate::Opcode`]).
-    pub const JOB_OPCODE: u32 = 0x200;
-    /// Rounds of the next job (body runs per lane, ≥ 1), see [`crate::layout`].
-    pub const JOB_ROUNDS: u32 = 0x204;
-    /// Writing the tag (low 16 bits) submits the job described by JOB_OPCODE/JOB_ROUNDS.
-    pub const DOORBELL: u32 = 0x208;
-    /// Completion of the job in flight, see [`crate::completion`].
-    pub const COMPLETION: u32 = 0x20C;
-    /// Any write acknowledges a valid completion: the device returns to READY.
-    pub const COMPLETION_ACK: u32 = 0x210;
-    /// Words the input FIFO can accept right now.
-    pub const IN_FIFO_FREE: u32 = 0x214;
-    /// Words waiting in the output FIFO.
-    pub const OUT_FIFO_COUNT: u32 = 0x218;
+    // ---- rings and DMA window (read/write; set while no job is queued) ----
+    /// Bus address of the submission ring (2^RING_LOG2 [`crate::Descriptor`]s), low word.
+    pub const SQ_BASE_LO: u32 = 0x200;
+    /// High word.
+    pub const SQ_BASE_HI: u32 = 0x204;
+    /// Bus address of the completion ring (2^RING_LOG2 [`crate::CompletionEntry`]s), low word.
+    pub const CQ_BASE_LO: u32 = 0x208;
+    /// High word.
+    pub const CQ_BASE_HI: u32 = 0x20C;
+    /// log2 of the entries of each ring.
+    pub const RING_LOG2: u32 = 0x210;
+    /// Doorbell: the host's submission tail (index of the next free slot).
+    pub const SQ_TAIL: u32 = 0x214;
+    /// Read-only: the device's submission head (next descriptor it will fetch).
+    pub const SQ_HEAD: u32 = 0x218;
+    /// The host's completion head (next slot it will consume).
+    pub const CQ_HEAD: u32 = 0x21C;
+    /// Read-only: the device's completion tail (next slot it will write).
+    pub const CQ_TAIL: u32 = 0x220;
+    /// First bus address the device may access, low word.
+    pub const WINDOW_BASE_LO: u32 = 0x224;
+    /// High word.
+    pub const WINDOW_BASE_HI: u32 = 0x228;
+    /// Bytes from WINDOW_BASE the device may access, low word.
+    pub const WINDOW_SIZE_LO: u32 = 0x22C;
+    /// High word.
+    pub const WINDOW_SIZE_HI: u32 = 0x230;
 
     // ---- performance counters (read-only, 64-bit as lo/hi; read lo first, hi is latched) ----
     /// Clock cycles since power-on (or full reset), low word.
     pub const CYCLES_LO: u32 = 0x300;
     /// High word latched when CYCLES_LO was read.
     pub const CYCLES_HI: u32 = 0x304;
-    /// Cycles during which a job was in flight, low word.
+    /// Cycles during which a job was in the device, low word.
     pub const BUSY_CYCLES_LO: u32 = 0x308;
     /// High word latched when BUSY_CYCLES_LO was read.
     pub const BUSY_CYCLES_HI: u32 = 0x30C;
@@ -190,17 +235,13 @@ pub mod regs {
     pub const JOBS_DONE: u32 = 0x310;
     /// Body runs (rounds × lanes) of completed jobs.
     pub const RUNS_DONE: u32 = 0x314;
-    /// Cycles of the last completed job, from doorbell to completion.
-    pub const LAST_JOB_CYCLES: u32 = 0x318;
     /// Cycles in which the engine's multiplier accepted an operand pair (wraps at 2^32):
     /// with BUSY_CYCLES, the multiplier's utilisation.
     pub const MUL_ISSUES: u32 = 0x31C;
-
-    // ---- data windows ----
-    /// Write-only: push one word of job input.
-    pub const IN_FIFO: u32 = 0x400;
-    /// Read-only: pop one word of job output.
-    pub const OUT_FIFO: u32 = 0x404;
+    /// Bytes the device read from host memory (wraps at 2^32).
+    pub const DMA_READ_BYTES: u32 = 0x320;
+    /// Bytes the device wrote to host memory (wraps at 2^32).
+    pub const DMA_WRITE_BYTES: u32 = 0x324;
 
     /// Size of the register space (BAR0 must be at least this large).
     pub const SPAN: u32 = 0x1000;
@@ -208,59 +249,286 @@ pub mod regs {
 
 /// Bits of [`regs::CONTROL`] (writes; SOFT_RESET and CLEAR_ERRORS self-clear).
 pub mod control {
-    /// Drop the job in flight, empty both FIFOs, clear errors and completion.
+    /// Drop every job, zero the ring indices, discard outstanding reads, clear errors.
     pub const SOFT_RESET: u32 = 1 << 0;
-    /// Allow jobs to start; while clear, doorbells are refused with
-    /// [`crate::error::NOT_ENABLED`].
+    /// Allow the device to fetch descriptors; while clear, submissions wait.
     pub const ENABLE: u32 = 1 << 1;
-    /// Clear [`crate::regs::ERROR`] without touching the job.
+    /// Clear [`crate::regs::ERROR`] without touching the jobs.
     pub const CLEAR_ERRORS: u32 = 1 << 2;
 }
 
 /// Bits of [`regs::STATUS`].
 pub mod status {
-    /// Idle: a doorbell would be accepted.
+    /// Idle: no job in the device, the submission ring empty, no read outstanding.
     pub const READY: u32 = 1 << 0;
-    /// A job is in flight.
+    /// A job is in the device.
     pub const BUSY: u32 = 1 << 1;
     /// [`crate::regs::ERROR`] is non-zero.
     pub const ERROR: u32 = 1 << 2;
-    /// [`crate::regs::COMPLETION`] holds a valid completion not yet acknowledged.
+    /// The completion ring holds entries the host has not consumed.
     pub const DONE: u32 = 1 << 3;
     /// [`crate::control::ENABLE`] is set.
     pub const ENABLED: u32 = 1 << 4;
 }
 
-/// Bits of [`regs::ERROR`].
+/// Bits of [`regs::ERROR`] and of a failed completion's error word.
 pub mod error {
-    /// Doorbell with an opcode the device does not implement.
+    /// A descriptor with an opcode the device does not implement.
     pub const BAD_OPCODE: u32 = 1 << 0;
-    /// Doorbell with JOB_ROUNDS = 0, or more rounds than the buffers hold.
+    /// A descriptor with rounds = 0, or more rounds than the job buffers hold.
     pub const BAD_ROUNDS: u32 = 1 << 1;
-    /// Doorbell while a job was in flight or a completion was pending.
-    pub const BUSY_DOORBELL: u32 = 1 << 2;
-    /// Write to IN_FIFO while it was full, or with no job to consume it.
-    pub const IN_OVERFLOW: u32 = 1 << 3;
-    /// Read of OUT_FIFO while it was empty.
-    pub const OUT_UNDERFLOW: u32 = 1 << 4;
-    /// Doorbell while not enabled.
-    pub const NOT_ENABLED: u32 = 1 << 5;
-    /// The engine detected an internal inconsistency (e.g. parity).
+    /// A descriptor whose input or output length is not exactly what its rounds need.
+    pub const BAD_LENGTH: u32 = 1 << 2;
+    /// A descriptor whose buffer is unaligned or not inside the DMA window.
+    pub const OUT_OF_WINDOW: u32 = 1 << 3;
+    /// A DMA read came back with an error (the job's input or the descriptor).
+    pub const DMA_READ: u32 = 1 << 4;
+    /// The rings are misconfigured: RING_LOG2 too large, a ring outside the window, or a
+    /// doorbell/head index outside the ring.
+    pub const BAD_RING: u32 = 1 << 5;
+    /// The engine detected an internal inconsistency (e.g. a lane out of order).
     pub const INTERNAL: u32 = 1 << 6;
     /// Access to an unmapped register address.
     pub const BAD_ADDRESS: u32 = 1 << 7;
 }
 
-/// Layout of [`regs::COMPLETION`].
+/// A bit field of a ring entry: `bits` bits from bit `shift` of little-endian word `word`
+/// (64-bit fields span words `word` and `word + 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Word index in the entry.
+    pub word: usize,
+    /// First bit within that word.
+    pub shift: u32,
+    /// Width in bits.
+    pub bits: u32,
+}
+
+impl Field {
+    /// Bit position of the field's least significant bit in the whole entry.
+    pub const fn lsb(self) -> u32 {
+        self.word as u32 * 32 + self.shift
+    }
+
+    /// Bit position of its most significant bit.
+    pub const fn msb(self) -> u32 {
+        self.lsb() + self.bits - 1
+    }
+
+    fn get(self, words: &[u32; ENTRY_WORDS]) -> u64 {
+        let lo =
+            words[self.word] as u64 | (words.get(self.word + 1).copied().unwrap_or(0) as u64) << 32;
+        let mask = if self.bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.bits) - 1
+        };
+        (lo >> self.shift) & mask
+    }
+
+    fn set(self, words: &mut [u32; ENTRY_WORDS], value: u64) {
+        let mask = if self.bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.bits) - 1
+        };
+        let value = (value & mask) << self.shift;
+        words[self.word] |= value as u32;
+        if self.shift + self.bits > 32 {
+            words[self.word + 1] |= (value >> 32) as u32;
+        }
+    }
+}
+
+/// Words of a ring entry (descriptor or completion): one memory-port beat.
+pub const ENTRY_WORDS: usize = mem::BEAT_BYTES / 4;
+
+/// Fields of a [`Descriptor`] as it sits in the submission ring.
+pub mod descriptor {
+    use super::Field;
+    /// [`crate::Opcode`].
+    pub const OPCODE: Field = Field {
+        word: 0,
+        shift: 0,
+        bits: 8,
+    };
+    /// Rounds (body runs per lane).
+    pub const ROUNDS: Field = Field {
+        word: 0,
+        shift: 8,
+        bits: 8,
+    };
+    /// The host's tag, returned in the completion.
+    pub const TAG: Field = Field {
+        word: 0,
+        shift: 16,
+        bits: 16,
+    };
+    /// Input bytes.
+    pub const IN_LEN: Field = Field {
+        word: 1,
+        shift: 0,
+        bits: 32,
+    };
+    /// Input bus address.
+    pub const IN_ADDR: Field = Field {
+        word: 2,
+        shift: 0,
+        bits: 64,
+    };
+    /// Output bytes.
+    pub const OUT_LEN: Field = Field {
+        word: 4,
+        shift: 0,
+        bits: 32,
+    };
+    /// Output bus address.
+    pub const OUT_ADDR: Field = Field {
+        word: 6,
+        shift: 0,
+        bits: 64,
+    };
+}
+
+/// Fields of a [`CompletionEntry`] as the device writes it.
 pub mod completion {
-    /// Set while the completion is valid (cleared by COMPLETION_ACK or soft reset).
-    pub const VALID: u32 = 1 << 31;
-    /// Tag of the job, bits 15..0.
-    pub const TAG_MASK: u32 = 0xFFFF;
-    /// Status code, bits 23..16 ([`crate::CompletionStatus`]).
-    pub const STATUS_SHIFT: u32 = 16;
-    /// Mask of the status code after shifting.
-    pub const STATUS_MASK: u32 = 0xFF;
+    use super::Field;
+    /// The job's tag.
+    pub const TAG: Field = Field {
+        word: 0,
+        shift: 0,
+        bits: 16,
+    };
+    /// [`crate::CompletionStatus`].
+    pub const STATUS: Field = Field {
+        word: 0,
+        shift: 16,
+        bits: 8,
+    };
+    /// Phase: 1 on the ring's first lap, flipped at each wrap.
+    pub const PHASE: Field = Field {
+        word: 0,
+        shift: 31,
+        bits: 1,
+    };
+    /// [`crate::error`] bits of a failed job.
+    pub const ERROR: Field = Field {
+        word: 1,
+        shift: 0,
+        bits: 32,
+    };
+    /// Cycles from the descriptor fetch to the last input beat (transfer in).
+    pub const LOAD_CYCLES: Field = Field {
+        word: 2,
+        shift: 0,
+        bits: 32,
+    };
+    /// Cycles the engine ran.
+    pub const COMPUTE_CYCLES: Field = Field {
+        word: 3,
+        shift: 0,
+        bits: 32,
+    };
+    /// Cycles from the engine's end to the completion write (transfer out).
+    pub const STORE_CYCLES: Field = Field {
+        word: 4,
+        shift: 0,
+        bits: 32,
+    };
+}
+
+/// A job as the host writes it into the submission ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Descriptor {
+    /// What to compute.
+    pub opcode: u32,
+    /// Body runs per lane.
+    pub rounds: u32,
+    /// Returned in the completion.
+    pub tag: u16,
+    /// Input bus address (32-byte aligned).
+    pub in_addr: u64,
+    /// Input bytes ([`layout::Shape::input_bytes`]).
+    pub in_len: u32,
+    /// Output bus address (32-byte aligned).
+    pub out_addr: u64,
+    /// Output bytes ([`layout::Shape::output_bytes`]).
+    pub out_len: u32,
+}
+
+impl Descriptor {
+    /// The entry's words.
+    pub fn encode(&self) -> [u32; ENTRY_WORDS] {
+        let mut w = [0; ENTRY_WORDS];
+        descriptor::OPCODE.set(&mut w, self.opcode.into());
+        descriptor::ROUNDS.set(&mut w, self.rounds.into());
+        descriptor::TAG.set(&mut w, self.tag.into());
+        descriptor::IN_LEN.set(&mut w, self.in_len.into());
+        descriptor::IN_ADDR.set(&mut w, self.in_addr);
+        descriptor::OUT_LEN.set(&mut w, self.out_len.into());
+        descriptor::OUT_ADDR.set(&mut w, self.out_addr);
+        w
+    }
+
+    /// Reads an entry back (what the device sees).
+    pub fn decode(w: &[u32; ENTRY_WORDS]) -> Descriptor {
+        Descriptor {
+            opcode: descriptor::OPCODE.get(w) as u32,
+            rounds: descriptor::ROUNDS.get(w) as u32,
+            tag: descriptor::TAG.get(w) as u16,
+            in_len: descriptor::IN_LEN.get(w) as u32,
+            in_addr: descriptor::IN_ADDR.get(w),
+            out_len: descriptor::OUT_LEN.get(w) as u32,
+            out_addr: descriptor::OUT_ADDR.get(w),
+        }
+    }
+}
+
+/// A completion as the device writes it into the completion ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletionEntry {
+    /// The job's tag.
+    pub tag: u16,
+    /// Raw status code (decode with [`CompletionStatus::from_u32`]).
+    pub status: u32,
+    /// Phase bit.
+    pub phase: bool,
+    /// [`error`] bits of a failed job.
+    pub error: u32,
+    /// See [`completion::LOAD_CYCLES`].
+    pub load_cycles: u32,
+    /// See [`completion::COMPUTE_CYCLES`].
+    pub compute_cycles: u32,
+    /// See [`completion::STORE_CYCLES`].
+    pub store_cycles: u32,
+}
+
+impl CompletionEntry {
+    /// Decodes a completion slot.
+    pub fn decode(w: &[u32; ENTRY_WORDS]) -> CompletionEntry {
+        CompletionEntry {
+            tag: completion::TAG.get(w) as u16,
+            status: completion::STATUS.get(w) as u32,
+            phase: completion::PHASE.get(w) != 0,
+            error: completion::ERROR.get(w) as u32,
+            load_cycles: completion::LOAD_CYCLES.get(w) as u32,
+            compute_cycles: completion::COMPUTE_CYCLES.get(w) as u32,
+            store_cycles: completion::STORE_CYCLES.get(w) as u32,
+        }
+    }
+
+    /// Encodes it as the device writes it.
+    pub fn encode(&self) -> [u32; ENTRY_WORDS] {
+        let mut w = [0; ENTRY_WORDS];
+        completion::TAG.set(&mut w, self.tag.into());
+        completion::STATUS.set(&mut w, self.status.into());
+        completion::PHASE.set(&mut w, self.phase.into());
+        completion::ERROR.set(&mut w, self.error.into());
+        completion::LOAD_CYCLES.set(&mut w, self.load_cycles.into());
+        completion::COMPUTE_CYCLES.set(&mut w, self.compute_cycles.into());
+        completion::STORE_CYCLES.set(&mut w, self.store_cycles.into());
+        w
+    }
 }
 
 /// PCI identity the bitstream's PCIe core is configured with (the default the PCIe backend
@@ -291,10 +559,47 @@ pub mod bus {
     /// One-cycle pulse answering a read, registered: at the earliest on the clock edge after
     /// the one that sampled `read`.
     pub const RVALID: &str = "bus_rvalid";
-    /// Level interrupt: a completion is valid. A hint only; completion lives in registers.
+    /// Level interrupt: the completion ring holds unconsumed entries. A hint only.
     pub const IRQ: &str = "irq";
     /// Cycles within which a read must be answered.
     pub const MAX_READ_LATENCY: u32 = 16;
+    /// Bits of `addr`: enough for every register of [`crate::regs::SPAN`].
+    pub const ADDR_BITS: usize = crate::regs::SPAN.trailing_zeros() as usize;
+    /// Bits of `wdata` and `rdata`: every register is one 32-bit word.
+    pub const DATA_BITS: usize = 32;
+}
+
+/// The top level's memory port (see the crate docs, "Memory port"): names, widths, limits.
+pub mod mem {
+    /// Bytes of one beat (the data width, 256 bits): 8 GB/s at 250 MHz.
+    pub const BEAT_BYTES: usize = 32;
+    /// Bits of a bus address.
+    pub const ADDR_BITS: u32 = 64;
+    /// Read requests the device keeps outstanding at most (8 KiB: a PCIe round trip of
+    /// ~1 µs at the port's full rate).
+    pub const MAX_OUTSTANDING_READS: u32 = 256;
+    /// Out: a read request is valid.
+    pub const RD_VALID: &str = "mem_rd_valid";
+    /// In: the memory takes the read request.
+    pub const RD_READY: &str = "mem_rd_ready";
+    /// Out: beat-aligned address of the read.
+    pub const RD_ADDR: &str = "mem_rd_addr";
+    /// In: a read response (in request order) is valid.
+    pub const RRESP_VALID: &str = "mem_rresp_valid";
+    /// Out: the device takes the response.
+    pub const RRESP_READY: &str = "mem_rresp_ready";
+    /// In: the beat read.
+    pub const RRESP_DATA: &str = "mem_rresp_data";
+    /// In: the read failed (IOMMU fault, poisoned completion); data is meaningless.
+    pub const RRESP_ERR: &str = "mem_rresp_err";
+    /// Out: a write request is valid.
+    pub const WR_VALID: &str = "mem_wr_valid";
+    /// In: the memory takes the write (posted: no response).
+    pub const WR_READY: &str = "mem_wr_ready";
+    /// Out: beat-aligned address of the write.
+    pub const WR_ADDR: &str = "mem_wr_addr";
+    /// Out: the beat written.
+    pub const WR_DATA: &str = "mem_wr_data";
 }
 
 /// The work the device does. Each opcode's bit in [`regs::CAPABILITIES`] is `1 << opcode`.
@@ -384,9 +689,9 @@ impl Opcode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum CompletionStatus {
-    /// The output FIFO holds the job's result.
+    /// The output buffer holds the job's result.
     Ok = 0,
-    /// The job failed; [`regs::ERROR`] says why. The output FIFO holds nothing of value.
+    /// The job failed; the entry's error word says why. The output buffer may hold anything.
     Failed = 1,
 }
 
@@ -398,30 +703,6 @@ impl CompletionStatus {
             1 => Some(CompletionStatus::Failed),
             _ => None,
         }
-    }
-}
-
-/// A decoded [`regs::COMPLETION`] value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Completion {
-    /// The job's tag.
-    pub tag: u16,
-    /// Raw status code (decode with [`CompletionStatus::from_u32`]).
-    pub status: u32,
-}
-
-impl Completion {
-    /// Decodes a COMPLETION register value; `None` while no completion is valid.
-    pub fn decode(raw: u32) -> Option<Completion> {
-        (raw & completion::VALID != 0).then_some(Completion {
-            tag: (raw & completion::TAG_MASK) as u16,
-            status: (raw >> completion::STATUS_SHIFT) & completion::STATUS_MASK,
-        })
-    }
-
-    /// Encodes a valid completion as the device presents it.
-    pub const fn encode(tag: u16, status: CompletionStatus) -> u32 {
-        completion::VALID | ((status as u32) << completion::STATUS_SHIFT) | tag as u32
     }
 }
 
@@ -460,16 +741,43 @@ mod tests {
     }
 
     #[test]
-    fn completion_encoding_round_trips() {
-        let raw = Completion::encode(0xBEEF, CompletionStatus::Failed);
-        assert_eq!(
-            Completion::decode(raw),
-            Some(Completion {
-                tag: 0xBEEF,
-                status: 1
-            })
-        );
-        assert_eq!(Completion::decode(raw & !completion::VALID), None);
+    fn ring_entries_round_trip_and_fields_stay_in_one_beat() {
+        let d = Descriptor {
+            opcode: 4,
+            rounds: 200,
+            tag: 0xBEEF,
+            in_addr: 0x1_2345_6780,
+            in_len: 123_456,
+            out_addr: 0xFFFF_0000_0000_0020,
+            out_len: 7_680,
+        };
+        assert_eq!(Descriptor::decode(&d.encode()), d);
+        let c = CompletionEntry {
+            tag: 7,
+            status: 1,
+            phase: true,
+            error: error::OUT_OF_WINDOW,
+            load_cycles: 1,
+            compute_cycles: 2,
+            store_cycles: 3,
+        };
+        assert_eq!(CompletionEntry::decode(&c.encode()), c);
+        for f in [
+            descriptor::OPCODE,
+            descriptor::ROUNDS,
+            descriptor::TAG,
+            descriptor::IN_LEN,
+            descriptor::IN_ADDR,
+            descriptor::OUT_LEN,
+            descriptor::OUT_ADDR,
+            completion::TAG,
+            completion::STATUS,
+            completion::PHASE,
+            completion::ERROR,
+            completion::STORE_CYCLES,
+        ] {
+            assert!(f.msb() < 8 * mem::BEAT_BYTES as u32);
+        }
     }
 
     #[test]
@@ -492,31 +800,37 @@ mod tests {
             regs::CAPABILITIES,
             regs::CLOCK_KHZ,
             regs::MONT_R_LOG2,
-            regs::IN_FIFO_DEPTH,
-            regs::OUT_FIFO_DEPTH,
+            regs::IN_BUFFER_WORDS,
+            regs::OUT_BUFFER_WORDS,
             regs::LANES,
             regs::AGGREGATE_FANIN,
+            regs::RING_MAX_LOG2,
             regs::CONTROL,
             regs::STATUS,
             regs::ERROR,
             regs::SCRATCH,
-            regs::JOB_OPCODE,
-            regs::JOB_ROUNDS,
-            regs::DOORBELL,
-            regs::COMPLETION,
-            regs::COMPLETION_ACK,
-            regs::IN_FIFO_FREE,
-            regs::OUT_FIFO_COUNT,
+            regs::SQ_BASE_LO,
+            regs::SQ_BASE_HI,
+            regs::CQ_BASE_LO,
+            regs::CQ_BASE_HI,
+            regs::RING_LOG2,
+            regs::SQ_TAIL,
+            regs::SQ_HEAD,
+            regs::CQ_HEAD,
+            regs::CQ_TAIL,
+            regs::WINDOW_BASE_LO,
+            regs::WINDOW_BASE_HI,
+            regs::WINDOW_SIZE_LO,
+            regs::WINDOW_SIZE_HI,
             regs::CYCLES_LO,
             regs::CYCLES_HI,
             regs::BUSY_CYCLES_LO,
             regs::BUSY_CYCLES_HI,
             regs::JOBS_DONE,
             regs::RUNS_DONE,
-            regs::LAST_JOB_CYCLES,
             regs::MUL_ISSUES,
-            regs::IN_FIFO,
-            regs::OUT_FIFO,
+            regs::DMA_READ_BYTES,
+            regs::DMA_WRITE_BYTES,
         ];
         for (i, a) in all.iter().enumerate() {
             assert_eq!(a % 4, 0);

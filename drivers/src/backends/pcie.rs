@@ -1,6 +1,10 @@
-//! A board through Linux VFIO: find the function, map BAR0, and do 32-bit MMIO. The protocol
-//! above is the one the simulator runs; this file is only the transport.
+//! A board through Linux VFIO: find the function, map BAR0 and do 32-bit MMIO, and give the
+//! device its DMA region: page-aligned host memory mapped into the function's IOMMU domain
+//! (VFIO_IOMMU_MAP_DMA pins the pages). The device reaches that region and nothing else. The
+//! rings and the job protocol above are the ones the simulator runs; this file is only the
+//! transport.
 
+use std::alloc::Layout;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,7 +14,39 @@ use pci_driver::device::PciDevice;
 use pci_driver::regions::{MappedOwningPciRegion, PciRegion, Permissions};
 use tollgate_abi::regs;
 
-use crate::transport::{RegisterAccess, TransportError};
+use crate::transport::{check_dma_range, RegisterAccess, TransportError};
+
+/// Bus address the DMA region is mapped at (inside every IOMMU's usual valid ranges; the
+/// device only ever sees this address, never a physical one).
+const IOVA_BASE: u64 = 0x1_0000_0000;
+/// Alignment of the region: a 2 MiB page, so the IOMMU can use large mappings.
+const DMA_ALIGN: usize = 2 << 20;
+
+/// Page-aligned, zeroed host memory, mapped for the device while it lives.
+struct DmaRegion {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl DmaRegion {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is a live allocation of `layout.size()` bytes owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.layout.size()) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, and `&mut self` makes the access exclusive on the host side.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.layout.size()) }
+    }
+}
+
+impl Drop for DmaRegion {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `PcieTransport::dma_map` with this layout; the IOMMU mapping was
+        // removed before (see `PcieTransport::unmap_dma`).
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
 
 const SYSFS_DEVICES: &str = "/sys/bus/pci/devices";
 
@@ -149,7 +185,12 @@ pub struct PcieTransport {
     address: String,
     device: VfioPciDevice,
     bar0: MappedOwningPciRegion,
+    dma: Option<DmaRegion>,
 }
+
+// SAFETY: the DMA region is plain memory owned by the transport; `&mut self` on every access
+// keeps the host side single-threaded.
+unsafe impl Send for DmaRegion {}
 
 impl PcieTransport {
     /// Finds, opens and maps the board.
@@ -188,12 +229,36 @@ impl PcieTransport {
             address,
             device,
             bar0,
+            dma: None,
         })
     }
 
     /// The function's PCI address.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    fn unmap_dma(&mut self) -> Result<(), TransportError> {
+        if let Some(region) = self.dma.take() {
+            self.device.iommu().unmap(IOVA_BASE, region.layout.size())?;
+        }
+        Ok(())
+    }
+
+    fn region(&mut self) -> Result<&mut DmaRegion, TransportError> {
+        self.dma
+            .as_mut()
+            .ok_or_else(|| TransportError::Io(std::io::Error::other("no DMA region is mapped")))
+    }
+}
+
+impl Drop for PcieTransport {
+    fn drop(&mut self) {
+        // The device must lose its window before the memory goes back to the allocator.
+        if let Err(error) = self.unmap_dma() {
+            tracing::error!(%error, "unmapping the DMA region failed; leaking it");
+            std::mem::forget(self.dma.take());
+        }
     }
 }
 
@@ -228,6 +293,56 @@ impl RegisterAccess for PcieTransport {
 
     fn backend(&self) -> &'static str {
         "pcie"
+    }
+
+    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
+        self.unmap_dma()?;
+        let size = bytes.max(1).next_multiple_of(DMA_ALIGN);
+        let layout = Layout::from_size_align(size, DMA_ALIGN)
+            .map_err(|e| TransportError::Io(std::io::Error::other(e.to_string())))?;
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(TransportError::Io(std::io::Error::other(
+                "allocating the DMA region failed",
+            )));
+        }
+        let region = DmaRegion { ptr, layout };
+        // SAFETY: the region stays allocated until it is unmapped (`unmap_dma`, Drop); the
+        // kernel pins its pages for the mapping's lifetime.
+        unsafe {
+            self.device
+                .iommu()
+                .map(IOVA_BASE, size, ptr, Permissions::ReadWrite)?;
+        }
+        self.device
+            .config()
+            .command()
+            .bus_master_enable()
+            .write(true)?;
+        self.dma = Some(region);
+        Ok(IOVA_BASE)
+    }
+
+    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
+        let region = self.region()?.bytes_mut();
+        check_dma_range(offset, bytes.len(), region.len())?;
+        region[offset..offset + bytes.len()].copy_from_slice(bytes);
+        // The device must see the data before the doorbell (an MMIO write) that follows.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
+        // Completions are written by the device behind the compiler's back: read volatile.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        let region = self.region()?.bytes();
+        check_dma_range(offset, out.len(), region.len())?;
+        for (o, byte) in out.iter_mut().zip(&region[offset..]) {
+            // SAFETY: `byte` is a valid reference into the live region.
+            *o = unsafe { std::ptr::read_volatile(byte) };
+        }
+        Ok(())
     }
 }
 

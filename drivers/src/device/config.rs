@@ -20,9 +20,15 @@ pub struct DeviceConfig {
     pub g1_scalar_mul_cycles: u64,
     /// G2 work costs this many times the G1 work (measured: add 39 / 12.7, scalar mul ~2.9).
     pub g2_factor: u64,
-    /// Bus cycles one job word costs to move (simulation: a write 1 cycle, a read ~2; a
-    /// board's MMIO is far slower per word and needs a larger value).
-    pub bus_cycles_per_word: u64,
+    /// Bytes per cycle the deadlines assume the DMA moves at least (the port moves 32; a
+    /// congested link less).
+    pub dma_bytes_per_cycle: u64,
+    /// Jobs kept in the device at once (job slots in host memory; the rings are the next
+    /// power of two above). Two overlap one job's transfers with another's compute.
+    pub in_flight: usize,
+    /// Items per device job at most, below what the device holds (smaller jobs: results of
+    /// the first sooner, more jobs in flight); `None`: as many as the device holds.
+    pub max_job_items: Option<usize>,
     /// Multiplies the measured costs (never below 1).
     pub margin: u64,
     /// Cycles the device is left alone between two polls.
@@ -40,7 +46,9 @@ impl Default for DeviceConfig {
             g1_add_cycles: 13,
             g1_scalar_mul_cycles: 1_300,
             g2_factor: 3,
-            bus_cycles_per_word: 2,
+            dma_bytes_per_cycle: 8,
+            in_flight: 4,
+            max_job_items: None,
             margin: 2,
             poll_cycles: 64,
             poll_pause: Duration::from_micros(5),
@@ -65,9 +73,9 @@ impl DeviceConfig {
         self.base_cycles + self.margin.max(1) * items * per_item * group
     }
 
-    /// The deadline for moving `words` words across the bus (streaming a job's input).
-    pub fn bus_cycles(&self, words: usize) -> u64 {
-        self.base_cycles + self.margin.max(1) * words as u64 * self.bus_cycles_per_word
+    /// The deadline's share for moving `bytes` bytes by DMA (a job's input and output).
+    pub fn transfer_cycles(&self, bytes: usize) -> u64 {
+        self.margin.max(1) * bytes as u64 / self.dma_bytes_per_cycle.max(1)
     }
 
     /// Every cost scaled by `factor` (a slow host or link), polling unchanged.
@@ -119,7 +127,7 @@ mod tests {
     fn scaling_stretches_every_deadline() {
         let config = DeviceConfig::default();
         let slow = config.scaled(5);
-        assert_eq!(slow.bus_cycles(1000), 5 * config.bus_cycles(1000));
+        assert_eq!(slow.transfer_cycles(1000), 5 * config.transfer_cycles(1000));
         assert_eq!(
             slow.compute_cycles(&SHAPE, Opcode::ScalarMulG2, 3),
             5 * config.compute_cycles(&SHAPE, Opcode::ScalarMulG2, 3)

@@ -24,10 +24,12 @@ pub struct Identity {
     pub clock_khz: u32,
     /// log2 of the Montgomery radix of the data encodings.
     pub mont_r_log2: u32,
-    /// Input FIFO capacity in words.
-    pub in_fifo_depth: u32,
-    /// Output FIFO capacity in words.
-    pub out_fifo_depth: u32,
+    /// Input buffer capacity in element words.
+    pub in_buffer_words: u32,
+    /// Output buffer capacity in words.
+    pub out_buffer_words: u32,
+    /// Largest ring the device takes (log2 of its entries).
+    pub ring_max_log2: u32,
     /// Interleaved lanes K of the engine.
     pub lanes: u32,
     /// Points one aggregation body run consumes per lane.
@@ -48,8 +50,9 @@ impl Identity {
             capabilities: transport.read32(regs::CAPABILITIES)?,
             clock_khz: transport.read32(regs::CLOCK_KHZ)?,
             mont_r_log2: transport.read32(regs::MONT_R_LOG2)?,
-            in_fifo_depth: transport.read32(regs::IN_FIFO_DEPTH)?,
-            out_fifo_depth: transport.read32(regs::OUT_FIFO_DEPTH)?,
+            in_buffer_words: transport.read32(regs::IN_BUFFER_WORDS)?,
+            out_buffer_words: transport.read32(regs::OUT_BUFFER_WORDS)?,
+            ring_max_log2: transport.read32(regs::RING_MAX_LOG2)?,
             lanes: transport.read32(regs::LANES)?,
             aggregate_fanin: transport.read32(regs::AGGREGATE_FANIN)?,
         })
@@ -60,8 +63,8 @@ impl Identity {
         Shape {
             lanes: self.lanes,
             aggregate_fanin: self.aggregate_fanin,
-            in_words: self.in_fifo_depth,
-            out_words: self.out_fifo_depth,
+            in_words: self.in_buffer_words,
+            out_words: self.out_buffer_words,
         }
     }
 
@@ -279,8 +282,9 @@ mod tests {
             capabilities: 0x7E,
             clock_khz: 250_000,
             mont_r_log2: MONT_R_LOG2,
-            in_fifo_depth: 512,
-            out_fifo_depth: 512,
+            in_buffer_words: 512,
+            out_buffer_words: 512,
+            ring_max_log2: 8,
             lanes: 40,
             aggregate_fanin: 3,
         };

@@ -1,20 +1,29 @@
-//! `Device`: the one interface to an accelerator. The job protocol of `tollgate_abi` is written
-//! here once, over [`RegisterAccess`]; every wait has a deadline and every failure an
-//! escalation: wait once more, soft reset and resubmit, full reset and resubmit, mark down.
+//! `Device`: the one interface to an accelerator. The ring protocol of `tollgate_abi` is
+//! written here once, over [`RegisterAccess`]: jobs are queued in the submission ring with up
+//! to [`DeviceConfig::in_flight`] in the device at once, completions are polled in host
+//! memory. Every wait has a deadline and every failure an escalation: wait once more, soft
+//! reset and resubmit, full reset and resubmit, mark down.
 
 mod config;
 pub mod identity;
+pub mod rings;
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tollgate_abi::layout::Shape;
-use tollgate_abi::{control, regs, status, Completion, CompletionStatus, Opcode};
+use tollgate_abi::{control, mem, regs, status, CompletionStatus, Descriptor, Opcode};
 use tracing::{debug, info, warn};
 
 pub use config::DeviceConfig;
 pub use identity::{Identity, IdentityMismatch, Manifest, ManifestError};
+use rings::{entry_bytes, entry_words, Layout, RingState, GUARD_BYTE, GUARD_BYTES};
 
 use crate::transport::{RegisterAccess, TransportError};
+
+/// The most host memory a device's reported shape may make the driver map (a bound on what
+/// the identity page can make us allocate).
+pub const MAX_DMA_BYTES: usize = 256 << 20;
 
 /// Why the device did not deliver a result.
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +86,14 @@ pub struct JobOutput {
     /// order. Sums (Aggregate*, MultiScalar*): each device job's K partial sums (one per lane,
     /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up.
     pub words: Vec<u32>,
-    /// Device cycles from doorbell to completion, summed over the device jobs
-    /// ([`regs::LAST_JOB_CYCLES`]).
+    /// Device cycles from descriptor fetch to completion, summed over the device jobs.
     pub device_cycles: u64,
+    /// Of those, cycles moving data (input reads, output and completion writes).
+    pub transfer_cycles: u64,
+    /// Bytes the jobs' inputs took in host memory (what the device read, descriptors aside).
+    pub bytes_in: u64,
+    /// Bytes of the jobs' outputs (what the device wrote, completions aside).
+    pub bytes_out: u64,
     /// Device jobs the items were split into.
     pub jobs: u32,
     /// Submissions in total (equal to `jobs` when nothing went wrong).
@@ -99,25 +113,27 @@ pub struct Counters {
     pub runs_done: u32,
 }
 
-/// One device job: a slice of the caller's items laid out as the device's stream.
+/// One device job: a slice of the caller's items laid out as the device's input.
 struct DeviceJob {
     opcode: Opcode,
     rounds: u32,
     items: usize,
-    stream: Vec<u32>,
+    input: Vec<u8>,
+    output_bytes: usize,
 }
 
 /// A submitted job.
 struct InFlight {
+    slot: usize,
     tag: u16,
-    compute_cycles: u64,
 }
 
 /// What one device job returned.
 struct Done {
     /// Its results ([`Shape::results`]).
     words: Vec<u32>,
-    device_cycles: u32,
+    device_cycles: u64,
+    transfer_cycles: u64,
 }
 
 /// Where a deadline is measured: the simulator's cycle count, or wall time on hardware.
@@ -132,6 +148,10 @@ pub struct Device {
     manifest: Manifest,
     identity: Identity,
     config: DeviceConfig,
+    layout: Layout,
+    /// Bus address of the DMA region.
+    iova: u64,
+    ring: RingState,
     next_tag: u16,
     down: Option<String>,
 }
@@ -164,11 +184,22 @@ impl Device {
             clock_khz = identity.clock_khz,
             "device identity matches its manifest"
         );
+        let layout = Layout::new(&identity.shape(), config.in_flight);
+        if layout.bytes > MAX_DMA_BYTES {
+            return Err(DeviceError::Protocol(format!(
+                "the reported buffers need {} bytes of DMA memory, more than {MAX_DMA_BYTES}",
+                layout.bytes
+            )));
+        }
+        let iova = transport.dma_map(layout.bytes)?;
         let mut device = Device {
             transport,
             manifest,
             identity,
             config,
+            layout,
+            iova,
+            ring: RingState::reset(),
             next_tag: 1,
             down: None,
         };
@@ -205,9 +236,11 @@ impl Device {
     }
 
     /// Runs `opcode` on `items` (concatenated in [`Opcode::item_words`] format): splits them
-    /// into device jobs of at most [`Shape::max_items`] items, runs each with the full
-    /// escalation, and returns their results (see [`JobOutput::words`]). Refuses at once while
-    /// the device is down.
+    /// into device jobs of at most [`Shape::max_items`] items, keeps up to
+    /// [`DeviceConfig::in_flight`] of them in the device, and returns their results (see
+    /// [`JobOutput::words`]). A job that fails gets the full escalation (the jobs queued
+    /// behind it are dropped by the reset and resubmitted). Refuses at once while the device
+    /// is down.
     pub fn run(&mut self, opcode: Opcode, items: &[u32]) -> Result<JobOutput, DeviceError> {
         if let Some(last) = &self.down {
             return Err(DeviceError::Down { last: last.clone() });
@@ -218,57 +251,110 @@ impl Device {
         if max_items == 0 {
             return Err(DeviceError::NoRoom { opcode, shape });
         }
+        let max_items = self
+            .config
+            .max_job_items
+            .map_or(max_items, |m| m.clamp(1, max_items));
+        let jobs = items
+            .chunks(max_items * opcode.item_words())
+            .map(|chunk| {
+                let (rounds, input) = shape
+                    .input_bytes_stream(opcode, chunk)
+                    .map_err(|error| DeviceError::BadJob(error.to_string()))?;
+                Ok(DeviceJob {
+                    opcode,
+                    rounds,
+                    items: chunk.len() / opcode.item_words(),
+                    input,
+                    output_bytes: shape.output_bytes(opcode, rounds),
+                })
+            })
+            .collect::<Result<Vec<_>, DeviceError>>()?;
         let mut output = JobOutput {
             words: Vec::new(),
             device_cycles: 0,
-            jobs: 0,
+            transfer_cycles: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            jobs: jobs.len() as u32,
             attempts: 0,
         };
-        for chunk in items.chunks(max_items * opcode.item_words()) {
-            let (rounds, stream) = shape
-                .input_stream(opcode, chunk)
-                .map_err(|error| DeviceError::BadJob(error.to_string()))?;
-            let job = DeviceJob {
-                opcode,
-                rounds,
-                items: chunk.len() / opcode.item_words(),
-                stream,
+        let mut pending: VecDeque<InFlight> = VecDeque::new();
+        let (mut next, mut finished) = (0, 0);
+        // Jobs complete in order: the oldest in flight is always job `finished`.
+        while finished < jobs.len() {
+            // Keep the device fed: the next jobs' transfers overlap this one's compute.
+            let mut failure = None;
+            while next < jobs.len() && pending.len() < self.layout.slots.len() {
+                let slot = (0..self.layout.slots.len())
+                    .find(|s| pending.iter().all(|p| p.slot != *s))
+                    .unwrap_or(0);
+                output.attempts += 1;
+                match self.submit(&jobs[next], slot) {
+                    Ok(in_flight) => pending.push_back(in_flight),
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+                next += 1;
+            }
+            let job = &jobs[finished];
+            let result = match (failure, pending.front()) {
+                (Some(error), _) => Err(error),
+                (None, Some(head)) => match self.complete(job, head) {
+                    Err(DeviceError::Timeout { stage, cycles }) => {
+                        // The device may be merely slow: give the job one more deadline.
+                        debug!(stage, cycles, "completion late; waiting once more");
+                        self.complete(job, head)
+                    }
+                    other => other,
+                },
+                (None, None) => Err(DeviceError::Protocol("no job in flight".into())),
             };
-            let (done, attempts) = self.escalate(&job)?;
-            output.words.extend(done.words);
-            output.device_cycles += u64::from(done.device_cycles);
-            output.jobs += 1;
-            output.attempts += attempts;
+            let done = match result {
+                Ok(done) => {
+                    pending.pop_front();
+                    done
+                }
+                Err(error) => {
+                    // The reset drops the jobs behind this one too: they are resubmitted.
+                    pending.clear();
+                    next = finished + 1;
+                    let (done, attempts) = self.escalate(job, error)?;
+                    output.attempts += attempts;
+                    done
+                }
+            };
+            self.record(&mut output, job, done);
+            finished += 1;
         }
         Ok(output)
     }
 
-    /// One device job with the full escalation: wait once more, soft reset and resubmit, full
-    /// reset and resubmit, mark down. Returns the result and the submissions it took.
-    fn escalate(&mut self, job: &DeviceJob) -> Result<(Done, u32), DeviceError> {
-        let first = match self.submit(job) {
-            Ok(in_flight) => match self.complete(job, &in_flight) {
-                Ok(done) => return Ok((done, 1)),
-                Err(DeviceError::Timeout { stage, cycles }) => {
-                    // The device may be merely slow: give the same job one more deadline.
-                    debug!(stage, cycles, "completion late; waiting once more");
-                    match self.complete(job, &in_flight) {
-                        Ok(done) => return Ok((done, 1)),
-                        Err(error) => error,
-                    }
-                }
-                Err(error) => error,
-            },
-            Err(error) => error,
-        };
+    fn record(&self, output: &mut JobOutput, job: &DeviceJob, done: Done) {
+        output.words.extend(done.words);
+        output.device_cycles += done.device_cycles;
+        output.transfer_cycles += done.transfer_cycles;
+        output.bytes_in += job.input.len() as u64;
+        output.bytes_out += job.output_bytes as u64;
+    }
+
+    /// A job that failed with `first`: soft reset and resubmit it alone, full reset and
+    /// resubmit, mark down. Returns the result and the submissions it took.
+    fn escalate(
+        &mut self,
+        job: &DeviceJob,
+        first: DeviceError,
+    ) -> Result<(Done, u32), DeviceError> {
         warn!(backend = self.backend(), error = %first, "job failed; soft reset and resubmit");
         let second = match self.soft_reset().and_then(|()| self.attempt(job)) {
-            Ok(done) => return Ok((done, 2)),
+            Ok(done) => return Ok((done, 1)),
             Err(error) => error,
         };
         warn!(backend = self.backend(), error = %second, "job failed again; full reset");
         let third = match self.full_reset().and_then(|()| self.attempt(job)) {
-            Ok(done) => return Ok((done, 3)),
+            Ok(done) => return Ok((done, 2)),
             Err(error) => error,
         };
         self.mark_down(third.to_string());
@@ -286,11 +372,49 @@ impl Device {
         Ok(())
     }
 
-    /// Drops the job in flight and clears errors, keeping identity and counters.
+    /// Drops every job in the device and clears errors, keeping identity and counters; the
+    /// rings start over empty.
     pub fn soft_reset(&mut self) -> Result<(), DeviceError> {
         self.transport
             .write32(regs::CONTROL, control::SOFT_RESET | control::ENABLE)?;
-        self.wait_ready()
+        self.wait_ready()?;
+        self.setup_rings()
+    }
+
+    /// Programs the window and the rings, zeroes the completion ring and refills the guard
+    /// bands (the device's indices are zero after any reset).
+    fn setup_rings(&mut self) -> Result<(), DeviceError> {
+        let t = self.transport.as_mut();
+        let layout = &self.layout;
+        let bytes = layout.bytes as u64;
+        let (sq, cq) = (self.iova + layout.sq as u64, self.iova + layout.cq as u64);
+        for (reg, value) in [
+            (regs::WINDOW_BASE_LO, self.iova as u32),
+            (regs::WINDOW_BASE_HI, (self.iova >> 32) as u32),
+            (regs::WINDOW_SIZE_LO, bytes as u32),
+            (regs::WINDOW_SIZE_HI, (bytes >> 32) as u32),
+            (regs::SQ_BASE_LO, sq as u32),
+            (regs::SQ_BASE_HI, (sq >> 32) as u32),
+            (regs::CQ_BASE_LO, cq as u32),
+            (regs::CQ_BASE_HI, (cq >> 32) as u32),
+            (regs::RING_LOG2, layout.ring_log2),
+        ] {
+            t.write32(reg, value)?;
+        }
+        t.dma_write(
+            layout.cq,
+            &vec![0; layout.entries() as usize * mem::BEAT_BYTES],
+        )?;
+        // Output buffers and their guards alike: wherever a job's output ends, a guard follows.
+        for slot in &layout.slots {
+            let start = slot.output - GUARD_BYTES;
+            t.dma_write(
+                start,
+                &vec![GUARD_BYTE; slot.output_capacity + 2 * GUARD_BYTES],
+            )?;
+        }
+        self.ring = RingState::reset();
+        Ok(())
     }
 
     /// Function-level reset (or the reset pin), then the identity is checked again: a board can
@@ -302,6 +426,18 @@ impl Device {
         self.identity = identity;
         self.enable()?;
         self.probe_registers()
+    }
+
+    /// The DMA region's layout (where rings, buffers and guard bands are).
+    pub fn dma_layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// A copy of the whole DMA region as the host sees it now.
+    pub fn dma_snapshot(&mut self) -> Result<Vec<u8>, DeviceError> {
+        let mut bytes = vec![0; self.layout.bytes];
+        self.transport.dma_read(0, &mut bytes)?;
+        Ok(bytes)
     }
 
     /// Reads the performance counters.
@@ -320,9 +456,13 @@ impl Device {
     }
 
     fn enable(&mut self) -> Result<(), DeviceError> {
-        self.transport
-            .write32(regs::CONTROL, control::SOFT_RESET | control::ENABLE)?;
-        self.wait_ready()?;
+        if self.identity.ring_max_log2 < self.layout.ring_log2 {
+            return Err(DeviceError::Protocol(format!(
+                "rings of 2^{} entries needed, the device takes 2^{}",
+                self.layout.ring_log2, self.identity.ring_max_log2
+            )));
+        }
+        self.soft_reset()?;
         let status = self.transport.read32(regs::STATUS)?;
         if status & status::ENABLED == 0 {
             return Err(DeviceError::Protocol(format!(
@@ -405,66 +545,58 @@ impl Device {
         tag
     }
 
-    /// One submission and its completion.
+    /// One submission (alone in the device) and its completion.
     fn attempt(&mut self, job: &DeviceJob) -> Result<Done, DeviceError> {
-        let in_flight = self.submit(job)?;
+        let in_flight = self.submit(job, 0)?;
         self.complete(job, &in_flight)
     }
 
-    /// Rings the doorbell and streams the whole input into the device's buffer.
-    fn submit(&mut self, job: &DeviceJob) -> Result<InFlight, DeviceError> {
+    /// Writes the job's input into its slot and its descriptor into the submission ring,
+    /// then rings the doorbell.
+    fn submit(&mut self, job: &DeviceJob, slot: usize) -> Result<InFlight, DeviceError> {
         let tag = self.take_tag();
-        let status = self.transport.read32(regs::STATUS)?;
-        if status & status::READY == 0 {
-            return Err(DeviceError::Protocol(format!(
-                "not READY before submit: {status:#x}"
-            )));
-        }
-        let t = self.transport.as_mut();
-        t.write32(regs::JOB_OPCODE, job.opcode as u32)?;
-        t.write32(regs::JOB_ROUNDS, job.rounds)?;
-        t.write32(regs::DOORBELL, tag as u32)?;
-        let cycles = self.config.bus_cycles(job.stream.len());
-        let deadline = self.deadline(cycles);
-        let mut sent = 0;
-        while sent < job.stream.len() {
-            let free = self.transport.read32(regs::IN_FIFO_FREE)? as usize;
-            let end = (sent + free).min(job.stream.len());
-            for word in &job.stream[sent..end] {
-                self.transport.write32(regs::IN_FIFO, *word)?;
-            }
-            if end == sent {
-                self.check_failed()?;
-                if self.expired(&deadline) {
-                    return Err(DeviceError::Timeout {
-                        stage: "streaming input",
-                        cycles,
-                    });
-                }
-                self.pause()?;
-            }
-            sent = end;
-        }
-        Ok(InFlight {
+        let s = self.layout.slots[slot];
+        let descriptor = Descriptor {
+            opcode: job.opcode as u32,
+            rounds: job.rounds,
             tag,
-            compute_cycles: self.config.compute_cycles(
-                &self.identity.shape(),
-                job.opcode,
-                job.rounds,
-            ),
-        })
+            in_addr: self.iova + s.input as u64,
+            in_len: job.input.len() as u32,
+            out_addr: self.iova + s.output as u64,
+            out_len: job.output_bytes as u32,
+        };
+        let (entry, tail) = self.ring.push(self.layout.entries());
+        let [_, (after, _)] = self.layout.guards(slot, job.output_bytes);
+        let t = self.transport.as_mut();
+        t.dma_write(s.input, &job.input)?;
+        // A larger job left its output here: the guard moves to this job's end.
+        t.dma_write(after, &[GUARD_BYTE; GUARD_BYTES])?;
+        t.dma_write(
+            self.layout.sq + entry as usize * mem::BEAT_BYTES,
+            &entry_bytes(&descriptor.encode()),
+        )?;
+        t.write32(regs::SQ_TAIL, tail)?;
+        Ok(InFlight { slot, tag })
     }
 
-    /// Waits (one deadline) for the completion of the job in flight, then reads its output,
-    /// which is all in the output buffer by then.
+    /// Waits (one deadline) for the completion of the oldest job in flight, then reads its
+    /// output from host memory.
     fn complete(&mut self, job: &DeviceJob, in_flight: &InFlight) -> Result<Done, DeviceError> {
-        let cycles = in_flight.compute_cycles;
+        let shape = self.identity.shape();
+        let cycles = self.config.compute_cycles(&shape, job.opcode, job.rounds)
+            + self
+                .config
+                .transfer_cycles(job.input.len() + job.output_bytes);
         let deadline = self.deadline(cycles);
+        let cq_slot = self.layout.cq + self.ring.cq_head as usize * mem::BEAT_BYTES;
         let completion = loop {
-            if let Some(done) = Completion::decode(self.transport.read32(regs::COMPLETION)?) {
-                break done;
+            let mut bytes = [0u8; mem::BEAT_BYTES];
+            self.transport.dma_read(cq_slot, &mut bytes)?;
+            if let Some(entry) = self.ring.new_completion(&entry_words(&bytes)) {
+                break entry;
             }
             if self.expired(&deadline) {
+                self.check_failed()?;
                 return Err(DeviceError::Timeout {
                     stage: "waiting for completion",
                     cycles,
@@ -472,17 +604,20 @@ impl Device {
             }
             self.pause()?;
         };
+        let head = self.ring.pop(self.layout.entries());
+        self.transport.write32(regs::CQ_HEAD, head)?;
         if completion.tag != in_flight.tag {
             return Err(DeviceError::Protocol(format!(
-                "completion tag {:#x}, submitted {:#x}",
+                "completion tag {:#x}, expected {:#x} (lost or repeated completion)",
                 completion.tag, in_flight.tag
             )));
         }
         match CompletionStatus::from_u32(completion.status) {
             Some(CompletionStatus::Ok) => {}
             Some(CompletionStatus::Failed) => {
-                let error_bits = self.transport.read32(regs::ERROR)?;
-                return Err(DeviceError::Failed { error_bits });
+                return Err(DeviceError::Failed {
+                    error_bits: completion.error,
+                })
             }
             None => {
                 return Err(DeviceError::Protocol(format!(
@@ -491,30 +626,35 @@ impl Device {
                 )))
             }
         }
-        let shape = self.identity.shape();
-        let expected = shape.output_words(job.opcode, job.rounds);
-        let waiting = self.transport.read32(regs::OUT_FIFO_COUNT)? as usize;
-        if waiting != expected {
-            return Err(DeviceError::Protocol(format!(
-                "completed with {waiting} result words waiting, the job makes {expected}"
-            )));
+        let slot = self.layout.slots[in_flight.slot];
+        let mut bytes = vec![0u8; job.output_bytes];
+        self.transport.dma_read(slot.output, &mut bytes)?;
+        for (offset, len) in self.layout.guards(in_flight.slot, job.output_bytes) {
+            let mut guard = vec![0u8; len];
+            self.transport.dma_read(offset, &mut guard)?;
+            if guard.iter().any(|b| *b != GUARD_BYTE) {
+                return Err(DeviceError::Protocol(format!(
+                    "the device wrote outside job {:#x}'s output buffer (guard at {offset:#x})",
+                    in_flight.tag
+                )));
+            }
         }
-        let mut stream = Vec::with_capacity(expected);
-        for _ in 0..expected {
-            stream.push(self.transport.read32(regs::OUT_FIFO)?);
-        }
-        let device_cycles = self.transport.read32(regs::LAST_JOB_CYCLES)?;
-        self.transport.write32(regs::COMPLETION_ACK, 1)?;
+        let stream: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         let words = shape
             .results(job.opcode, job.rounds, job.items, &stream)
             .map_err(|error| DeviceError::Protocol(error.to_string()))?;
+        let transfer = u64::from(completion.load_cycles) + u64::from(completion.store_cycles);
         Ok(Done {
             words,
-            device_cycles,
+            device_cycles: transfer + u64::from(completion.compute_cycles),
+            transfer_cycles: transfer,
         })
     }
 
-    /// A device that failed the job while the host was still streaming says so in STATUS.
+    /// A device stuck on a misconfiguration says so in STATUS.
     fn check_failed(&mut self) -> Result<(), DeviceError> {
         if self.transport.read32(regs::STATUS)? & status::ERROR != 0 {
             let error_bits = self.transport.read32(regs::ERROR)?;

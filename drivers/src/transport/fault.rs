@@ -1,27 +1,42 @@
-//! Fault injection at the transport: the real driver code above sees a device that hangs,
-//! corrupts a result word, reports an error status or answers slowly, exactly as it would see
-//! a misbehaving board. Switchable at run time through a shared [`FaultControl`].
+//! Fault injection: the real driver code above sees a device that hangs, corrupts a result,
+//! reports an error, loses or repeats a completion, fails a DMA read, is handed a descriptor
+//! pointing outside its window, or answers slowly, exactly as it would see a misbehaving
+//! board. Switchable at run time through a shared [`FaultControl`]; counted per job (per
+//! doorbell). Slowness is the link's and is injected here; the others happen on the device's
+//! side of the boundary, so the transport arms them for the job ([`RegisterAccess::arm_job_fault`],
+//! the simulator's memory model).
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tollgate_abi::{completion, error, regs, status, CompletionStatus};
+use tollgate_abi::regs;
+use tracing::warn;
 
 use super::{RegisterAccess, TransportError};
 
 /// A kind of misbehaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// The job never completes: COMPLETION never turns valid and STATUS stays BUSY.
+    /// The job never completes: its input reads are never answered (until a reset, when
+    /// they fail as a PCIe completion timeout would).
     Hang,
-    /// The first result word read of the job has its low bit flipped.
+    /// The first beat of the job's result written to host memory has its low bit flipped.
     CorruptResult,
-    /// The job completes with status Failed and an INTERNAL error bit.
+    /// The job's completion says Failed with an INTERNAL error bit.
     ErrorStatus,
-    /// Every register access takes this much longer.
+    /// Every register access (MMIO, which crosses the link) takes this much longer. Host
+    /// memory is the CPU's own: the completion polls and the job buffers are not slowed.
     Slow(Duration),
+    /// The first input read of the job returns an error.
+    DmaReadError,
+    /// The job's completion is never written to host memory.
+    CompletionLost,
+    /// The job's completion is written twice: in its slot and in the next one.
+    CompletionTwice,
+    /// The job's descriptor, as the device reads it, points its input outside the window.
+    DescriptorOutside,
 }
 
 /// A fault and for how many jobs it lasts.
@@ -37,7 +52,7 @@ pub struct FaultSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultSpecError {
     /// Unknown fault name.
-    #[error("unknown fault {0:?}: expected hang, corrupt, error or slow")]
+    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice or outside")]
     UnknownFault(String),
     /// Malformed `key=value` option.
     #[error("bad fault option {0:?}: expected jobs=N or delay_us=N")]
@@ -47,7 +62,8 @@ pub enum FaultSpecError {
 impl FromStr for FaultSpec {
     type Err = FaultSpecError;
 
-    /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default 2 ms).
+    /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default
+    /// 2 ms), dma-read, lost, twice, outside.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.split(',');
         let kind = parts.next().unwrap_or_default().trim();
@@ -77,6 +93,10 @@ impl FromStr for FaultSpec {
             "corrupt" => Fault::CorruptResult,
             "error" => Fault::ErrorStatus,
             "slow" => Fault::Slow(delay),
+            "dma-read" => Fault::DmaReadError,
+            "lost" => Fault::CompletionLost,
+            "twice" => Fault::CompletionTwice,
+            "outside" => Fault::DescriptorOutside,
             other => return Err(FaultSpecError::UnknownFault(other.to_string())),
         };
         Ok(FaultSpec { fault, jobs })
@@ -90,6 +110,10 @@ impl fmt::Display for FaultSpec {
             Fault::CorruptResult => write!(f, "corrupt")?,
             Fault::ErrorStatus => write!(f, "error")?,
             Fault::Slow(delay) => write!(f, "slow,delay_us={}", delay.as_micros())?,
+            Fault::DmaReadError => write!(f, "dma-read")?,
+            Fault::CompletionLost => write!(f, "lost")?,
+            Fault::CompletionTwice => write!(f, "twice")?,
+            Fault::DescriptorOutside => write!(f, "outside")?,
         }
         if let Some(jobs) = self.jobs {
             write!(f, ",jobs={jobs}")?;
@@ -151,24 +175,20 @@ impl FaultControl {
 pub struct FaultyTransport<T> {
     inner: T,
     control: Arc<FaultControl>,
-    /// The fault of the job in flight (decided at its doorbell, dropped at reset).
-    job_fault: Option<Fault>,
-    corrupted: bool,
 }
 
 impl<T: RegisterAccess> FaultyTransport<T> {
     /// Wraps `inner`; faults come from `control`.
     pub fn new(inner: T, control: Arc<FaultControl>) -> FaultyTransport<T> {
-        FaultyTransport {
-            inner,
-            control,
-            job_fault: None,
-            corrupted: false,
-        }
+        FaultyTransport { inner, control }
     }
 
     fn slow_down(&self) {
-        // A slow fault delays every access while armed, job or not (a sick link).
+        // A slow fault delays every MMIO access while armed, job or not (a sick link). Under
+        // ABI 2 every word crossed as MMIO; under ABI 3 only doorbells and registers do, and
+        // slowing the host-memory polls too made a job's wall time grow with its cycles / poll
+        // interval (3,000 sleeps for a 200k-cycle job: sim_e2e's slow test hit the request
+        // deadline under load).
         if let Some(FaultSpec {
             fault: Fault::Slow(delay),
             ..
@@ -182,39 +202,23 @@ impl<T: RegisterAccess> FaultyTransport<T> {
 impl<T: RegisterAccess> RegisterAccess for FaultyTransport<T> {
     fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
         self.slow_down();
-        let value = self.inner.read32(addr)?;
-        Ok(match (self.job_fault, addr) {
-            (Some(Fault::Hang), regs::COMPLETION) => 0,
-            (Some(Fault::Hang), regs::STATUS) => {
-                (value | status::BUSY) & !(status::READY | status::DONE)
-            }
-            (Some(Fault::ErrorStatus), regs::COMPLETION) if value & completion::VALID != 0 => {
-                let tag = (value & completion::TAG_MASK) as u16;
-                tollgate_abi::Completion::encode(tag, CompletionStatus::Failed)
-            }
-            (Some(Fault::ErrorStatus), regs::ERROR) => value | error::INTERNAL,
-            (Some(Fault::ErrorStatus), regs::STATUS) if value & status::DONE != 0 => {
-                value | status::ERROR
-            }
-            (Some(Fault::CorruptResult), regs::OUT_FIFO) if !self.corrupted => {
-                self.corrupted = true;
-                value ^ 1
-            }
-            _ => value,
-        })
+        self.inner.read32(addr)
     }
 
     fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
         self.slow_down();
-        match addr {
-            regs::DOORBELL => {
-                self.job_fault = self.control.take_for_job();
-                self.corrupted = false;
+        if addr == regs::SQ_TAIL {
+            let fault = self
+                .control
+                .take_for_job()
+                .filter(|f| !matches!(f, Fault::Slow(_)));
+            if !self.inner.arm_job_fault(fault) {
+                warn!(
+                    ?fault,
+                    backend = self.inner.backend(),
+                    "fault cannot be injected here"
+                );
             }
-            regs::CONTROL if value & tollgate_abi::control::SOFT_RESET != 0 => {
-                self.job_fault = None;
-            }
-            _ => {}
         }
         self.inner.write32(addr, value)
     }
@@ -224,7 +228,6 @@ impl<T: RegisterAccess> RegisterAccess for FaultyTransport<T> {
     }
 
     fn full_reset(&mut self) -> Result<(), TransportError> {
-        self.job_fault = None;
         self.inner.full_reset()
     }
 
@@ -234,6 +237,22 @@ impl<T: RegisterAccess> RegisterAccess for FaultyTransport<T> {
 
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
+        self.inner.dma_map(bytes)
+    }
+
+    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
+        self.inner.dma_write(offset, bytes)
+    }
+
+    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
+        self.inner.dma_read(offset, out)
+    }
+
+    fn arm_job_fault(&mut self, fault: Option<Fault>) -> bool {
+        self.inner.arm_job_fault(fault)
     }
 }
 
@@ -248,6 +267,10 @@ mod tests {
             "corrupt,jobs=2",
             "error,jobs=1",
             "slow,delay_us=500",
+            "dma-read",
+            "lost,jobs=1",
+            "twice",
+            "outside,jobs=3",
         ] {
             let spec: FaultSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

@@ -1,6 +1,8 @@
-//! The MMIO boundary: one 32-bit register access at a time. Everything above this trait (the
-//! job protocol, timeouts, escalation, identity checks) is shared by every backend; everything
-//! below it is the backend's (a mapped PCIe BAR, or the RTL's register bus under Verilator).
+//! The device boundary: one 32-bit register access at a time, and one region of host memory
+//! mapped for the device's DMA. Everything above this trait (the rings, timeouts,
+//! escalation, identity checks) is shared by every backend; everything below it is the
+//! backend's (a mapped PCIe BAR and VFIO-mapped pinned memory, or the RTL's register bus and
+//! memory port under Verilator).
 
 pub mod fault;
 
@@ -23,11 +25,21 @@ pub enum TransportError {
     /// The simulation model failed (e.g. Verilator stopped).
     #[error("simulation failed: {0}")]
     Simulation(String),
+    /// An access to the DMA region outside what was mapped (a driver bug).
+    #[error("DMA region access at {offset:#x}+{len} outside the {mapped} mapped bytes")]
+    OutsideDma {
+        /// Offset of the access.
+        offset: usize,
+        /// Its length.
+        len: usize,
+        /// Bytes mapped.
+        mapped: usize,
+    },
 }
 
 /// How the backend reaches the device's registers.
 pub trait RegisterAccess: Send {
-    /// Reads one 32-bit register (a read of OUT_FIFO pops a word).
+    /// Reads one 32-bit register (no read has a side effect).
     fn read32(&mut self, addr: u32) -> Result<u32, TransportError>;
     /// Writes one 32-bit register.
     fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError>;
@@ -41,6 +53,30 @@ pub trait RegisterAccess: Send {
     fn cycles(&self) -> Option<u64>;
     /// A short name of the backend for logs and metrics ("sim", "pcie").
     fn backend(&self) -> &'static str;
+    /// Maps a zeroed region of `bytes` bytes of host memory for the device (replacing any
+    /// earlier one) and returns its bus address. The device can reach nothing else.
+    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError>;
+    /// Writes host memory of the DMA region at `offset`.
+    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError>;
+    /// Reads host memory of the DMA region at `offset`.
+    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError>;
+    /// Arms a device-side fault for the job of the next doorbell (`None`: a clean job).
+    /// Returns whether the backend can inject it (only the simulator can).
+    fn arm_job_fault(&mut self, fault: Option<fault::Fault>) -> bool {
+        fault.is_none()
+    }
+}
+
+/// Checks that `offset..offset + len` lies in a region of `mapped` bytes.
+pub fn check_dma_range(offset: usize, len: usize, mapped: usize) -> Result<(), TransportError> {
+    match offset.checked_add(len) {
+        Some(end) if end <= mapped => Ok(()),
+        _ => Err(TransportError::OutsideDma {
+            offset,
+            len,
+            mapped,
+        }),
+    }
 }
 
 impl<T: RegisterAccess + ?Sized> RegisterAccess for Box<T> {
@@ -61,5 +97,17 @@ impl<T: RegisterAccess + ?Sized> RegisterAccess for Box<T> {
     }
     fn backend(&self) -> &'static str {
         (**self).backend()
+    }
+    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
+        (**self).dma_map(bytes)
+    }
+    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
+        (**self).dma_write(offset, bytes)
+    }
+    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
+        (**self).dma_read(offset, out)
+    }
+    fn arm_job_fault(&mut self, fault: Option<fault::Fault>) -> bool {
+        (**self).arm_job_fault(fault)
     }
 }

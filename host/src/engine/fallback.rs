@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Counter, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 use tollgate_drivers::DeviceError;
 
 /// Tunables of the device engine.
@@ -94,6 +94,13 @@ pub struct DeviceMetrics {
     pub job_duration: Histogram,
     /// Device clock cycles of completed jobs (from the device's own counter).
     pub job_cycles: IntCounterVec,
+    /// Bytes moved by DMA, `direction` = `to_device` (inputs) or `from_device` (results).
+    pub transfer_bytes: IntCounterVec,
+    /// Seconds the device's engine computed jobs (at its clock).
+    pub busy_seconds: Counter,
+    /// Seconds the device moved job data (descriptor and input reads, result and completion
+    /// writes); overlaps the engine's time when jobs queue.
+    pub transfer_seconds: Counter,
 }
 
 const DURATION_BUCKETS: &[f64] = &[
@@ -133,8 +140,29 @@ impl DeviceMetrics {
                 ),
                 &["opcode"],
             )?,
+            transfer_bytes: IntCounterVec::new(
+                Opts::new(
+                    "tollgate_device_transfer_bytes_total",
+                    "Bytes the accelerator moved by DMA, by direction",
+                ),
+                &["direction"],
+            )?,
+            busy_seconds: Counter::new(
+                "tollgate_device_busy_seconds_total",
+                "Accelerator engine time spent computing jobs, at its clock",
+            )?,
+            transfer_seconds: Counter::new(
+                "tollgate_device_transfer_seconds_total",
+                "Accelerator time spent moving job data, at its clock",
+            )?,
         };
         registry.register(Box::new(metrics.up.clone()))?;
+        registry.register(Box::new(metrics.transfer_bytes.clone()))?;
+        registry.register(Box::new(metrics.busy_seconds.clone()))?;
+        registry.register(Box::new(metrics.transfer_seconds.clone()))?;
+        for direction in ["to_device", "from_device"] {
+            metrics.transfer_bytes.with_label_values(&[direction]);
+        }
         registry.register(Box::new(metrics.jobs.clone()))?;
         registry.register(Box::new(metrics.fallbacks.clone()))?;
         registry.register(Box::new(metrics.job_duration.clone()))?;

@@ -19,8 +19,9 @@ pub struct DeviceArgs {
     /// PCIe board: an address (0000:65:00.0) or vendor:device id. [default: 10ee:7011]
     #[arg(long, env = "TOLLGATE_PCIE_DEVICE")]
     pub pcie_device: Option<String>,
-    /// Inject a fault at the device transport: hang, corrupt, error or slow, with optional
-    /// ",jobs=N" (only the next N jobs) and ",delay_us=N" (slow). For testing the fallback.
+    /// Inject a fault at the device transport: hang, corrupt, error or slow, or (sim) the DMA
+    /// faults dma-read, lost, twice or outside, with optional ",jobs=N" (only the next N
+    /// jobs) and ",delay_us=N" (slow). For testing the fallback.
     #[arg(long, env = "TOLLGATE_INJECT_FAULT")]
     pub inject_fault: Option<tollgate_drivers::FaultSpec>,
     /// Batches smaller than this stay on the CPU. [default: the default max_batch_size, 128,
@@ -132,7 +133,6 @@ impl DeviceArgs {
             // scheduler adds wall-time jitter that a 20k-cycle (80 µs) base would not absorb.
             Transport::Pcie => tollgate_drivers::DeviceConfig {
                 base_cycles: 2_500_000,
-                bus_cycles_per_word: 250,
                 ..base
             },
         };

@@ -53,6 +53,7 @@ impl Shared {
                     .job_cycles
                     .with_label_values(&[&format!("{opcode:?}")])
                     .inc_by(output.device_cycles);
+                self.count_transfer(device, &output);
                 Ok(output)
             }
             Err(error) => {
@@ -70,6 +71,22 @@ impl Shared {
                 Err(reason)
             }
         }
+    }
+
+    /// Whether the card is compute- or bus-bound, for /metrics.
+    fn count_transfer(&self, device: &Device, output: &JobOutput) {
+        let m = &self.metrics;
+        m.transfer_bytes
+            .with_label_values(&["to_device"])
+            .inc_by(output.bytes_in);
+        m.transfer_bytes
+            .with_label_values(&["from_device"])
+            .inc_by(output.bytes_out);
+        let hz = f64::from(device.identity().clock_khz.max(1)) * 1e3;
+        let compute = output.device_cycles - output.transfer_cycles;
+        m.busy_seconds.inc_by(compute as f64 / hz);
+        m.transfer_seconds
+            .inc_by(output.transfer_cycles as f64 / hz);
     }
 
     pub(super) fn take_out_of_service(&self) {

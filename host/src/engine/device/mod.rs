@@ -30,7 +30,7 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
-pub use pairing::pairing_check;
+pub use pairing::{final_check, miller_loops, pairing_check};
 
 use super::fallback::{DeviceMetrics, Policy};
 use super::CpuEngine;

@@ -39,15 +39,25 @@ blinded!(blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine);
 blinded!(blst_p2_affine, blst_p2_affine_is_inf, blst_p2_to_affine);
 
 /// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
-/// device-backed batch check, spread over the cores like the CPU engine's (one pairing
-/// accumulator per thread, merged before the final exponentiation). Items repeating a message
-/// are summed first, as the CPU engine does (super::super::grouping).
+/// device-backed batch check ([`miller_loops`] then [`final_check`]).
 pub fn pairing_check<P: Blinded, S: Any>(
     dst: &[u8],
     blinded: &[P],
     messages: &[&[u8]],
     sum: &S,
 ) -> Result<bool, FallbackReason> {
+    Ok(final_check(miller_loops(dst, blinded, messages)?, sum))
+}
+
+/// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)), spread over the
+/// cores like the CPU engine's (one pairing accumulator per thread, merged). Items repeating a
+/// message are summed first, as the CPU engine does (super::super::grouping). It needs only
+/// the blinded points, so it can run while the device still computes the sum.
+pub fn miller_loops<'d, P: Blinded>(
+    dst: &'d [u8],
+    blinded: &[P],
+    messages: &[&[u8]],
+) -> Result<Pairing<'d>, FallbackReason> {
     // An infinity means the device lost a factor: rᵢ ≠ 0, pkᵢ ≠ infinity. Checked per item,
     // before any sum could hide it.
     if blinded.iter().any(Blinded::is_infinity) {
@@ -102,9 +112,14 @@ pub fn pairing_check<P: Blinded, S: Any>(
             return Err(FallbackReason::BadResult);
         }
     }
+    Ok(pairing)
+}
+
+/// The final exponentiation against e(g, sum).
+pub fn final_check<S: Any>(pairing: Pairing<'_>, sum: &S) -> bool {
     let mut gt = blst_fp12::default();
     Pairing::aggregated(&mut gt, sum);
-    Ok(pairing.finalverify(Some(&gt)))
+    pairing.finalverify(Some(&gt))
 }
 
 #[cfg(test)]
