@@ -48,4 +48,4 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked --features tollgate/sim -- -D warnings
 # `sim` builds the Verilator model of the accelerator into the service and its tests. The
 # benchmarks have no tests; clippy above has type-checked them.
-cargo test --workspace --exclude tollgate-bench --locked --features tollgate/sim
+cargo test --workspace --exclude tollgate-bench --locked --features tollgate/sim --no-fail-fast

@@ -19,8 +19,7 @@ struct Input {
 }
 
 fn vectors_dir() -> PathBuf {
-    // The repository's sibling `shared/` (CI lays it out beside the clone).
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/bls12-381-tests/sign")
+    crate::common::vectors_dir().join("sign")
 }
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use blst::{blst_fp12, Pairing, BLST_ERROR};
 
 /// One pairing term of the key side.
-pub(super) enum KeyTerm<'a, P> {
+pub enum KeyTerm<'a, P> {
     /// rᵢ·pkᵢ of one item, multiplied inside the pairing (`scalar` little-endian, 64 bits).
     Blinded {
         key: P,
@@ -24,11 +24,11 @@ pub(super) enum KeyTerm<'a, P> {
 /// A key term the pairing refused: a key at infinity. Honest keys are never at infinity and
 /// their blinded sums are with probability ~2⁻⁶⁴.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Refused;
+pub struct Refused;
 
 /// Whether the equation holds for `terms` (not empty) and the summed signature side
 /// `sig_sum`, a point of the other group than the keys'. `dst` is the hash's tag.
-pub(super) fn holds<P: Any + Sync, S: Any>(
+pub fn holds<P: Any + Sync, S: Any>(
     dst: &[u8],
     terms: &[KeyTerm<P>],
     sig_sum: &S,
@@ -38,7 +38,7 @@ pub(super) fn holds<P: Any + Sync, S: Any>(
 
 /// The key side: hashes the messages and accumulates the Miller loops of `terms`. It needs no
 /// signature, so it can run while the signature side is still being summed.
-pub(super) fn miller_loops<'d, P: Any + Sync>(
+pub fn miller_loops<'d, P: Any + Sync>(
     dst: &'d [u8],
     terms: &[KeyTerm<P>],
 ) -> Result<Pairing<'d>, Refused> {
@@ -94,7 +94,7 @@ pub(super) fn miller_loops<'d, P: Any + Sync>(
 }
 
 /// The one final exponentiation: the key side against e(g, `sig_sum`).
-pub(super) fn final_check<S: Any>(key_side: Pairing<'_>, sig_sum: &S) -> bool {
+pub fn final_check<S: Any>(key_side: Pairing<'_>, sig_sum: &S) -> bool {
     let mut signature_side = blst_fp12::default();
     Pairing::aggregated(&mut signature_side, sig_sum);
     key_side.finalverify(Some(&signature_side))

@@ -3,10 +3,11 @@
 use std::any::Any;
 
 use blst::{
-    blst_fp12, blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine, blst_p2_affine,
-    blst_p2_affine_is_inf, blst_p2_to_affine, MultiPoint, Pairing, BLST_ERROR,
+    blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine, blst_p2_affine,
+    blst_p2_affine_is_inf, blst_p2_to_affine, MultiPoint, Pairing,
 };
 
+use super::super::batch_equation::{self, KeyTerm, Refused};
 use super::super::fallback::FallbackReason;
 use super::super::grouping::{grouping_pays, same_message_groups};
 
@@ -49,10 +50,10 @@ pub fn pairing_check<P: Blinded, S: Any>(
     Ok(final_check(miller_loops(dst, blinded, messages)?, sum))
 }
 
-/// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)), spread over the
-/// cores like the CPU engine's (one pairing accumulator per thread, merged). Items repeating a
-/// message are summed first, as the CPU engine does (super::super::grouping). It needs only
-/// the blinded points, so it can run while the device still computes the sum.
+/// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)) on every core
+/// (super::super::batch_equation). Items repeating a message are summed first, as the CPU
+/// engine does (super::super::grouping). It needs only the blinded points, so it can run while
+/// the device still computes the sum.
 pub fn miller_loops<'d, P: Blinded>(
     dst: &'d [u8],
     blinded: &[P],
@@ -64,63 +65,30 @@ pub fn miller_loops<'d, P: Blinded>(
         return Err(FallbackReason::BadResult);
     }
     let groups = same_message_groups(messages);
-    let (points, messages): (Vec<P>, Vec<&[u8]>) = match grouping_pays(&groups, messages.len()) {
+    let terms: Vec<KeyTerm<P>> = match grouping_pays(&groups, messages.len()) {
         true => groups
             .iter()
             .map(|group| {
                 let points: Vec<P> = group.iter().map(|&i| blinded[i]).collect();
-                (P::sum(&points), messages[group[0]])
+                KeyTerm::Summed {
+                    key: P::sum(&points),
+                    message: messages[group[0]],
+                }
             })
-            .unzip(),
-        false => (blinded.to_vec(), messages.to_vec()),
+            .collect(),
+        false => blinded
+            .iter()
+            .zip(messages)
+            .map(|(&key, &message)| KeyTerm::Summed { key, message })
+            .collect(),
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = points.len().div_ceil(threads).max(1);
-    let partials: Vec<Result<Pairing, FallbackReason>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = points
-            .chunks(chunk)
-            .zip(messages.chunks(chunk))
-            .map(|(points, messages)| {
-                scope.spawn(move || {
-                    let mut pairing = Pairing::new(true, dst);
-                    for (point, message) in points.iter().zip(messages) {
-                        // A group's sum at infinity (probability ~2⁻⁶⁴ for honest keys) is
-                        // refused too; the CPU then verifies the batch.
-                        if pairing.aggregate(point, false, &(), false, message, &[])
-                            != BLST_ERROR::BLST_SUCCESS
-                        {
-                            return Err(FallbackReason::BadResult);
-                        }
-                    }
-                    pairing.commit();
-                    Ok(pairing)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().unwrap_or(Err(FallbackReason::DeviceError)))
-            .collect()
-    });
-    let mut partials = partials.into_iter();
-    let mut pairing = match partials.next() {
-        Some(first) => first?,
-        None => return Err(FallbackReason::DeviceError),
-    };
-    for partial in partials {
-        if pairing.merge(&partial?) != BLST_ERROR::BLST_SUCCESS {
-            return Err(FallbackReason::BadResult);
-        }
-    }
-    Ok(pairing)
+    // A group's sum at infinity (probability ~2⁻⁶⁴ for honest keys) is refused too; the CPU
+    // then verifies the batch.
+    batch_equation::miller_loops(dst, &terms).map_err(|Refused| FallbackReason::BadResult)
 }
 
 /// The final exponentiation against e(g, sum).
-pub fn final_check<S: Any>(pairing: Pairing<'_>, sum: &S) -> bool {
-    let mut gt = blst_fp12::default();
-    Pairing::aggregated(&mut gt, sum);
-    pairing.finalverify(Some(&gt))
-}
+pub use super::super::batch_equation::final_check;
 
 #[cfg(test)]
 mod tests {
