@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +34,10 @@ pub struct ImportArgs {
     /// Keys per request (at most the server's max_items).
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+    /// Requests in flight at once: with one, the server idles while each answer travels
+    /// and its store commits; a few keep its cores busy.
+    #[arg(long, default_value_t = 4)]
+    parallel: usize,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -79,9 +85,17 @@ fn read_entries(path: &PathBuf) -> Result<Vec<KeyRegistration>, ClientError> {
     Ok(entries)
 }
 
+/// Keys the server answered, over all batches.
+#[derive(Default)]
+struct Tally {
+    created: usize,
+    existing: usize,
+    failed: usize,
+}
+
 fn import(args: ImportArgs) -> anyhow::Result<()> {
-    if args.batch == 0 {
-        return Err(ClientError::Usage("--batch must be at least 1".into()).into());
+    if args.batch == 0 || args.parallel == 0 {
+        return Err(ClientError::Usage("--batch and --parallel must be at least 1".into()).into());
     }
     let token = read_token(&args.token_file)?;
     let entries = read_entries(&args.file)?;
@@ -90,39 +104,57 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} keys, {per_sec}, eta {eta} {msg}",
     )?);
-    let (mut created, mut existing, mut failed) = (0, 0, 0);
-    for chunk in entries.chunks(args.batch) {
-        let body = serde_json::to_string(chunk)?;
-        let answer = server.post_ok_authorized("/v1/keys/batch", &body, &token)?;
-        let response: KeyBatchResponse =
-            serde_json::from_str(&answer).map_err(|source| ClientError::Json {
-                what: "the batch answer".into(),
-                source,
-            })?;
-        for result in response.results.iter().filter(|r| r.error.is_some()) {
-            bar.suspend(|| {
-                eprintln!(
-                    "{}: {}",
-                    result.key_id,
-                    result.error.as_deref().unwrap_or_default()
-                )
-            });
+    let chunks: Vec<&[KeyRegistration]> = entries.chunks(args.batch).collect();
+    let next = AtomicUsize::new(0);
+    let tally = Mutex::new(Tally::default());
+    // Each sender takes the next batch until none is left or one fails; the server's answers
+    // are independent per key, so their order does not matter and a rerun resumes.
+    let send = || -> anyhow::Result<()> {
+        while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let body = serde_json::to_string(chunk)?;
+            let answer = server.post_ok_authorized("/v1/keys/batch", &body, &token)?;
+            let response: KeyBatchResponse =
+                serde_json::from_str(&answer).map_err(|source| ClientError::Json {
+                    what: "the batch answer".into(),
+                    source,
+                })?;
+            for result in response.results.iter().filter(|r| r.error.is_some()) {
+                bar.suspend(|| {
+                    eprintln!(
+                        "{}: {}",
+                        result.key_id,
+                        result.error.as_deref().unwrap_or_default()
+                    )
+                });
+            }
+            let mut tally = tally.lock().expect("tally");
+            tally.created += response.created;
+            tally.existing += response.existing;
+            tally.failed += response.failed;
+            bar.set_message(format!(
+                "({} new, {} already there, {} refused)",
+                tally.created, tally.existing, tally.failed
+            ));
+            bar.inc(chunk.len() as u64);
         }
-        created += response.created;
-        existing += response.existing;
-        failed += response.failed;
-        bar.set_message(format!(
-            "({created} new, {existing} already there, {failed} refused)"
-        ));
-        bar.inc(chunk.len() as u64);
-    }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..args.parallel.min(chunks.len()))
+            .map(|_| scope.spawn(send))
+            .collect();
+        senders
+            .into_iter()
+            .try_for_each(|s| s.join().expect("import sender"))
+    })?;
     bar.finish();
+    let tally = tally.into_inner().expect("tally");
     println!(
         "{}",
-        serde_json::json!({"created": created, "existing": existing, "failed": failed})
+        serde_json::json!({"created": tally.created, "existing": tally.existing, "failed": tally.failed})
     );
-    if failed > 0 {
-        return Err(ClientError::Usage(format!("{failed} keys were refused")).into());
+    if tally.failed > 0 {
+        return Err(ClientError::Usage(format!("{} keys were refused", tally.failed)).into());
     }
     Ok(())
 }
