@@ -1,114 +1,115 @@
-//! Just enough Fp/Fp2 arithmetic (on big integers) to move elements across the boundary:
-//! Montgomery conversion and the inverse that normalises projective results. Not a hot path:
-//! one inversion per device result.
+//! Fp and Fp2 across the boundary, on blst's fixed-width field: six 64-bit limbs in Montgomery
+//! form with R = 2^384, the device's own R, so a coordinate converts with one Montgomery
+//! multiplication and no allocation (a big-integer conversion cost tens of µs per point), and a
+//! projective result is normalised with one inversion. The tests check every conversion
+//! against arkworks, an independent implementation.
 
-use std::sync::OnceLock;
-
-use num_bigint::BigUint;
-use tollgate_abi::{FP_WORDS, MONT_R_LOG2, P_WORDS};
+use blst::{
+    blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_from_bendian,
+    blst_fp_inverse, blst_fp_mul,
+};
+use tollgate_abi::{FP_BYTES, FP_WORDS, MONT_R_LOG2, P_WORDS};
 
 use super::CodecError;
 
-struct Constants {
-    p: BigUint,
-    r: BigUint,
-    r_inv: BigUint,
-    p_minus_2: BigUint,
-}
+// The device's Montgomery words are blst's limbs, two 32-bit words per limb, low first.
+const _: () = assert!(MONT_R_LOG2 == 384 && FP_WORDS == 12 && FP_BYTES == 48);
 
-fn constants() -> &'static Constants {
-    static CONSTANTS: OnceLock<Constants> = OnceLock::new();
-    CONSTANTS.get_or_init(|| {
-        let p = BigUint::from_slice(&P_WORDS);
-        let p_minus_2 = &p - 2u32;
-        let r = (BigUint::from(1u32) << MONT_R_LOG2) % &p;
-        let r_inv = r.modpow(&p_minus_2, &p);
-        Constants {
-            p,
-            r,
-            r_inv,
-            p_minus_2,
+/// Whether little-endian words are below p, compared from the most significant word down.
+fn below_p(words: &[u32; FP_WORDS]) -> bool {
+    for (w, p) in words.iter().rev().zip(P_WORDS.iter().rev()) {
+        if w != p {
+            return w < p;
         }
-    })
+    }
+    false
 }
 
-/// The base field modulus p.
-pub fn modulus() -> BigUint {
-    constants().p.clone()
-}
-
-/// An element of Fp in canonical (not Montgomery) form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fp(BigUint);
+/// An element of Fp, held in blst's Montgomery form (fully reduced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fp(blst_fp);
 
 impl Fp {
     pub fn zero() -> Fp {
-        Fp(BigUint::from(0u32))
+        Fp(blst_fp::default())
     }
 
     pub fn one() -> Fp {
-        Fp(BigUint::from(1u32))
+        let mut one = [0u8; 48];
+        one[47] = 1;
+        Fp::from_be(&one).expect("1 < p")
     }
 
-    fn checked(value: BigUint) -> Result<Fp, CodecError> {
-        if value < constants().p {
-            Ok(Fp(value))
-        } else {
-            Err(CodecError::NotReduced)
-        }
-    }
-
+    /// From a canonical big-endian encoding, refusing one that is not below p.
     pub fn from_be(bytes: &[u8; 48]) -> Result<Fp, CodecError> {
-        Fp::checked(BigUint::from_bytes_be(bytes))
+        let mut words = [0u32; FP_WORDS];
+        for (word, chunk) in words.iter_mut().zip(bytes.rchunks_exact(4)) {
+            *word = u32::from_be_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        if !below_p(&words) {
+            return Err(CodecError::NotReduced);
+        }
+        let mut fp = blst_fp::default();
+        // SAFETY: `bytes` holds the 48 bytes blst reads; `fp` is a valid output.
+        unsafe { blst_fp_from_bendian(&mut fp, bytes.as_ptr()) };
+        Ok(Fp(fp))
     }
 
-    pub fn to_be(&self) -> [u8; 48] {
-        let digits = self.0.to_bytes_be();
+    pub fn to_be(self) -> [u8; 48] {
         let mut out = [0u8; 48];
-        out[48 - digits.len()..].copy_from_slice(&digits);
+        // SAFETY: `out` has the 48 bytes blst writes.
+        unsafe { blst_bendian_from_fp(out.as_mut_ptr(), &self.0) };
         out
     }
 
     /// From the device's Montgomery words `a·R`, checking they are fully reduced.
     pub fn from_mont_words(words: &[u32]) -> Result<Fp, CodecError> {
-        let mont = Fp::checked(BigUint::from_slice(words))?;
-        Ok(Fp(mont.0 * &constants().r_inv % &constants().p))
+        super::check_len(words.len(), FP_WORDS, "words")?;
+        let words: &[u32; FP_WORDS] = words.try_into().expect("length checked");
+        if !below_p(words) {
+            return Err(CodecError::NotReduced);
+        }
+        let mut fp = blst_fp::default();
+        for (limb, pair) in fp.l.iter_mut().zip(words.chunks_exact(2)) {
+            *limb = u64::from(pair[0]) | u64::from(pair[1]) << 32;
+        }
+        Ok(Fp(fp))
     }
 
     /// To the device's Montgomery words `a·R mod p`.
-    pub fn to_mont_words(&self) -> [u32; FP_WORDS] {
-        let mont = &self.0 * &constants().r % &constants().p;
+    pub fn to_mont_words(self) -> [u32; FP_WORDS] {
         let mut out = [0u32; FP_WORDS];
-        for (slot, digit) in out.iter_mut().zip(mont.to_u32_digits()) {
-            *slot = digit;
+        for (pair, limb) in out.chunks_exact_mut(2).zip(self.0.l) {
+            pair[0] = limb as u32;
+            pair[1] = (limb >> 32) as u32;
         }
         out
     }
 
     pub fn is_zero(&self) -> bool {
-        self.0 == BigUint::from(0u32)
-    }
-
-    pub fn add(&self, other: &Fp) -> Fp {
-        Fp((&self.0 + &other.0) % &constants().p)
-    }
-
-    pub fn sub(&self, other: &Fp) -> Fp {
-        Fp((&self.0 + &constants().p - &other.0) % &constants().p)
+        self.0 == blst_fp::default()
     }
 
     pub fn mul(&self, other: &Fp) -> Fp {
-        Fp(&self.0 * &other.0 % &constants().p)
+        let mut product = blst_fp::default();
+        // SAFETY: valid field elements in and out.
+        unsafe { blst_fp_mul(&mut product, &self.0, &other.0) };
+        Fp(product)
     }
 
     /// `None` for zero.
     pub fn inverse(&self) -> Option<Fp> {
-        (!self.is_zero()).then(|| Fp(self.0.modpow(&constants().p_minus_2, &constants().p)))
+        (!self.is_zero()).then(|| {
+            let mut inverse = blst_fp::default();
+            // SAFETY: valid field elements in and out.
+            unsafe { blst_fp_inverse(&mut inverse, &self.0) };
+            Fp(inverse)
+        })
     }
 }
 
 /// An element c0 + c1·u of Fp2 = Fp[u]/(u² + 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fp2 {
     pub c0: Fp,
     pub c1: Fp,
@@ -129,24 +130,33 @@ impl Fp2 {
         }
     }
 
-    pub fn mul(&self, other: &Fp2) -> Fp2 {
-        let ac = self.c0.mul(&other.c0);
-        let bd = self.c1.mul(&other.c1);
-        let ad = self.c0.mul(&other.c1);
-        let bc = self.c1.mul(&other.c0);
-        Fp2 {
-            c0: ac.sub(&bd),
-            c1: ad.add(&bc),
+    fn blst(&self) -> blst_fp2 {
+        blst_fp2 {
+            fp: [self.c0.0, self.c1.0],
         }
     }
 
-    /// `(a + bu)⁻¹ = (a − bu)/(a² + b²)`; `None` for zero.
+    fn of(value: blst_fp2) -> Fp2 {
+        Fp2 {
+            c0: Fp(value.fp[0]),
+            c1: Fp(value.fp[1]),
+        }
+    }
+
+    pub fn mul(&self, other: &Fp2) -> Fp2 {
+        let mut product = blst_fp2::default();
+        // SAFETY: valid field elements in and out.
+        unsafe { blst_fp2_mul(&mut product, &self.blst(), &other.blst()) };
+        Fp2::of(product)
+    }
+
+    /// `None` for zero.
     pub fn inverse(&self) -> Option<Fp2> {
-        let norm = self.c0.mul(&self.c0).add(&self.c1.mul(&self.c1));
-        let norm_inv = norm.inverse()?;
-        Some(Fp2 {
-            c0: self.c0.mul(&norm_inv),
-            c1: Fp::zero().sub(&self.c1).mul(&norm_inv),
+        (!(self.c0.is_zero() && self.c1.is_zero())).then(|| {
+            let mut inverse = blst_fp2::default();
+            // SAFETY: valid field elements in and out.
+            unsafe { blst_fp2_inverse(&mut inverse, &self.blst()) };
+            Fp2::of(inverse)
         })
     }
 }

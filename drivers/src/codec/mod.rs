@@ -8,8 +8,6 @@ mod field;
 use field::{Fp, Fp2};
 use tollgate_abi::{FP2_WORDS, FP_WORDS, G1_WORDS, G2_WORDS};
 
-pub use field::modulus;
-
 /// Bytes of an uncompressed G1 point.
 pub const G1_UNCOMPRESSED: usize = 96;
 /// Bytes of an uncompressed G2 point.

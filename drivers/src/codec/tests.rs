@@ -119,6 +119,14 @@ fn malformed_inputs_are_refused_with_typed_errors() {
     let mut big = g.clone();
     big[..48].copy_from_slice(&[0x1f; 48]); // x ≥ p
     assert_eq!(encode_g1(&big), Err(CodecError::NotReduced));
+    // x = p exactly, the boundary of the comparison.
+    let p_be: Vec<u8> = tollgate_abi::P_WORDS
+        .iter()
+        .rev()
+        .flat_map(|w| w.to_be_bytes())
+        .collect();
+    big[..48].copy_from_slice(&p_be);
+    assert_eq!(encode_g1(&big), Err(CodecError::NotReduced));
     let mut words = encode_g1(&g).unwrap();
     words[..12].copy_from_slice(&tollgate_abi::P_WORDS); // device word string = p: not reduced
     assert_eq!(decode_g1(&words), Err(CodecError::NotReduced));
