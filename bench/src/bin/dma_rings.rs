@@ -173,14 +173,12 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
-    // Host CPU on the transport, per item: encoding the scalar and the key (uncompressed, as
+    // Host CPU on the transport, per item: encoding the scalar and the key (a blst point, as
     // the key cache holds it) into Montgomery words, the layout in the compact byte encoding,
     // the copy into the DMA region, decoding the results. No simulation in these timings.
     let opcode = Opcode::ScalarMulG1;
     let n = shape.max_items(opcode);
-    let keys: Vec<[u8; 96]> = (0..n)
-        .map(|i| secret(i as u64 + 1).sk_to_pk().serialize())
-        .collect();
+    let keys: Vec<min_pk::PublicKey> = (0..n).map(|i| secret(i as u64 + 1).sk_to_pk()).collect();
     let mut region = vec![0u8; shape.input_bytes(opcode, shape.max_rounds(opcode))];
     let layout = median(
         (0..args.repeat)
@@ -189,7 +187,7 @@ fn main() -> anyhow::Result<()> {
                 let mut input = Vec::with_capacity(n * opcode.item_words());
                 for (i, key) in keys.iter().enumerate() {
                     input.extend(codec::encode_scalar(i as u64 | 1));
-                    input.extend(codec::encode_g1(key).unwrap());
+                    input.extend(codec::encode_g1_point(key.into()));
                 }
                 let (_, bytes) = shape.input_bytes_stream(opcode, &input).unwrap();
                 region[..bytes.len()].copy_from_slice(&bytes);
@@ -248,7 +246,7 @@ fn key_aggregation(args: &Args, shape: &Shape, n: usize) -> anyhow::Result<()> {
     );
     let encode = |keys: &[min_pk::PublicKey]| -> Vec<u32> {
         keys.iter()
-            .flat_map(|k| codec::encode_g1(&k.serialize()).unwrap())
+            .flat_map(|k| codec::encode_g1_point(k.into()))
             .collect()
     };
     let host = median(

@@ -34,6 +34,11 @@ impl Fp {
         Fp(blst_fp::default())
     }
 
+    /// A coordinate of a blst point: already fully reduced Montgomery form.
+    pub fn from_blst(value: blst_fp) -> Fp {
+        Fp(value)
+    }
+
     pub fn one() -> Fp {
         let mut one = [0u8; 48];
         one[47] = 1;

@@ -5,6 +5,9 @@
 
 mod field;
 
+use blst::{
+    blst_fp2, blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine, blst_p2_affine_is_inf,
+};
 use field::{Fp, Fp2};
 use tollgate_abi::{FP2_WORDS, FP_WORDS, G1_WORDS, G2_WORDS};
 
@@ -89,6 +92,21 @@ pub fn encode_g1(uncompressed: &[u8]) -> Result<Vec<u32>, CodecError> {
     Ok(words)
 }
 
+/// Encodes a blst G1 point as the device's 36 projective words by copying its limbs: blst
+/// holds coordinates in the device's Montgomery form, so nothing is converted (serialising to
+/// bytes and back cost more than blst's whole key aggregation).
+pub fn encode_g1_point(point: &blst_p1_affine) -> Vec<u32> {
+    // SAFETY: a valid reference to an affine point.
+    let coordinates = match unsafe { blst_p1_affine_is_inf(point) } {
+        true => [Fp::zero(), Fp::one(), Fp::zero()],
+        false => [Fp::from_blst(point.x), Fp::from_blst(point.y), Fp::one()],
+    };
+    coordinates
+        .into_iter()
+        .flat_map(Fp::to_mont_words)
+        .collect()
+}
+
 /// Decodes 36 projective words from the device into an uncompressed, normalised G1 point.
 /// Says nothing about whether the point is on the curve: the caller's deserialiser checks.
 pub fn decode_g1(words: &[u32]) -> Result<[u8; G1_UNCOMPRESSED], CodecError> {
@@ -142,6 +160,24 @@ pub fn encode_g2(uncompressed: &[u8]) -> Result<Vec<u32>, CodecError> {
         }
     }
     Ok(words)
+}
+
+/// Encodes a blst G2 point as the device's 72 projective words (see [`encode_g1_point`]).
+pub fn encode_g2_point(point: &blst_p2_affine) -> Vec<u32> {
+    let fp2 = |c: &blst_fp2| Fp2 {
+        c0: Fp::from_blst(c.fp[0]),
+        c1: Fp::from_blst(c.fp[1]),
+    };
+    // SAFETY: a valid reference to an affine point.
+    let coordinates = match unsafe { blst_p2_affine_is_inf(point) } {
+        true => [Fp2::zero(), Fp2::one(), Fp2::zero()],
+        false => [fp2(&point.x), fp2(&point.y), Fp2::one()],
+    };
+    let mut words = Vec::with_capacity(G2_WORDS);
+    for c in &coordinates {
+        push_fp2(&mut words, c);
+    }
+    words
 }
 
 /// Decodes 72 projective words from the device into an uncompressed, normalised G2 point.

@@ -135,3 +135,33 @@ fn malformed_inputs_are_refused_with_typed_errors() {
         [0x9abc_def0, 0x1234_5678]
     );
 }
+
+#[test]
+fn blst_points_encode_by_their_limbs_as_by_their_bytes() {
+    use blst::{blst_p1_affine, blst_p2_affine, min_pk};
+    for seed in 1..=20u8 {
+        let sk = min_pk::SecretKey::key_gen(&[seed; 32], &[]).unwrap();
+        let (pk, sig) = (sk.sk_to_pk(), sk.sign(&[seed], b"codec", &[]));
+        assert_eq!(
+            encode_g1_point((&pk).into()),
+            encode_g1(&pk.serialize()).unwrap()
+        );
+        assert_eq!(
+            encode_g2_point((&sig).into()),
+            encode_g2(&sig.serialize()).unwrap()
+        );
+    }
+    // blst's affine infinity is all zeros.
+    let mut infinity_g1 = [0u8; 96];
+    infinity_g1[0] = 0x40;
+    let mut infinity_g2 = [0u8; 192];
+    infinity_g2[0] = 0x40;
+    assert_eq!(
+        encode_g1_point(&blst_p1_affine::default()),
+        encode_g1(&infinity_g1).unwrap()
+    );
+    assert_eq!(
+        encode_g2_point(&blst_p2_affine::default()),
+        encode_g2(&infinity_g2).unwrap()
+    );
+}

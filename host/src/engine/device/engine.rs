@@ -45,12 +45,12 @@ impl DeviceEngine {
             sigs.extend(codec::encode_scalar(*r));
             match (suite.variant, &item.public_key, &item.signature) {
                 (Variant::MinPk, PublicKey::G1(pk), Signature::G2(sig)) => {
-                    push_g1(&mut keys, &pk.serialize())?;
-                    push_g2(&mut sigs, &sig.serialize())?;
+                    push_g1(&mut keys, pk.into());
+                    push_g2(&mut sigs, sig.into());
                 }
                 (Variant::MinSig, PublicKey::G2(pk), Signature::G1(sig)) => {
-                    push_g2(&mut keys, &pk.serialize())?;
-                    push_g1(&mut sigs, &sig.serialize())?;
+                    push_g2(&mut keys, pk.into());
+                    push_g1(&mut sigs, sig.into());
                 }
                 _ => return Err(EngineError::VariantMismatch(suite.variant)),
             }
@@ -219,8 +219,8 @@ impl Engine for DeviceEngine {
         let mut input = Vec::with_capacity(keys.len() * variant_words(variant, true));
         for key in keys {
             match (variant, key) {
-                (Variant::MinPk, PublicKey::G1(pk)) => push_g1(&mut input, &pk.serialize())?,
-                (Variant::MinSig, PublicKey::G2(pk)) => push_g2(&mut input, &pk.serialize())?,
+                (Variant::MinPk, PublicKey::G1(pk)) => push_g1(&mut input, pk.into()),
+                (Variant::MinSig, PublicKey::G2(pk)) => push_g2(&mut input, pk.into()),
                 _ => return Err(EngineError::VariantMismatch(variant)),
             }
         }
@@ -264,8 +264,8 @@ impl Engine for DeviceEngine {
         let mut input = Vec::with_capacity(signatures.len() * variant_words(variant, false));
         for signature in signatures {
             match (variant, signature) {
-                (Variant::MinPk, Signature::G2(sig)) => push_g2(&mut input, &sig.serialize())?,
-                (Variant::MinSig, Signature::G1(sig)) => push_g1(&mut input, &sig.serialize())?,
+                (Variant::MinPk, Signature::G2(sig)) => push_g2(&mut input, sig.into()),
+                (Variant::MinSig, Signature::G1(sig)) => push_g1(&mut input, sig.into()),
                 _ => return Err(EngineError::VariantMismatch(variant)),
             }
         }

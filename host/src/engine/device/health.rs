@@ -171,7 +171,7 @@ pub(super) fn known_answer(device: &mut Device) -> Result<(), String> {
         .map_err(|e| format!("probe key generation: {e:?}"))?;
     let mut input = Vec::with_capacity(keys.len() * G1_WORDS);
     for key in &keys {
-        push_g1(&mut input, &key.serialize()).map_err(|e| e.to_string())?;
+        push_g1(&mut input, key.into());
     }
     let output = device
         .run(Opcode::AggregateG1, &input)

@@ -27,21 +27,12 @@ pub(super) fn blinding_scalars(n: usize) -> Result<Vec<u64>, EngineError> {
     Ok(scalars)
 }
 
-pub(super) fn encoding_bug(error: codec::CodecError) -> EngineError {
-    // Inputs were validated at decoding: a codec refusal here is a bug, not bad input.
-    EngineError::Backend(format!(
-        "cannot encode a validated point for the device: {error}"
-    ))
+pub(super) fn push_g1(words: &mut Vec<u32>, point: &blst_p1_affine) {
+    words.extend(codec::encode_g1_point(point));
 }
 
-pub(super) fn push_g1(words: &mut Vec<u32>, uncompressed: &[u8]) -> Result<(), EngineError> {
-    words.extend(codec::encode_g1(uncompressed).map_err(encoding_bug)?);
-    Ok(())
-}
-
-pub(super) fn push_g2(words: &mut Vec<u32>, uncompressed: &[u8]) -> Result<(), EngineError> {
-    words.extend(codec::encode_g2(uncompressed).map_err(encoding_bug)?);
-    Ok(())
+pub(super) fn push_g2(words: &mut Vec<u32>, point: &blst_p2_affine) {
+    words.extend(codec::encode_g2_point(point));
 }
 
 /// A G1 point from the device: on the curve (deserialisation checks), subgroup optional.
