@@ -5,7 +5,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{bail, Context};
+use blst::min_pk;
 use tollgate::client::load::LoadReport;
+use tollgate::engine::device::drivers::abi::{self, Opcode};
+use tollgate::engine::device::drivers::codec;
 
 /// A `tollgate serve` child process on a free loopback port, killed when dropped.
 pub struct Server {
@@ -181,3 +184,30 @@ pub fn write_subsection(path: &Path, section: &str, sub: &str, body: &str) -> st
     };
     std::fs::write(path, new)
 }
+
+/// `n` device items of `opcode` (ABI words) with real points — keys in G1, signatures over
+/// distinct messages in G2 — and non-zero scalars: the device benchmarks' input.
+pub fn device_items(opcode: Opcode, n: usize) -> Vec<u32> {
+    let mut words = Vec::with_capacity(n * opcode.item_words());
+    for i in 0..n {
+        if opcode.has_scalars() {
+            words.extend(codec::encode_scalar(
+                0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
+            ));
+        }
+        let mut ikm = [7u8; 32];
+        ikm[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let sk = min_pk::SecretKey::key_gen(&ikm, &[]).expect("32 bytes of key material");
+        match opcode.group() {
+            abi::Group::G1 => words.extend(codec::encode_g1_point((&sk.sk_to_pk()).into())),
+            abi::Group::G2 => {
+                let message = format!("item {i}");
+                let signature = sk.sign(message.as_bytes(), DEVICE_ITEMS_DST, &[]);
+                words.extend(codec::encode_g2_point((&signature).into()));
+            }
+        }
+    }
+    words
+}
+
+const DEVICE_ITEMS_DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";

@@ -22,10 +22,10 @@ use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::device::drivers::abi::layout::Shape;
 use tollgate::engine::device::drivers::abi::{self, Opcode};
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
-use tollgate::engine::device::drivers::{codec, Device, DeviceConfig, Manifest};
+use tollgate::engine::device::drivers::{Device, DeviceConfig, Manifest};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::{Scheme, Suite, Variant};
-use tollgate_bench::PerRound;
+use tollgate_bench::{device_items, PerRound};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -154,29 +154,6 @@ fn project(shape: &Shape, fit: PerRound, opcode: Opcode, n: usize) -> (f64, usiz
     (cycles, words_in, words_out)
 }
 
-/// `n` items of `opcode` with real points (keys in G1, signatures in G2) and non-zero scalars.
-fn sim_items(opcode: Opcode, n: usize) -> Vec<u32> {
-    let mut words = Vec::with_capacity(n * opcode.item_words());
-    for i in 0..n {
-        if opcode.has_scalars() {
-            words.extend(codec::encode_scalar(
-                0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
-            ));
-        }
-        let sk = secret(1_000 + i as u128);
-        match opcode.group() {
-            abi::Group::G1 => {
-                words.extend(codec::encode_g1(&sk.sk_to_pk().serialize()).expect("G1"))
-            }
-            abi::Group::G2 => {
-                let signature = sk.sign(format!("item {i}").as_bytes(), DST, &[]);
-                words.extend(codec::encode_g2(&signature.serialize()).expect("G2"));
-            }
-        }
-    }
-    words
-}
-
 /// Runs each opcode at each of `rounds` on the Verilated top level through `Device`.
 fn measure_sim(rounds: &[u32]) -> anyhow::Result<(Shape, Vec<SimJob>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -201,7 +178,7 @@ fn measure_sim(rounds: &[u32]) -> anyhow::Result<(Shape, Vec<SimJob>)> {
                 (r * 8).min(shape.max_rounds(opcode))
             };
             let items = r as usize * shape.items_per_round(opcode);
-            let input = sim_items(opcode, items);
+            let input = device_items(opcode, items);
             let before = device.transport_cycles().context("sim counts cycles")?;
             let output = device.run(opcode, &input)?;
             let sim_cycles = device.transport_cycles().context("sim counts cycles")? - before;

@@ -19,7 +19,7 @@ use tollgate::engine::device::drivers::abi::layout::Shape;
 use tollgate::engine::device::drivers::abi::{self, Opcode};
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{codec, Device, DeviceConfig, Manifest};
-use tollgate_bench::PerRound;
+use tollgate_bench::{device_items, PerRound};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -72,31 +72,6 @@ fn secret(i: u64) -> min_pk::SecretKey {
     min_pk::SecretKey::key_gen(&ikm, &[]).expect("32 bytes of key material")
 }
 
-/// `n` items of `opcode`: real keys (G1) or signatures (G2), non-zero scalars.
-fn items(opcode: Opcode, n: usize) -> Vec<u32> {
-    let mut words = Vec::with_capacity(n * opcode.item_words());
-    for i in 0..n {
-        if opcode.has_scalars() {
-            words.extend(codec::encode_scalar(
-                0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
-            ));
-        }
-        let sk = secret(i as u64 + 1);
-        match opcode.group() {
-            abi::Group::G1 => words.extend(codec::encode_g1(&sk.sk_to_pk().serialize()).unwrap()),
-            abi::Group::G2 => {
-                let sig = sk.sign(
-                    b"dma bench",
-                    b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
-                    &[],
-                );
-                words.extend(codec::encode_g2(&sig.serialize()).unwrap())
-            }
-        }
-    }
-    words
-}
-
 fn open(in_flight: usize, max_job_items: Option<usize>) -> anyhow::Result<Device> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifest = Manifest::load(&Manifest::path_in(&root, abi::DESIGN))?;
@@ -129,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         let mut jobs = vec![];
         for &r in &args.rounds {
             let n = r as usize * shape.items_per_round(opcode);
-            let out = device.run(opcode, &items(opcode, n))?;
+            let out = device.run(opcode, &device_items(opcode, n))?;
             let compute = out.device_cycles - out.transfer_cycles;
             jobs.push((f64::from(r), out.device_cycles as f64));
             println!(
@@ -157,7 +132,7 @@ fn main() -> anyhow::Result<()> {
     ] {
         let per_job = args.queued_rounds as usize * shape.items_per_round(opcode);
         let mut queued = open(4, Some(per_job))?;
-        let input = items(opcode, per_job * args.queued_jobs);
+        let input = device_items(opcode, per_job * args.queued_jobs);
         let before = queued.transport_cycles().context("sim counts cycles")?;
         let out = queued.run(opcode, &input)?;
         let wall = queued.transport_cycles().context("sim counts cycles")? - before;
