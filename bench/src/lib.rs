@@ -58,6 +58,24 @@ impl Server {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// CPU time the server has used so far (user + system), in seconds (Linux `/proc`; 0
+    /// elsewhere). Per item of work it is a steadier figure than throughput on a shared machine:
+    /// other processes' load stretches the wall time, much less the CPU time.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: f64 = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|t| t.parse::<f64>().ok())
+            .sum();
+        // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+        ticks / 100.0
+    }
+
     /// `ADDR` without the scheme.
     pub fn addr(&self) -> &str {
         self.url.trim_start_matches("http://")

@@ -2,7 +2,8 @@
 //! release `tollgate serve` on the CPU backend and its embedded store:
 //! 1. /v1/verify by key id vs by public key, with warm caches and with both caches off;
 //! 2. bulk import (POST /v1/keys/batch) in keys/s beside /v1/verify of as many fresh signed
-//!    items by public key, rounds interleaved on the same server;
+//!    items by public key, rounds interleaved on the same server, and beside the import's
+//!    arithmetic alone in this process (no HTTP, no store): what the server could reach;
 //! 3. GET /v1/keys/{id} latency (random ids, no cache) and the server's resident memory at
 //!    each store size. The store is seeded through the registry's own write path
 //!    (`Registry::seed_sequential`: keys (i + 1)·g1, no proofs of possession), since 10M
@@ -19,11 +20,13 @@ use clap::Parser;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use tollgate::api::wire::to_hex;
+use tollgate::codec::{decode_public_key, decode_signature, parse_hex, KeyCache};
+use tollgate::engine::{CpuEngine, SignedItem};
 use tollgate::metrics::Metrics;
 use tollgate::parallel::map_on_cores;
 use tollgate::registry::{Registry, RegistryConfig};
 use tollgate::signer::SecretKey;
-use tollgate::suite::{Suite, Variant};
+use tollgate::suite::{Scheme, Suite, Variant};
 use tollgate_bench::{load_average, median, Server};
 
 #[derive(Debug, Parser)]
@@ -52,9 +55,19 @@ struct Args {
     /// Timed lookups per size.
     #[arg(long, default_value_t = 20_000)]
     lookups: usize,
+    /// Which figures to measure.
+    #[arg(long, value_delimiter = ',', default_value = "by-id,import,lookups")]
+    figures: Vec<Figure>,
     /// Scratch directory (the 10M store takes a few GB).
     #[arg(long, default_value = "target/registry-bench")]
     scratch: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Figure {
+    ById,
+    Import,
+    Lookups,
 }
 
 const TOKEN: &str = "bench-token";
@@ -120,16 +133,33 @@ fn start(args: &Args, data: &Path, extra: &[&str]) -> anyhow::Result<Server> {
     Server::start(&args.tollgate, &all)
 }
 
-/// Posts `bodies` from `clients` threads; returns the answers' `count_field` summed per second
-/// of wall time.
+/// What one timed pass of requests gave: the answers' `count_field` summed per second of wall
+/// time, and the server's CPU time per counted unit.
+struct Pass {
+    per_second: f64,
+    cpu_us: f64,
+}
+
+impl Pass {
+    /// The median of each figure on its own.
+    fn median(passes: &[Pass]) -> Pass {
+        Pass {
+            per_second: median(passes.iter().map(|p| p.per_second).collect()),
+            cpu_us: median(passes.iter().map(|p| p.cpu_us).collect()),
+        }
+    }
+}
+
+/// Posts `bodies` from `clients` threads.
 fn rate(
     server: &Server,
     path: &str,
     bodies: &[String],
     clients: usize,
     count_field: &str,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Pass> {
     let started = Instant::now();
+    let cpu_before = server.cpu_seconds();
     let counted: anyhow::Result<Vec<u64>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..clients)
             .map(|c| {
@@ -162,12 +192,68 @@ fn rate(
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
-    let total: u64 = counted?.iter().sum();
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    let total = counted?.iter().sum::<u64>() as f64;
+    Ok(Pass {
+        per_second: total / started.elapsed().as_secs_f64(),
+        cpu_us: 1e6 * (server.cpu_seconds() - cpu_before) / total,
+    })
 }
 
 fn verify_wrap(items: Vec<Value>) -> Value {
     json!({ "items": items })
+}
+
+/// Figure 1b: what a by-id and a by-key item cost beyond their identical arithmetic, in this
+/// process: resolving the key from a warm cache, ns per item (median of `rounds` passes over
+/// `devices` keys, 100 lookups each). By key: the hex and the key cache (as
+/// `Service::decode_public_key`); by id: `Registry::resolve`.
+fn resolution_ns(args: &Args, out: &mut String) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let config = RegistryConfig {
+        data_dir: args.scratch.join("resolve"),
+        ..RegistryConfig::default()
+    };
+    let registry = Registry::open(&config, metrics.registry())?;
+    registry.seed_sequential(SEEDED, 0..args.devices as u64, |_| {})?;
+    let ids: Vec<String> = (0..args.devices)
+        .map(|i| format!("{SEEDED}{i:010}"))
+        .collect();
+    let keys = KeyCache::new(args.devices, metrics.key_cache_evictions.clone());
+    let hexes: Vec<String> = ids
+        .iter()
+        .map(|id| -> anyhow::Result<String> {
+            let hex = to_hex(&registry.resolve(Variant::MinPk, id)?.compressed);
+            keys.lookup(Variant::MinPk, &parse_hex(&hex)?).0?;
+            Ok(hex)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let per_item = |resolve: &dyn Fn(usize) -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        for _ in 0..100 {
+            (0..args.devices).try_for_each(resolve)?;
+        }
+        Ok(started.elapsed().as_secs_f64() * 1e9 / (100 * args.devices) as f64)
+    };
+    let (mut by_key, mut by_id) = (Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        by_key.push(per_item(&|i| {
+            keys.lookup(Variant::MinPk, &parse_hex(&hexes[i])?).0?;
+            Ok(())
+        })?);
+        by_id.push(per_item(&|i| {
+            registry.resolve(Variant::MinPk, &ids[i])?;
+            Ok(())
+        })?);
+    }
+    *out += &format!(
+        "\n| resolving a warm key in process, {} keys | ns per item (median of {}) |\n|---|---|\n\
+         | by public key (hex + key cache) | {:.0} |\n| by key id (registry cache) | {:.0} |\n",
+        args.devices,
+        args.rounds,
+        median(by_key),
+        median(by_id)
+    );
+    Ok(())
 }
 
 /// Figure 1: items/s by public key and by id, warm (after a pass) and with caches off.
@@ -185,7 +271,8 @@ fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
     let (by_key, by_id) = (bodies(by_key, verify_wrap), bodies(by_id, verify_wrap));
     *out += &format!(
         "| /v1/verify, {} items signed by {} registered devices, {PER_REQUEST} per request, \
-         {} clients | items/s (median of {}) | by id / by key |\n|---|---|---|\n",
+         {} clients | items/s (median of {}) | by id / by key | server CPU µs per item \
+         (median) | by key / by id |\n|---|---|---|---|---|\n",
         args.items, args.devices, args.clients, args.rounds
     );
     for (state, extra) in [
@@ -206,48 +293,94 @@ fn by_id_vs_by_key(args: &Args, out: &mut String) -> anyhow::Result<()> {
         )?;
         rate(&server, "/v1/verify", &by_key, args.clients, "valid")?;
         rate(&server, "/v1/verify", &by_id, args.clients, "valid")?;
-        let (mut key_rates, mut id_rates) = (Vec::new(), Vec::new());
+        let (mut key_passes, mut id_passes) = (Vec::new(), Vec::new());
         for round in 0..args.rounds {
             // Which goes first alternates, so a drift of the machine's load favours neither.
             let by_key_first = round % 2 == 0;
             for by_key_now in [by_key_first, !by_key_first] {
-                let (bodies, rates) = match by_key_now {
-                    true => (&by_key, &mut key_rates),
-                    false => (&by_id, &mut id_rates),
+                let (bodies, passes) = match by_key_now {
+                    true => (&by_key, &mut key_passes),
+                    false => (&by_id, &mut id_passes),
                 };
-                rates.push(rate(&server, "/v1/verify", bodies, args.clients, "valid")?);
+                passes.push(rate(&server, "/v1/verify", bodies, args.clients, "valid")?);
             }
         }
-        let (key_rate, id_rate) = (median(key_rates), median(id_rates));
+        let (key, id) = (Pass::median(&key_passes), Pass::median(&id_passes));
         *out += &format!(
-            "| by public key, {state} | {key_rate:.0} | |\n\
-             | by key id, {state} | {id_rate:.0} | {:.3} |\n",
-            id_rate / key_rate
+            "| by public key, {state} | {:.0} | | {:.0} | |\n\
+             | by key id, {state} | {:.0} | {:.3} | {:.0} | {:.3} |\n",
+            key.per_second,
+            key.cpu_us,
+            id.per_second,
+            id.per_second / key.per_second,
+            id.cpu_us,
+            key.cpu_us / id.cpu_us
         );
     }
     Ok(())
+}
+
+/// The import's arithmetic on `bodies` in this process, in keys/s: per body, what the server
+/// computes for a fresh key (hex, decompression, KeyValidate and the proof's subgroup check on
+/// every core, then one batch check of the proofs under the POP tag), `clients` bodies at a
+/// time as over HTTP. No JSON, no HTTP, no store: the ceiling the server's import can reach.
+fn import_arithmetic(registrations: &[Value], clients: usize) -> anyhow::Result<f64> {
+    let dst = Suite::new(Scheme::Pop, Variant::MinPk).pop_dst();
+    let engine = CpuEngine::new();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                let engine = &engine;
+                s.spawn(move || -> anyhow::Result<()> {
+                    for chunk in registrations.chunks(PER_REQUEST).skip(c).step_by(clients) {
+                        let items = map_on_cores(0..chunk.len(), |i| {
+                            let field = |name: &str| parse_hex(chunk[i][name].as_str().unwrap());
+                            let key = field("public_key").expect("hex");
+                            let proof = field("proof_of_possession").expect("hex");
+                            SignedItem {
+                                public_key: decode_public_key(Variant::MinPk, &key).unwrap(),
+                                signature: decode_signature(Variant::MinPk, &proof).unwrap(),
+                                message: key,
+                            }
+                        });
+                        let refs: Vec<&SignedItem> = items.iter().collect();
+                        ensure!(engine.verify_batch_with_dst(Variant::MinPk, dst, &refs)?);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("arithmetic worker"))
+    })?;
+    Ok(registrations.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Figure 2: import rounds of fresh keys interleaved with verification rounds of as many
 /// fresh items (fresh keys, by public key), on one server.
 fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
     let server = start(args, &args.scratch.join("import"), &[])?;
-    let (mut import_rates, mut verify_rates) = (Vec::new(), Vec::new());
+    let (mut imports, mut verifications, mut arithmetic_rates) =
+        (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let first = 1_000_000 * (round + 1);
         let keys = first..first + args.import_keys;
-        let imports = bodies(map_on_cores(keys.clone(), registration), Value::from);
+        let registrations = map_on_cores(keys.clone(), registration);
+        arithmetic_rates.push(import_arithmetic(&registrations, args.clients)?);
+        let import_bodies = bodies(registrations, Value::from);
         let fresh = first + 500_000;
         let items = map_on_cores(fresh..fresh + args.import_keys, |i| item(i, i, false));
         let verifies = bodies(items, verify_wrap);
-        import_rates.push(rate(
+        imports.push(rate(
             &server,
             "/v1/keys/batch",
-            &imports,
+            &import_bodies,
             args.clients,
             "created",
         )?);
-        verify_rates.push(rate(
+        verifications.push(rate(
             &server,
             "/v1/verify",
             &verifies,
@@ -255,18 +388,30 @@ fn import_vs_verify(args: &Args, out: &mut String) -> anyhow::Result<()> {
             "valid",
         )?);
     }
-    let (import_rate, verify_rate) = (median(import_rates), median(verify_rates));
+    let (import, verification, arithmetic_rate) = (
+        Pass::median(&imports),
+        Pass::median(&verifications),
+        median(arithmetic_rates),
+    );
     *out += &format!(
         "\n| {} fresh keys per round, {PER_REQUEST} per request, {} clients, median of {} \
-         interleaved rounds | per second |\n|---|---|\n\
+         interleaved rounds | per second | server CPU µs per key or item |\n|---|---|---|\n\
          | bulk import, POST /v1/keys/batch (decode + KeyValidate, proof-of-possession batch \
-         check, one SQLite transaction per request) | {import_rate:.0} keys |\n\
+         check, one SQLite transaction per request) | {:.0} keys | {:.0} |\n\
          | batch verification, POST /v1/verify of as many items by fresh public keys | \
-         {verify_rate:.0} items |\n| import / verification | {:.2} |\n",
+         {:.0} items | {:.0} |\n| import / verification | {:.2} | |\n\
+         | the import's arithmetic alone, in the bench's process (decode + proof batch check per \
+         {PER_REQUEST} keys, as many at a time as clients; no JSON, HTTP or store) | \
+         {arithmetic_rate:.0} keys | |\n| import / its arithmetic alone | {:.2} | |\n",
         args.import_keys,
         args.clients,
         args.rounds,
-        import_rate / verify_rate
+        import.per_second,
+        import.cpu_us,
+        verification.per_second,
+        verification.cpu_us,
+        import.per_second / verification.per_second,
+        import.per_second / arithmetic_rate
     );
     Ok(())
 }
@@ -338,10 +483,17 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.scratch)?;
     let load = |at: &str| format!("Load average {at}: {}", load_average());
     let mut out = format!("{}\n\n", load("at start"));
-    by_id_vs_by_key(&args, &mut out)?;
-    import_vs_verify(&args, &mut out)?;
+    if args.figures.contains(&Figure::ById) {
+        by_id_vs_by_key(&args, &mut out)?;
+        resolution_ns(&args, &mut out)?;
+    }
+    if args.figures.contains(&Figure::Import) {
+        import_vs_verify(&args, &mut out)?;
+    }
     eprint!("{out}");
-    lookups_at_size(&args, &mut out)?;
+    if args.figures.contains(&Figure::Lookups) {
+        lookups_at_size(&args, &mut out)?;
+    }
     out += &format!("\n{}\n", load("at the end"));
     print!("{out}");
     Ok(())

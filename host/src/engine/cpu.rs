@@ -209,7 +209,7 @@ macro_rules! aggregate_check {
 impl CpuEngine {
     /// The batch check under any domain separation tag: the signatures' of a suite, or the
     /// proofs of possession's (the key registry checks its proofs with it).
-    pub(crate) fn verify_batch_with_dst(
+    pub fn verify_batch_with_dst(
         &self,
         variant: Variant,
         dst: &[u8],

@@ -54,6 +54,11 @@ pub async fn read_body(
 pub fn parse<T: DeserializeOwned>(body: &[u8], rule: SchemeRule) -> Result<T, RequestError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| RequestError::MalformedJson(e.to_string()))?;
+    parse_value(value, rule)
+}
+
+/// [`parse`] of a JSON value already read (an entry of a bulk body).
+pub fn parse_value<T: DeserializeOwned>(value: Value, rule: SchemeRule) -> Result<T, RequestError> {
     let object = value
         .as_object()
         .ok_or_else(|| RequestError::InvalidRequest("the body must be a JSON object".into()))?;

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::body::{parse, read_body, SchemeRule};
+use super::body::{parse, parse_value, read_body, SchemeRule};
 use super::AppState;
 use crate::api::wire::KeyRegistration;
 use crate::registry::RegistryError;
@@ -168,8 +168,7 @@ fn parse_entries(body: &[u8]) -> Result<Vec<KeyRegistration>, RequestError> {
         .into_iter()
         .enumerate()
         .map(|(index, value)| {
-            let bytes = value.to_string();
-            parse::<KeyRegistration>(bytes.as_bytes(), SchemeRule::Any).map_err(|err| match err {
+            parse_value::<KeyRegistration>(value, SchemeRule::Any).map_err(|err| match err {
                 RequestError::InvalidRequest(detail) => {
                     RequestError::InvalidRequest(format!("entry {index}: {detail}"))
                 }
