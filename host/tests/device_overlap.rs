@@ -57,12 +57,15 @@ impl KeySide {
     }
 }
 
-/// Marks the key side ready on the overlap module's event (its only one).
+/// Marks the key side ready on the overlap module's event that says so.
 struct Watch(Arc<KeySide>);
 
 impl<S: tracing::Subscriber> Layer<S> for Watch {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "tollgate::engine::device::overlap" {
+        let metadata = event.metadata();
+        if metadata.target() == "tollgate::engine::device::overlap"
+            && metadata.fields().field("key_terms").is_some()
+        {
             self.0.set(true);
         }
     }

@@ -103,6 +103,7 @@ impl DeviceEngine {
                 .job(device, sum_op, sigs)
                 .and_then(|out| sum(&out.words, false))
         })
+        .verdict
     }
 
     /// Sum of points on the device; `None` input words mean "keep it on the CPU".

@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::time::{Duration, Instant};
 
 use tracing::debug;
 
@@ -26,37 +27,59 @@ impl<P> KeysTo<P> {
     }
 }
 
+/// What an overlapped check found, and how long the CPU waited for the device in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overlapped {
+    /// `Err`: the device side's failure or a device result the check refused; the verdict is
+    /// then the CPU's business, as before.
+    pub verdict: Result<bool, FallbackReason>,
+    /// The device's time not hidden behind the CPU's share: blocked on the blinded keys after
+    /// hashing, and on the sum after the Miller loops.
+    pub waited: Duration,
+}
+
 /// Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g, Σ rᵢ·σᵢ) with `device` computing the blinded keys (handed over
-/// through its [`KeysTo`]) and returning the sum. An `Err` is the device side's failure or a
-/// device result the check refused; the verdict is then the CPU's business, as before.
+/// through its [`KeysTo`]) and returning the sum.
 pub fn overlapped_check<P: Blinded, S: Any + Send>(
     dst: &[u8],
     messages: &[&[u8]],
     device: impl FnOnce(KeysTo<P>) -> Result<S, FallbackReason> + Send,
-) -> Result<bool, FallbackReason> {
+) -> Overlapped {
     let (keys_to, keys) = sync_channel(1);
     std::thread::scope(|scope| {
         let device = scope.spawn(move || device(KeysTo(keys_to)));
         let hashed = HashedMessages::<P>::new(dst, messages);
+        let start = Instant::now();
         // Err: the device side ended without keys, and its result says why.
-        let key_side = keys
-            .recv()
-            .ok()
-            .map(|blinded| hashed.miller_loops(dst, &blinded));
+        let blinded = keys.recv().ok();
+        let mut waited = start.elapsed();
+        let key_side = blinded.map(|blinded| hashed.miller_loops(dst, &blinded));
         if key_side.is_some() {
             debug!(
-                items = messages.len(),
+                key_terms = messages.len(),
                 "key side ready; waiting for the device's sum"
             );
         }
+        let start = Instant::now();
         // A panic in the driver propagates as it did when the jobs ran on this thread.
         let sum = device
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        match key_side {
-            Some(key_side) => Ok(final_check(key_side?, &sum?)),
+        waited += start.elapsed();
+        let verdict = match key_side {
+            Some(key_side) => match (key_side, sum) {
+                (Ok(key_side), Ok(sum)) => Ok(final_check(key_side, &sum)),
+                // A refused key side first, as when the Miller loops ran after the sum job.
+                (Err(reason), _) | (Ok(_), Err(reason)) => Err(reason),
+            },
             None => Err(sum.err().unwrap_or(FallbackReason::DeviceError)),
-        }
+        };
+        debug!(
+            waited_us = waited.as_micros() as u64,
+            ?verdict,
+            "overlapped batch check"
+        );
+        Overlapped { verdict, waited }
     })
 }
 
@@ -73,7 +96,7 @@ mod tests {
                 keys_to.send(batch.blinded.clone());
                 Ok(batch.sum)
             });
-            assert_eq!(got, Ok(verdict));
+            assert_eq!(got.verdict, Ok(verdict));
         }
     }
 
@@ -85,17 +108,17 @@ mod tests {
             &batch.messages(),
             |_| Err(FallbackReason::Timeout),
         );
-        assert_eq!(before, Err(FallbackReason::Timeout));
+        assert_eq!(before.verdict, Err(FallbackReason::Timeout));
         let after =
             overlapped_check::<_, blst::blst_p2_affine>(DST, &batch.messages(), |keys_to| {
                 keys_to.send(batch.blinded.clone());
                 Err(FallbackReason::DeviceError)
             });
-        assert_eq!(after, Err(FallbackReason::DeviceError));
+        assert_eq!(after.verdict, Err(FallbackReason::DeviceError));
         // A device side that "succeeds" without blinded keys has not answered.
         let silent =
             overlapped_check::<blst::blst_p1_affine, _>(DST, &batch.messages(), |_| Ok(batch.sum));
-        assert_eq!(silent, Err(FallbackReason::DeviceError));
+        assert_eq!(silent.verdict, Err(FallbackReason::DeviceError));
     }
 
     #[test]
@@ -107,6 +130,6 @@ mod tests {
             keys_to.send(blinded);
             Ok(batch.sum)
         });
-        assert_eq!(got, Err(FallbackReason::BadResult));
+        assert_eq!(got.verdict, Err(FallbackReason::BadResult));
     }
 }
