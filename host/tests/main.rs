@@ -14,6 +14,8 @@ mod default_build;
 mod deploy_config;
 mod deploy_metrics;
 mod device_backend;
+#[cfg(feature = "sim")]
+mod device_overlap;
 mod ethereum_vectors;
 mod fuzz_http;
 mod graceful_drain;

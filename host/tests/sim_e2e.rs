@@ -71,9 +71,9 @@ fn request_deadline_ms() -> u64 {
     })
 }
 
-/// One simulator at a time: the tests' sim servers would otherwise share the cores and each
-/// run at a fraction of the measured speed.
-fn simulator() -> MutexGuard<'static, ()> {
+/// One simulator at a time: the tests' simulators (these sim servers, device_overlap's
+/// engines) would otherwise share the cores and each run at a fraction of the measured speed.
+pub fn simulator() -> MutexGuard<'static, ()> {
     static SIMULATOR: Mutex<()> = Mutex::new(());
     SIMULATOR.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -10,7 +10,8 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{Engine, EngineError, SignedItem};
-use super::pairing::{final_check, miller_loops, Blinded};
+use super::overlap::overlapped_check;
+use super::pairing::Blinded;
 use super::points::*;
 use super::DeviceEngine;
 use crate::codec::{PublicKey, Signature};
@@ -82,11 +83,10 @@ impl DeviceEngine {
         Ok(verdict)
     }
 
-    /// The blinded keys rᵢ·pkᵢ and the sum Σ rᵢ·σᵢ from the device, one job after the other,
-    /// then the CPU's share. Not overlapped: running the sum job on a second thread while the
-    /// CPU ran the Miller loops hung the simulated device's requests (sim_e2e, 2026-12-02), so
-    /// the order stays sequential until that is understood.
-    fn blinded_check<P: Blinded, S: Any>(
+    /// The blinded keys rᵢ·pkᵢ and the sum Σ rᵢ·σᵢ from the device, one job after the other
+    /// on the device's thread, while the CPU hashes the messages and then runs the Miller
+    /// loops on the blinded keys during the sum job (super::overlap).
+    fn blinded_check<P: Blinded, S: Any + Send>(
         &self,
         device: &mut Device,
         dst: &[u8],
@@ -95,13 +95,15 @@ impl DeviceEngine {
         (sum_op, sigs, sum): (Opcode, &[u32], Decode<S>),
     ) -> Result<bool, FallbackReason> {
         let shared = &self.shared;
-        let blinded = shared.job(device, blind, keys)?;
-        let blinded = item_points(&blinded.words, point_words, messages.len(), point)?;
-        let sum = shared
-            .job(device, sum_op, sigs)
-            .and_then(|out| sum(&out.words, false));
-        let miller = miller_loops(dst, &blinded, messages);
-        Ok(final_check(miller?, &sum?))
+        let items = messages.len();
+        overlapped_check(dst, messages, move |keys_to| {
+            let blinded = shared.job(device, blind, keys)?;
+            keys_to.send(item_points(&blinded.words, point_words, items, point)?);
+            shared
+                .job(device, sum_op, sigs)
+                .and_then(|out| sum(&out.words, false))
+        })
+        .verdict
     }
 
     /// Sum of points on the device; `None` input words mean "keep it on the CPU".

@@ -10,13 +10,15 @@
 //!
 //! Modules: `engine` (the `Engine` implementation: what goes to the device, what the CPU
 //! confirms), `points` (the glue between blst points and the device's words), `pairing` (the
-//! CPU's share of a device-backed batch check), `health` (the device's lock, job accounting,
+//! CPU's share of a device-backed batch check), `overlap` (that share run while the device
+//! computes), `health` (the device's lock, job accounting,
 //! taking it out of service and the prober that brings it back), `args` (the `tollgate serve`
 //! options and opening a transport).
 
 mod args;
 mod engine;
 mod health;
+mod overlap;
 mod pairing;
 mod points;
 
@@ -30,7 +32,8 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
-pub use pairing::{final_check, miller_loops, pairing_check};
+pub use overlap::{overlapped_check, KeysTo, Overlapped};
+pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
 
 use super::fallback::{DeviceMetrics, Policy};
 use super::CpuEngine;

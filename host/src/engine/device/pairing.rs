@@ -1,31 +1,26 @@
-//! The CPU's share of a device-backed batch check.
+//! The CPU's share of a device-backed batch check: hashing the messages (which needs nothing
+//! from the device), the Miller loops on the device's blinded keys, the final exponentiation
+//! against the device's sum.
 
 use std::any::Any;
 
 use blst::{
-    blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine, blst_p2_affine,
-    blst_p2_affine_is_inf, blst_p2_to_affine, MultiPoint, Pairing,
+    blst_p1_affine, blst_p1_to_affine, blst_p2_affine, blst_p2_to_affine, MultiPoint, Pairing,
 };
 
-use super::super::batch_equation::{self, KeyTerm, Refused};
+use super::super::batch_equation::{self, hash_messages, raw_miller_loops, KeyPoint, Refused};
 use super::super::fallback::FallbackReason;
 use super::super::grouping::{grouping_pays, same_message_groups};
 
 /// A blinded item point rᵢ·pkᵢ returned by the device, of either group.
-pub trait Blinded: Any + Sync + Copy {
-    fn is_infinity(&self) -> bool;
+pub trait Blinded: KeyPoint {
     /// The sum of `points` (not empty).
     fn sum(points: &[Self]) -> Self;
 }
 
 macro_rules! blinded {
-    ($affine:ty, $is_inf:ident, $to_affine:ident) => {
+    ($affine:ty, $to_affine:ident) => {
         impl Blinded for $affine {
-            fn is_infinity(&self) -> bool {
-                // SAFETY: a valid reference to an affine point.
-                unsafe { $is_inf(self) }
-            }
-
             fn sum(points: &[Self]) -> Self {
                 let sum = points.add();
                 let mut affine = Self::default();
@@ -36,68 +31,94 @@ macro_rules! blinded {
         }
     };
 }
-blinded!(blst_p1_affine, blst_p1_affine_is_inf, blst_p1_to_affine);
-blinded!(blst_p2_affine, blst_p2_affine_is_inf, blst_p2_to_affine);
+blinded!(blst_p1_affine, blst_p1_to_affine);
+blinded!(blst_p2_affine, blst_p2_to_affine);
 
-/// Π e(blindedᵢ, H(mᵢ)) = e(g, sum), with blst hashing the messages: the CPU's share of a
-/// device-backed batch check ([`miller_loops`] then [`final_check`]).
+/// A batch's messages hashed, one hash per distinct message, grouped as the Miller loops will
+/// pair them: items repeating a message are summed first when that pays, as the CPU engine
+/// does (super::super::grouping).
+pub struct HashedMessages<P: KeyPoint> {
+    items: usize,
+    /// The items of each distinct message, in order of first appearance.
+    groups: Vec<Vec<usize>>,
+    /// Whether each group's blinded keys are summed into one term.
+    summed: bool,
+    /// H(m) of each group's message.
+    hashes: Vec<P::Hash>,
+}
+
+impl<P: Blinded> HashedMessages<P> {
+    /// Hashes `messages` (one per item) to the keys' pairing group, over the cores.
+    pub fn new(dst: &[u8], messages: &[&[u8]]) -> Self {
+        let groups = same_message_groups(messages);
+        let distinct: Vec<&[u8]> = groups.iter().map(|group| messages[group[0]]).collect();
+        HashedMessages {
+            items: messages.len(),
+            summed: grouping_pays(&groups, messages.len()),
+            hashes: hash_messages::<P>(dst, &distinct),
+            groups,
+        }
+    }
+
+    /// The key side on the device's blinded keys rᵢ·pkᵢ (one per item, in item order):
+    /// Π e(rᵢ·pkᵢ, H(mᵢ)) as Miller loops, not yet exponentiated.
+    pub fn miller_loops<'d>(
+        &self,
+        dst: &'d [u8],
+        blinded: &[P],
+    ) -> Result<Pairing<'d>, FallbackReason> {
+        // An infinity means the device lost a factor: rᵢ ≠ 0, pkᵢ ≠ infinity. Checked per item,
+        // before any sum could hide it; so is a missing or extra item.
+        if blinded.len() != self.items || blinded.iter().any(KeyPoint::is_infinity) {
+            return Err(FallbackReason::BadResult);
+        }
+        let terms: Vec<(P, &P::Hash)> = match self.summed {
+            true => self
+                .groups
+                .iter()
+                .zip(&self.hashes)
+                .map(|(group, hash)| {
+                    let points: Vec<P> = group.iter().map(|&i| blinded[i]).collect();
+                    (P::sum(&points), hash)
+                })
+                .collect(),
+            false => self
+                .groups
+                .iter()
+                .zip(&self.hashes)
+                .flat_map(|(group, hash)| group.iter().map(move |&i| (blinded[i], hash)))
+                .collect(),
+        };
+        // A group's sum at infinity (probability ~2⁻⁶⁴ for honest keys) is refused too; the CPU
+        // then verifies the batch.
+        raw_miller_loops(dst, &terms).map_err(|Refused| FallbackReason::BadResult)
+    }
+}
+
+/// Π e(blindedᵢ, H(mᵢ)) = e(g, sum) with every device result in hand: the CPU's share done
+/// after the device's (what [`super::overlap::overlapped_check`] spreads over the device's
+/// jobs).
 pub fn pairing_check<P: Blinded, S: Any>(
     dst: &[u8],
     blinded: &[P],
     messages: &[&[u8]],
     sum: &S,
 ) -> Result<bool, FallbackReason> {
-    Ok(final_check(miller_loops(dst, blinded, messages)?, sum))
-}
-
-/// Hashes the messages and accumulates the Miller loops of (blindedᵢ, H(mᵢ)) on every core
-/// (super::super::batch_equation). Items repeating a message are summed first, as the CPU
-/// engine does (super::super::grouping). It needs only the blinded points, so it can run while
-/// the device still computes the sum.
-pub fn miller_loops<'d, P: Blinded>(
-    dst: &'d [u8],
-    blinded: &[P],
-    messages: &[&[u8]],
-) -> Result<Pairing<'d>, FallbackReason> {
-    // An infinity means the device lost a factor: rᵢ ≠ 0, pkᵢ ≠ infinity. Checked per item,
-    // before any sum could hide it.
-    if blinded.iter().any(Blinded::is_infinity) {
-        return Err(FallbackReason::BadResult);
-    }
-    let groups = same_message_groups(messages);
-    let terms: Vec<KeyTerm<P>> = match grouping_pays(&groups, messages.len()) {
-        true => groups
-            .iter()
-            .map(|group| {
-                let points: Vec<P> = group.iter().map(|&i| blinded[i]).collect();
-                KeyTerm::Summed {
-                    key: P::sum(&points),
-                    message: messages[group[0]],
-                }
-            })
-            .collect(),
-        false => blinded
-            .iter()
-            .zip(messages)
-            .map(|(&key, &message)| KeyTerm::Summed { key, message })
-            .collect(),
-    };
-    // A group's sum at infinity (probability ~2⁻⁶⁴ for honest keys) is refused too; the CPU
-    // then verifies the batch.
-    batch_equation::miller_loops(dst, &terms).map_err(|Refused| FallbackReason::BadResult)
+    let key_side = HashedMessages::new(dst, messages).miller_loops(dst, blinded)?;
+    Ok(final_check(key_side, sum))
 }
 
 /// The final exponentiation against e(g, sum).
-pub use super::super::batch_equation::final_check;
+pub use batch_equation::final_check;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use blst::{blst_p1, min_pk};
     use rand_core::{OsRng, RngCore};
 
     use super::*;
 
-    const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+    pub(in super::super) const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
 
     /// What the device returns for a batch, computed here with blst: rᵢ·pkᵢ and Σ rᵢ·σᵢ.
     fn device_share(
@@ -122,8 +143,21 @@ mod tests {
         (blinded, sum)
     }
 
+    /// A batch and what the device returns for it (rᵢ·pkᵢ, Σ rᵢ·σᵢ).
+    pub(in super::super) struct Batch {
+        pub messages: Vec<Vec<u8>>,
+        pub blinded: Vec<blst_p1_affine>,
+        pub sum: blst_p2_affine,
+    }
+
+    impl Batch {
+        pub fn messages(&self) -> Vec<&[u8]> {
+            self.messages.iter().map(Vec::as_slice).collect()
+        }
+    }
+
     /// 64 items over `distinct` messages; item `bad` (if any) signed another message.
-    fn check(distinct: usize, bad: Option<usize>) -> Result<bool, FallbackReason> {
+    pub(in super::super) fn batch(distinct: usize, bad: Option<usize>) -> Batch {
         let messages: Vec<Vec<u8>> = (0..64).map(|i| vec![(i % distinct) as u8; 8]).collect();
         let (mut keys, mut sigs) = (Vec::new(), Vec::new());
         for (i, message) in messages.iter().enumerate() {
@@ -138,8 +172,16 @@ mod tests {
             sigs.push(blst_p2_affine::from(sk.sign(&signed, DST, &[])));
         }
         let (blinded, sum) = device_share(&keys, &sigs);
-        let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-        pairing_check(DST, &blinded, &messages, &sum)
+        Batch {
+            messages,
+            blinded,
+            sum,
+        }
+    }
+
+    fn check(distinct: usize, bad: Option<usize>) -> Result<bool, FallbackReason> {
+        let batch = batch(distinct, bad);
+        pairing_check(DST, &batch.blinded, &batch.messages(), &batch.sum)
     }
 
     #[test]
@@ -167,5 +209,45 @@ mod tests {
             pairing_check(DST, &blinded, &messages, &sum),
             Err(FallbackReason::BadResult)
         );
+    }
+
+    #[test]
+    fn min_sig_keys_pair_with_messages_hashed_to_g1() {
+        use blst::{blst_p2, min_sig};
+        const DST_G1: &[u8] = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
+        let check = |bad: Option<usize>| {
+            let messages: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 5]).collect();
+            let (mut blinded, mut sigs, mut scalars) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, message) in messages.iter().enumerate() {
+                let sk = min_sig::SecretKey::key_gen(&[i as u8 + 1; 32], &[]).unwrap();
+                let signed: &[u8] = if bad == Some(i) { b"other" } else { message };
+                let r = (OsRng.next_u64() | 1).to_le_bytes();
+                let key: blst_p2 = [blst_p2_affine::from(sk.sk_to_pk())].mult(&r, 64);
+                let mut affine = blst_p2_affine::default();
+                unsafe { blst_p2_to_affine(&mut affine, &key) };
+                blinded.push(affine);
+                sigs.push(blst_p1_affine::from(sk.sign(signed, DST_G1, &[])));
+                scalars.extend(r);
+            }
+            let mut sum = blst_p1_affine::default();
+            unsafe { blst_p1_to_affine(&mut sum, &sigs.mult(&scalars, 64)) };
+            let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            pairing_check(DST_G1, &blinded, &messages, &sum)
+        };
+        assert_eq!(check(None), Ok(true));
+        assert_eq!(check(Some(3)), Ok(false));
+    }
+
+    #[test]
+    fn a_missing_or_extra_blinded_key_is_refused() {
+        let batch = batch(64, None);
+        let messages = batch.messages();
+        let hashed = HashedMessages::new(DST, &messages);
+        assert!(hashed.miller_loops(DST, &batch.blinded[1..]).is_err());
+        let mut extra = batch.blinded.clone();
+        extra.push(batch.blinded[0]);
+        assert!(hashed.miller_loops(DST, &extra).is_err());
+        let key_side = hashed.miller_loops(DST, &batch.blinded).unwrap();
+        assert!(final_check(key_side, &batch.sum));
     }
 }
