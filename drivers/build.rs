@@ -29,15 +29,14 @@ fn verilate() {
         return;
     }
     for top in tops {
-        let mut build = tollgate_verilator::VerilatorBuild::new(top).file(rtl(top));
-        if top == tollgate_abi::VERIFY_TOP_MODULE {
-            // Its ROM (31,656 words) is one `initial` block: split the C++ functions and
-            // leave that run-once code unoptimised, or g++ takes many minutes over it.
-            build = build
-                .arg("--output-split-cfuncs")
-                .arg("1000")
-                .cold_unoptimised();
-        }
+        // Each ROM is one `initial` block: split the C++ functions and leave that run-once
+        // code unoptimised, or g++ -O1 takes many minutes over it (the simulation's per-cycle
+        // code stays at -O2).
+        let build = tollgate_verilator::VerilatorBuild::new(top)
+            .file(rtl(top))
+            .arg("--output-split-cfuncs")
+            .arg("1000")
+            .cold_unoptimised();
         if let Err(error) = build.build() {
             panic!("verilating {top}: {error}");
         }
