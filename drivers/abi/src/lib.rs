@@ -684,18 +684,20 @@ impl Group {
 }
 
 impl Opcode {
-    /// Every opcode, in numeric order.
-    pub const ALL: [Opcode; 9] = [
-        Opcode::AggregateG1,
-        Opcode::AggregateG2,
-        Opcode::MultiScalarG1,
-        Opcode::MultiScalarG2,
-        Opcode::ScalarMulG1,
-        Opcode::ScalarMulG2,
-        Opcode::DecodeG2,
-        Opcode::HashToG2,
-        Opcode::MillerLoop,
-    ];
+    /// Every opcode, in numeric order: [`Opcode::CURVE`], then [`Opcode::VERIFY`].
+    pub const ALL: [Opcode; 9] = {
+        let mut all = [Opcode::AggregateG1; 9];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < Opcode::CURVE.len() {
+                Opcode::CURVE[i]
+            } else {
+                Opcode::VERIFY[i - Opcode::CURVE.len()]
+            };
+            i += 1;
+        }
+        all
+    };
 
     /// The curve opcodes of ABI 3.0 ([`DESIGN`] serves them).
     pub const CURVE: [Opcode; 6] = [
@@ -847,9 +849,9 @@ mod tests {
         assert_eq!(Opcode::MillerLoop.result_words(), 144);
         assert!(Opcode::MillerLoop.is_sum() && !Opcode::HashToG2.is_sum());
         assert!(Opcode::VERIFY.iter().all(|op| !op.has_scalars()));
-        let mut split = Opcode::CURVE.to_vec();
-        split.extend(Opcode::VERIFY);
-        assert_eq!(split, Opcode::ALL);
+        for (n, op) in Opcode::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, n + 1, "numeric order");
+        }
         assert_eq!(Opcode::AggregateG1.item_words(), 36);
         assert_eq!(Opcode::MultiScalarG2.item_words(), 2 + 72);
         assert!(Opcode::MultiScalarG2.is_sum() && !Opcode::ScalarMulG1.is_sum());

@@ -1,7 +1,8 @@
 //! The whole-verification design (`bitstreams/rtl/tollgate_top_verify.v`, ABI 3.1) on the sim
 //! backend: each verification opcode through the rings on the Verilated top level, against
 //! blst (arkworks only to make off-curve and off-subgroup inputs and to read the device's
-//! Montgomery words, which are arkworks' own representation). Prints the cycle counts
+//! Montgomery words, which are arkworks' own representation), and the stages of a min_pk batch
+//! check (`tollgate_drivers::batch`) against blst's batch verdict. Prints the cycle counts
 //! bench/RESULTS.md quotes ("### Through the top level"; `-- --nocapture verify::`).
 
 use ark_bls12_381::{Fq, Fq2, G1Projective, G2Affine, G2Projective};
@@ -12,6 +13,7 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
 use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
+use tollgate_drivers::batch::{self, MinPkItem};
 use tollgate_drivers::{codec, Device, DeviceConfig, DeviceError, JobOutput, Manifest};
 use tollgate_microcode::reference::{hash_to_field, hash_to_g2};
 
@@ -235,22 +237,6 @@ fn hash_to_g2_in_split_jobs_in_flight_equals_blst() {
     }
 }
 
-/// blst's Fp12 from the device's 144 words (the same tower, the same Montgomery form).
-fn blst_fp12_of(words: &[u32]) -> blst_fp12 {
-    let mut f = blst_fp12::default();
-    let fps = f
-        .fp6
-        .iter_mut()
-        .flat_map(|c| c.fp2.iter_mut())
-        .flat_map(|c| c.fp.iter_mut());
-    for (fp, w) in fps.zip(words.chunks_exact(FP_WORDS)) {
-        for (i, l) in fp.l.iter_mut().enumerate() {
-            *l = w[2 * i] as u64 | (w[2 * i + 1] as u64) << 32;
-        }
-    }
-    f
-}
-
 #[test]
 fn miller_loop_lane_values_finish_to_blsts_multi_pairing() {
     let mut device = open_verify(config());
@@ -273,7 +259,7 @@ fn miller_loop_lane_values_finish_to_blsts_multi_pairing() {
     let values: Vec<blst_fp12> = output
         .words
         .chunks_exact(Opcode::MillerLoop.result_words())
-        .map(blst_fp12_of)
+        .map(|w| codec::decode_fp12(w).unwrap())
         .collect();
     assert_eq!(values.len(), lanes);
     let product_of = |values: &[blst_fp12]| values[1..].iter().fold(values[0], |acc, v| acc * *v);
@@ -293,4 +279,93 @@ fn miller_loop_lane_values_finish_to_blsts_multi_pairing() {
     );
     // The check is not vacuous: without one lane's value the product is wrong.
     assert!(product_of(&values[1..]).final_exp() != want);
+}
+
+/// A batch of `n` min_pk items under POP with blst's signatures; item `bad` (if any) signs
+/// another message than the one it is checked against.
+fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, bool) {
+    let mut items = Vec::new();
+    let (mut sigs, mut msgs, mut pks) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let ikm: [u8; 32] = rng.gen();
+        let sk = min_pk::SecretKey::key_gen(&ikm, &[]).unwrap();
+        let msg: Vec<u8> = (0..32).map(|_| rng.gen()).collect();
+        let signed = if bad == Some(i) {
+            b"another message".to_vec()
+        } else {
+            msg.clone()
+        };
+        let sig = sk.sign(&signed, POP_DST, &[]);
+        let [u0, u1] = hash_to_field(&msg, POP_DST);
+        let pk = sk.sk_to_pk();
+        items.push(MinPkItem {
+            public_key: *<&blst_p1_affine>::from(&pk),
+            signature: sig.compress().to_vec(),
+            u: [fq2_words(&u0), fq2_words(&u1)].concat(),
+            scalar: rng.gen::<u64>() | 1,
+        });
+        sigs.push(sig);
+        msgs.push(msg);
+        pks.push(pk);
+    }
+    let rands: Vec<blst::blst_scalar> = items
+        .iter()
+        .map(|i| {
+            let mut s = blst::blst_scalar::default();
+            s.b[..8].copy_from_slice(&i.scalar.to_le_bytes());
+            s
+        })
+        .collect();
+    let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let sig_refs: Vec<&min_pk::Signature> = sigs.iter().collect();
+    let pk_refs: Vec<&min_pk::PublicKey> = pks.iter().collect();
+    let blst_verdict = min_pk::Signature::verify_multiple_aggregate_signatures(
+        &msg_refs, POP_DST, &pk_refs, false, &sig_refs, true, &rands, 64,
+    ) == blst::BLST_ERROR::BLST_SUCCESS;
+    (items, blst_verdict)
+}
+
+/// The stages of a batch of 12 on both devices against blst's batch verdict.
+fn check_batch(bad: Option<usize>, seed: u64) {
+    let mut verify = open_verify(config());
+    let (mut curve, _) = super::open();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (items, blst_verdict) = batch(12, bad, &mut rng);
+    assert_eq!(blst_verdict, bad.is_none());
+    let values = batch::min_pk_lane_values(&mut verify, &mut curve, &items).unwrap();
+    assert_eq!(values.0.len(), 29);
+    assert_eq!(values.verdict(), blst_verdict, "bad item {bad:?}");
+}
+
+#[test]
+fn min_pk_batch_stages_on_the_devices_accept_a_valid_batch_like_blst() {
+    check_batch(None, 94);
+}
+
+#[test]
+fn min_pk_batch_stages_on_the_devices_reject_a_bad_item_like_blst() {
+    check_batch(Some(5), 95);
+}
+
+#[test]
+fn min_pk_batch_stages_report_a_signature_off_the_subgroup_by_position() {
+    let mut verify = open_verify(config());
+    let (mut curve, _) = super::open();
+    let mut rng = StdRng::seed_from_u64(96);
+    let (mut items, _) = batch(3, None, &mut rng);
+    let off = loop {
+        let x = Fq2::rand(&mut rng);
+        if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
+            if !p.is_in_correct_subgroup_assuming_on_curve() {
+                break p;
+            }
+        }
+    };
+    let mut bytes = Vec::new();
+    off.serialize_compressed(&mut bytes).unwrap();
+    items[1].signature = bytes;
+    assert!(matches!(
+        batch::min_pk_lane_values(&mut verify, &mut curve, &items),
+        Err(batch::BatchCheckError::NotInG2 { index: 1 })
+    ));
 }
