@@ -56,16 +56,54 @@ pub enum BatchCheckError {
     Result(String),
 }
 
-/// The Miller values of a batch, one per lane per MillerLoop job.
+/// What one stage cost its device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageCycles {
+    /// The stage's opcode.
+    pub opcode: Opcode,
+    /// Its items (MillerLoop: pairs).
+    pub items: usize,
+    /// Device cycles of its jobs ([`crate::JobOutput::device_cycles`]).
+    pub device_cycles: u64,
+    /// Of those, moving data.
+    pub transfer_cycles: u64,
+}
+
+/// The Miller values of a batch, one per lane per MillerLoop job, and what each stage cost.
 #[derive(Debug, Clone)]
-pub struct LaneValues(pub Vec<blst_fp12>);
+pub struct LaneValues {
+    /// The lanes' Miller values.
+    pub values: Vec<blst_fp12>,
+    /// The stages in the order they ran.
+    pub stages: Vec<StageCycles>,
+}
 
 impl LaneValues {
     /// Whether the batch is valid: the lanes' product, finally exponentiated, is 1.
     pub fn verdict(&self) -> bool {
-        let product = self.0.iter().fold(blst_fp12::default(), |acc, v| acc * *v);
+        let product = self
+            .values
+            .iter()
+            .fold(blst_fp12::default(), |acc, v| acc * *v);
         product.final_exp() == blst_fp12::default()
     }
+}
+
+/// Runs one stage and records its cost.
+fn stage(
+    device: &mut Device,
+    opcode: Opcode,
+    items: &[u32],
+    stages: &mut Vec<StageCycles>,
+) -> Result<Vec<u32>, BatchCheckError> {
+    let output = device.run(opcode, items)?;
+    stages.push(StageCycles {
+        opcode,
+        items: items.len() / opcode.item_words(),
+        device_cycles: output.device_cycles,
+        transfer_cycles: output.transfer_cycles,
+    });
+    Ok(output.words)
 }
 
 fn malformed(e: impl std::fmt::Display) -> BatchCheckError {
@@ -113,7 +151,8 @@ pub fn min_pk_lane_values(
         xs.extend(x);
         largest.push(flag);
     }
-    let decoded = verify.run(Opcode::DecodeG2, &xs)?.words;
+    let mut stages = Vec::new();
+    let decoded = stage(verify, Opcode::DecodeG2, &xs, &mut stages)?;
     let mut blinded_sigs = Vec::with_capacity(items.len() * Opcode::MultiScalarG2.item_words());
     for (index, (item, result)) in items
         .iter()
@@ -131,7 +170,7 @@ pub fn min_pk_lane_values(
     }
     // Hashing, blinding.
     let us: Vec<u32> = items.iter().flat_map(|i| i.u.iter().copied()).collect();
-    let hashes = verify.run(Opcode::HashToG2, &us)?.words;
+    let hashes = stage(verify, Opcode::HashToG2, &us, &mut stages)?;
     let keys: Vec<u32> = items
         .iter()
         .flat_map(|i| {
@@ -140,8 +179,8 @@ pub fn min_pk_lane_values(
                 .chain(codec::encode_g1_point(&i.public_key))
         })
         .collect();
-    let blinded_keys = curve.run(Opcode::ScalarMulG1, &keys)?.words;
-    let partials = curve.run(Opcode::MultiScalarG2, &blinded_sigs)?.words;
+    let blinded_keys = stage(curve, Opcode::ScalarMulG1, &keys, &mut stages)?;
+    let partials = stage(curve, Opcode::MultiScalarG2, &blinded_sigs, &mut stages)?;
     let partials = partials
         .chunks_exact(Opcode::MultiScalarG2.result_words())
         .map(|p| {
@@ -165,11 +204,11 @@ pub fn min_pk_lane_values(
     }
     pairs.extend(minus_g1());
     pairs.extend(&codec::encode_g2_point(sum)[..2 * FP2_WORDS]);
-    let values = verify.run(Opcode::MillerLoop, &pairs)?.words;
+    let values = stage(verify, Opcode::MillerLoop, &pairs, &mut stages)?;
     let values = values
         .chunks_exact(Opcode::MillerLoop.result_words())
         .map(codec::decode_fp12)
         .collect::<Result<Vec<_>, _>>()
         .map_err(malformed)?;
-    Ok(LaneValues(values))
+    Ok(LaneValues { values, stages })
 }

@@ -333,8 +333,18 @@ fn check_batch(bad: Option<usize>, seed: u64) {
     let (items, blst_verdict) = batch(12, bad, &mut rng);
     assert_eq!(blst_verdict, bad.is_none());
     let values = batch::min_pk_lane_values(&mut verify, &mut curve, &items).unwrap();
-    assert_eq!(values.0.len(), 29);
+    assert_eq!(values.values.len(), 29);
     assert_eq!(values.verdict(), blst_verdict, "bad item {bad:?}");
+    for s in &values.stages {
+        eprintln!(
+            "min_pk batch of {}: {:?} {} items, {} device cycles ({} transfer)",
+            items.len(),
+            s.opcode,
+            s.items,
+            s.device_cycles,
+            s.transfer_cycles
+        );
+    }
 }
 
 #[test]
