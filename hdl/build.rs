@@ -5,24 +5,31 @@
 
 use std::path::Path;
 
-/// (file under bitstreams/rtl/, top module)
-const MODELS: &[(&str, &str)] = &[
-    ("leaf_mul.v", "leaf_mul"),
-    ("fp_mont_mul.v", "fp_mont_mul"),
-    ("fp_add_sub.v", "fp_add_sub"),
-    ("engine_core.v", "engine_core"),
+/// (file under bitstreams/rtl/, top module, whether it holds a microcode ROM)
+const MODELS: &[(&str, &str, bool)] = &[
+    ("leaf_mul.v", "leaf_mul", false),
+    ("fp_mont_mul.v", "fp_mont_mul", false),
+    ("fp_add_sub.v", "fp_add_sub", false),
+    ("engine_core.v", "engine_core", true),
 ];
 
 fn main() {
     let rtl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bitstreams/rtl");
     println!("cargo:rerun-if-changed=build.rs");
-    for (file, top) in MODELS {
+    for (file, top, rom) in MODELS {
         let path = rtl.join(file);
         println!("cargo:rerun-if-changed={}", path.display());
-        if let Err(e) = tollgate_verilator::VerilatorBuild::new(top)
-            .file(&path)
-            .build()
-        {
+        let mut build = tollgate_verilator::VerilatorBuild::new(top).file(&path);
+        if *rom {
+            // The ROM is one `initial` block, run once: split the C++ functions and compile
+            // that code unoptimised (g++ -O1 takes many minutes over it); the per-cycle code
+            // stays at -O2. As the drivers' top levels.
+            build = build
+                .arg("--output-split-cfuncs")
+                .arg("1000")
+                .cold_unoptimised();
+        }
+        if let Err(e) = build.build() {
             panic!("verilating {top}: {e}");
         }
     }

@@ -5,6 +5,7 @@
 //! Faults are injected at the transport ([`transport::fault`]) so the real driver sees them.
 
 pub mod backends;
+pub mod batch;
 pub mod codec;
 pub mod device;
 pub mod transport;

@@ -4,7 +4,8 @@
 //! checked against arkworks on random points and the edge cases; identity, job splitting,
 //! jobs in flight, ring wrap-around and back-pressure, each injected fault (DMA faults
 //! included, with the guard bands around the output buffers checked) and a mismatched
-//! manifest are checked through the driver's public API.
+//! manifest are checked through the driver's public API. The whole-verification design
+//! (`tollgate_top_verify.v`) is tested in [`verify`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,9 @@ use tollgate_drivers::device::{rings, IdentityMismatch};
 use tollgate_drivers::{
     codec, Device, DeviceConfig, DeviceError, FaultControl, FaultSpec, FaultyTransport, Manifest,
 };
+
+#[path = "sim_device/verify.rs"]
+mod verify;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -234,7 +238,8 @@ fn identity_page_matches_the_manifest_and_the_abi() {
     assert_eq!(identity.design_hash, manifest().design_hash.to_lowercase());
     assert_eq!(identity.lanes, 40);
     assert_eq!(identity.mont_r_log2, tollgate_abi::MONT_R_LOG2);
-    for opcode in Opcode::ALL {
+    assert!(Opcode::VERIFY.iter().all(|op| !identity.supports(*op)));
+    for opcode in Opcode::CURVE {
         assert!(identity.supports(opcode), "{opcode:?} not implemented");
         assert!(
             identity.shape().max_items(opcode) > 0,

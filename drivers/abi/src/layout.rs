@@ -5,10 +5,11 @@
 //! Item `i` goes to body run `u = i / per_run` (`per_run` = the aggregation fan-in, else 1),
 //! slot `i % per_run` of that run; run `u` is lane `u mod K`'s run number `u / K`, i.e. the
 //! job's round `u / K`. Every lane runs every round, so the last round is padded with neutral
-//! items (infinity, and scalar 0 where there are scalars), which add nothing to a sum and
-//! whose per-item results are dropped.
+//! items ([`padding_item`]: infinity, and scalar 0 where there are scalars; see the crate
+//! docs for the verification opcodes), which add nothing to a sum and whose per-item results
+//! are dropped.
 
-use crate::{Group, Opcode, FP_BYTES, FP_WORDS, SCALAR_BYTES, SCALAR_WORDS};
+use crate::{Opcode, FP_BYTES, FP_WORDS, SCALAR_BYTES, SCALAR_WORDS};
 
 /// Montgomery form of 1 (`R mod p`, R = 2^384), little-endian words: the Y of infinity.
 pub const ONE_MONT_WORDS: [u32; FP_WORDS] = [
@@ -25,6 +26,94 @@ pub const ONE_MONT_WORDS: [u32; FP_WORDS] = [
     0xfa80_e493,
     0x15f6_5ec3,
 ];
+
+/// The G2 generator's affine coordinates x.c0, x.c1, y.c0, y.c1 in Montgomery form: the Q of
+/// MillerLoop's padding pair.
+pub const G2_GENERATOR_WORDS: [[u32; FP_WORDS]; 4] = [
+    [
+        0x0294_0a10,
+        0xf5f2_8fa2,
+        0x87b4_961a,
+        0xb3f5_fb26,
+        0x3e2a_e580,
+        0xa1a8_93b5,
+        0x1a3c_aee9,
+        0x9894_999d,
+        0x1863_366b,
+        0x6f67_b763,
+        0x4350_bcd7,
+        0x0581_9192,
+    ],
+    [
+        0x9e23_f606,
+        0xa5a9_c075,
+        0xbccd_60c3,
+        0xaaa0_c59d,
+        0xe286_7806,
+        0x3bb1_7e18,
+        0x8541_b367,
+        0x1b1a_b6cc,
+        0xf215_8547,
+        0xc2b6_ed0e,
+        0x7360_edf3,
+        0x1192_2a09,
+    ],
+    [
+        0x6049_4c4a,
+        0x4c73_0af8,
+        0x5e36_9c5a,
+        0x597c_fa1f,
+        0xaa0a_635a,
+        0xe7e6_856c,
+        0x6e0d_495f,
+        0xbbef_b5e9,
+        0xf0ef_25a2,
+        0x07d3_a975,
+        0x7e80_dae5,
+        0x0083_fd8e,
+    ],
+    [
+        0xdf64_b05d,
+        0xadc0_fc92,
+        0x2b14_61dc,
+        0x18aa_270a,
+        0x3be4_eba0,
+        0x86ad_ac6a,
+        0xc93d_a33a,
+        0x7949_5c4e,
+        0xa43c_caed,
+        0xe717_5850,
+        0x63de_1bf2,
+        0x0b2b_c2a1,
+    ],
+];
+
+/// The neutral item of `opcode` in [`Opcode::item_words`] format (see the module docs).
+pub fn padding_item(opcode: Opcode) -> Vec<u32> {
+    let mut item = vec![0u32; opcode.item_words()];
+    let data = if opcode.has_scalars() {
+        SCALAR_WORDS
+    } else {
+        0
+    };
+    match opcode {
+        // x = 0; u0 = u1 = 0: results dropped.
+        Opcode::DecodeG2 | Opcode::HashToG2 => {}
+        // P = (0, 0), Q = the generator.
+        Opcode::MillerLoop => {
+            for (i, c) in G2_GENERATOR_WORDS.iter().enumerate() {
+                let at = data + 2 * FP_WORDS + i * FP_WORDS;
+                item[at..at + FP_WORDS].copy_from_slice(c);
+            }
+        }
+        // Infinity (0 : 1 : 0): only Y's first Fp is non-zero.
+        _ => {
+            let y = data + opcode.group().point_words() / 3;
+            item[y..y + FP_WORDS].copy_from_slice(&ONE_MONT_WORDS);
+        }
+    }
+    item
+}
 
 /// Why a job cannot be laid out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,23 +162,18 @@ pub struct Shape {
     pub out_words: u32,
 }
 
-/// Elements of one point (3 coordinates, each one or two Fp).
-const fn point_elements(group: Group) -> usize {
-    group.point_words() / FP_WORDS
-}
-
-/// Elements of one item: the scalar (if any) then the point.
+/// Elements of one item: the scalar (if any) then the data.
 const fn item_elements(opcode: Opcode) -> usize {
-    opcode.has_scalars() as usize + point_elements(opcode.group())
+    opcode.has_scalars() as usize + opcode.data_elements()
 }
 
 impl Shape {
     /// Items one body run consumes.
     pub fn items_per_run(&self, opcode: Opcode) -> usize {
-        if opcode.has_scalars() {
-            1
-        } else {
+        if opcode.is_aggregate() {
             self.aggregate_fanin as usize
+        } else {
+            1
         }
     }
 
@@ -113,15 +197,15 @@ impl Shape {
         self.lanes as usize * rounds as usize * self.run_elements(opcode) * FP_WORDS
     }
 
-    /// Output words of a job of `rounds` rounds: a point per item (padding included) for
-    /// ScalarMul*, a partial sum per lane otherwise.
+    /// Output words of a job of `rounds` rounds: a result per item (padding included) for
+    /// the per-item opcodes, a partial result per lane for the sums.
     pub fn output_words(&self, opcode: Opcode, rounds: u32) -> usize {
-        let points = if opcode.is_sum() {
+        let results = if opcode.is_sum() {
             self.lanes as usize
         } else {
             self.lanes as usize * rounds as usize
         };
-        points * opcode.group().point_words()
+        results * opcode.result_words()
     }
 
     /// Whether element `n` of the input stream is a scalar (crosses as [`SCALAR_BYTES`]).
@@ -135,8 +219,8 @@ impl Shape {
 
     /// Bytes of a job's input in host memory (the compact encoding, crate docs).
     pub fn input_bytes(&self, opcode: Opcode, rounds: u32) -> usize {
-        let per_item = opcode.has_scalars() as usize * SCALAR_BYTES
-            + point_elements(opcode.group()) * FP_BYTES;
+        let per_item =
+            opcode.has_scalars() as usize * SCALAR_BYTES + opcode.data_elements() * FP_BYTES;
         self.lanes as usize * rounds as usize * self.items_per_run(opcode) * per_item
     }
 
@@ -220,42 +304,38 @@ impl Shape {
         let mut stream = vec![0u32; self.input_words(opcode, rounds)];
         let (per_run, lanes) = (self.items_per_run(opcode), self.lanes as usize);
         let padded = rounds as usize * self.items_per_round(opcode);
+        let padding = padding_item(opcode);
         for i in 0..padded {
             let (run, slot) = (i / per_run, i % per_run);
             let (round, lane) = (run / lanes, run % lanes);
+            let item = items
+                .get(i * item_words..(i + 1) * item_words)
+                .unwrap_or(&padding);
+            let (scalar, data) = item.split_at(if opcode.has_scalars() {
+                SCALAR_WORDS
+            } else {
+                0
+            });
             let mut element = |e: usize, words: &[u32]| {
                 let at = self.input_position(opcode, round, lane, slot * item_elements(opcode) + e)
                     * FP_WORDS;
                 stream[at..at + words.len()].copy_from_slice(words);
             };
-            match items.get(i * item_words..(i + 1) * item_words) {
-                Some(item) => {
-                    let (scalar, point) = item.split_at(if opcode.has_scalars() {
-                        SCALAR_WORDS
-                    } else {
-                        0
-                    });
-                    if opcode.has_scalars() {
-                        element(0, scalar);
-                    }
-                    let first = opcode.has_scalars() as usize;
-                    for (e, coordinate) in point.chunks_exact(FP_WORDS).enumerate() {
-                        element(first + e, coordinate);
-                    }
-                }
-                // Padding: scalar 0 and infinity (0 : 1 : 0); only Y's first Fp is non-zero.
-                None => {
-                    let y = opcode.has_scalars() as usize + point_elements(opcode.group()) / 3;
-                    element(y, &ONE_MONT_WORDS);
-                }
+            if opcode.has_scalars() {
+                element(0, scalar);
+            }
+            let first = opcode.has_scalars() as usize;
+            for (e, coordinate) in data.chunks_exact(FP_WORDS).enumerate() {
+                element(first + e, coordinate);
             }
         }
         Ok((rounds, stream))
     }
 
     /// The results in an output stream of a job of `rounds` rounds and `items` items:
-    /// ScalarMul* → one point per item in item order; sums → one partial sum per lane, whose
-    /// sum is the job's result. Points in [`Group::point_words`] format.
+    /// per-item opcodes → one result per item in item order; sums → one partial result per
+    /// lane, whose sum (MillerLoop: product) is the job's result. Each in
+    /// [`Opcode::result_words`] format.
     pub fn results(
         &self,
         opcode: Opcode,
@@ -271,9 +351,9 @@ impl Shape {
             });
         }
         let lanes = self.lanes as usize;
-        let elements = point_elements(opcode.group());
+        let elements = opcode.result_words() / FP_WORDS;
         let points = if opcode.is_sum() { lanes } else { items };
-        let mut out = Vec::with_capacity(points * opcode.group().point_words());
+        let mut out = Vec::with_capacity(points * opcode.result_words());
         for p in 0..points {
             // Point p is lane p mod K's output number p / K (sums: each lane's only one).
             let (round, lane) = (p / lanes, p % lanes);
@@ -375,6 +455,41 @@ mod tests {
         let agg = Opcode::AggregateG1;
         assert_eq!(SHAPE.input_bytes(agg, 1), 4 * 3 * 3 * 48);
         assert!(!SHAPE.is_scalar_element(agg, 0));
+    }
+
+    #[test]
+    fn verification_items_are_padded_with_their_neutral_items() {
+        let shape = Shape {
+            lanes: 5,
+            aggregate_fanin: 3,
+            in_words: 5 * 6 * 12 * 2,
+            out_words: 5 * 144,
+        };
+        let op = Opcode::MillerLoop;
+        let (rounds, stream) = shape.input_stream(op, &items(op, 7)).unwrap();
+        assert_eq!(rounds, 2);
+        assert_eq!(stream.len(), shape.input_words(op, 2));
+        let element = |n: usize| &stream[n * 12..n * 12 + 12];
+        // Item 6 is lane 1's second run: its P.x is element 6 of the lane's stream.
+        assert_eq!(element(6 * 5 + 1)[0], 6 << 16 | 1);
+        // Item 8 (lane 3, round 1) is padding: P = (0, 0), Q = the generator.
+        assert!(element(6 * 5 + 3).iter().all(|w| *w == 0));
+        assert!(element(7 * 5 + 3).iter().all(|w| *w == 0));
+        for (c, words) in G2_GENERATOR_WORDS.iter().enumerate() {
+            assert_eq!(element((8 + c) * 5 + 3), words);
+        }
+        // One Fp12 per lane comes back; per-item opcodes return one result per item.
+        assert_eq!(shape.output_words(op, 2), 5 * 144);
+        assert_eq!(shape.output_words(Opcode::DecodeG2, 2), 2 * 5 * 72);
+        assert_eq!(shape.input_bytes(Opcode::HashToG2, 1), 5 * 4 * 48);
+        let (_, padded) = shape
+            .input_stream(Opcode::HashToG2, &items(Opcode::HashToG2, 1))
+            .unwrap();
+        // Item 0 is lane 0's; the other lanes' u0, u1 are zero.
+        assert!(padded
+            .chunks(12)
+            .enumerate()
+            .all(|(n, e)| n % 5 == 0 || e.iter().all(|w| *w == 0)));
     }
 
     #[test]

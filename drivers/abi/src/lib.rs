@@ -68,6 +68,21 @@
 //!   Results are projective; the host normalises them. G1 = 3 Fp = 36 words, G2 = 3 Fp2 =
 //!   72 words, always X, Y, Z in that order.
 //! - Scalars: u64 as two words, low word first.
+//! - Fp12 (MillerLoop's lane values): 12 Fp in tower order, Fp12 = c0 + c1·w over
+//!   Fp6 = c0 + c1·v + c2·v² over Fp2: c0.c0.c0, c0.c0.c1, c0.c1.c0, …, c1.c2.c1.
+//!
+//! # Verification opcodes (ABI 3.1)
+//!
+//! [`Opcode::DecodeG2`], [`Opcode::HashToG2`] and [`Opcode::MillerLoop`] (see each for its item
+//! and result format) are served by the design [`VERIFY_DESIGN`], whose engine runs the
+//! verification microcode; [`DESIGN`] serves the six curve opcodes. Their items are Fp
+//! elements only (no scalars), so nothing is packed: each element crosses as 48 bytes, and a
+//! round's element count is even (2, 4 or 6 per item), which keeps the stream whole beats for
+//! any lane count. Padding items: x = 0 (DecodeG2) and u0 = u1 = 0 (HashToG2), whose results
+//! are dropped; for MillerLoop P = (0, 0) with Q = the G2 generator
+//! ([`layout::G2_GENERATOR_WORDS`]): with P's coordinates 0 every line contributes only its
+//! constant term, an Fp2 value, so a padded lane's value lies in Fp2 and the final
+//! exponentiation maps it to 1.
 //!
 //! In host memory (ABI 3) an element is its 12 words as 48 little-endian bytes, with no
 //! padding, except that a scalar element crosses as its 2 words only (8 bytes; the device
@@ -107,6 +122,11 @@ pub mod layout;
 pub const TOP_MODULE: &str = "tollgate_top";
 /// Design name of the accelerator (its folder under `bitstreams/`).
 pub const DESIGN: &str = "tollgate";
+/// Verilog name of the whole-verification accelerator's top module: the same register map
+/// and rings in front of the verification engine, serving [`Opcode::VERIFY`].
+pub const VERIFY_TOP_MODULE: &str = "tollgate_top_verify";
+/// Design name of the whole-verification accelerator.
+pub const VERIFY_DESIGN: &str = "tollgate_verify";
 
 /// `"TOLL"` in ASCII, read from [`regs::MAGIC`].
 pub const MAGIC: u32 = 0x544F_4C4C;
@@ -114,7 +134,11 @@ pub const MAGIC: u32 = 0x544F_4C4C;
 /// ABI major version: bumped on any incompatible change of this crate's map or formats.
 pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: bumped on additions a driver of the same major can ignore.
-pub const ABI_MINOR: u16 = 0;
+/// 3.1 adds the verification opcodes ([`Opcode::DecodeG2`], [`Opcode::HashToG2`],
+/// [`Opcode::MillerLoop`]) and the design that serves them ([`VERIFY_DESIGN`]); what 3.0
+/// defined is unchanged, and a design says which opcodes it serves in
+/// [`regs::CAPABILITIES`].
+pub const ABI_MINOR: u16 = 1;
 /// Packed as the device reports it in [`regs::ABI_VERSION`].
 pub const ABI_VERSION: u32 = ((ABI_MAJOR as u32) << 16) | ABI_MINOR as u32;
 
@@ -129,6 +153,8 @@ pub const FP2_WORDS: usize = 2 * FP_WORDS;
 pub const G1_WORDS: usize = 3 * FP_WORDS;
 /// Words of one projective G2 point.
 pub const G2_WORDS: usize = 3 * FP2_WORDS;
+/// Words of one Fp12 element (tower order, 12 Fp).
+pub const FP12_WORDS: usize = 12 * FP_WORDS;
 /// Words of one 64-bit scalar.
 pub const SCALAR_WORDS: usize = 2;
 /// Bytes of an Fp element in host memory (12 words, no padding).
@@ -618,6 +644,24 @@ pub enum Opcode {
     ScalarMulG1 = 5,
     /// sᵢ·Pᵢ for each of `count` (u64 scalar, G2 point) pairs → `count` G2 points.
     ScalarMulG2 = 6,
+    /// Signature decoding (min_pk): per item the x-coordinate of a compressed G2 point (one
+    /// Fp2, 24 words) → 72 words: a square root y of x³ + 4(1 + u) (Fp2), the curve residue
+    /// y² − (x³ + 4(1 + u)) (Fp2) and the subgroup residue, the Z of ψ(P) + [|x|]P (Fp2).
+    /// (x, ±y) is a point of G2 iff both residues are 0 (the subgroup residue does not
+    /// depend on the sign of y). The host keeps the flag bits, the length and x < p, and
+    /// picks the sign of y from the sort flag.
+    DecodeG2 = 7,
+    /// Hash to G2 after the host's hash_to_field: per item u0, u1 ∈ Fp2 (48 words) →
+    /// [h_eff](map(u0) + map(u1)) (RFC 9380 simplified SWU, 3-isogeny, ψ-based
+    /// clear_cofactor), a projective G2 point (72 words).
+    HashToG2 = 8,
+    /// Miller loops (min_pk): per item a pair (P ∈ G1, Q ∈ G2), both affine and not infinity,
+    /// as P.x, P.y, Q.x, Q.y (72 words) → one Fp12 per lane (144 words, tower order
+    /// c0.c0.c0, c0.c0.c1, c0.c1.c0, …, c1.c2.c1), the product of the optimal-ate Miller
+    /// loops of the lane's pairs, conjugated for x < 0. The values equal the CPU's multi
+    /// Miller loop only up to factors the final exponentiation maps to 1: the host
+    /// multiplies the lane values and finishes with one final exponentiation.
+    MillerLoop = 9,
 }
 
 /// Which group an opcode works in.
@@ -640,8 +684,23 @@ impl Group {
 }
 
 impl Opcode {
-    /// Every opcode, in numeric order.
-    pub const ALL: [Opcode; 6] = [
+    /// Every opcode, in numeric order: [`Opcode::CURVE`], then [`Opcode::VERIFY`].
+    pub const ALL: [Opcode; 9] = {
+        let mut all = [Opcode::AggregateG1; 9];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < Opcode::CURVE.len() {
+                Opcode::CURVE[i]
+            } else {
+                Opcode::VERIFY[i - Opcode::CURVE.len()]
+            };
+            i += 1;
+        }
+        all
+    };
+
+    /// The curve opcodes of ABI 3.0 ([`DESIGN`] serves them).
+    pub const CURVE: [Opcode; 6] = [
         Opcode::AggregateG1,
         Opcode::AggregateG2,
         Opcode::MultiScalarG1,
@@ -649,6 +708,18 @@ impl Opcode {
         Opcode::ScalarMulG1,
         Opcode::ScalarMulG2,
     ];
+
+    /// The verification stages of ABI 3.1 ([`VERIFY_DESIGN`] serves them).
+    pub const VERIFY: [Opcode; 3] = [Opcode::DecodeG2, Opcode::HashToG2, Opcode::MillerLoop];
+
+    /// The ABI minor version that defined the opcode: a device of an older minor that claims
+    /// it in [`regs::CAPABILITIES`] is not what it says it is.
+    pub const fn since_minor(self) -> u16 {
+        match self {
+            Opcode::DecodeG2 | Opcode::HashToG2 | Opcode::MillerLoop => 1,
+            _ => 0,
+        }
+    }
 
     /// Decodes a JOB_OPCODE value.
     pub fn from_u32(value: u32) -> Option<Opcode> {
@@ -660,28 +731,64 @@ impl Opcode {
         1 << (self as u32)
     }
 
-    /// The group the opcode works in.
+    /// The group the opcode's points are in (MillerLoop: its Q's; its P is in G1).
     pub const fn group(self) -> Group {
         match self {
             Opcode::AggregateG1 | Opcode::MultiScalarG1 | Opcode::ScalarMulG1 => Group::G1,
-            Opcode::AggregateG2 | Opcode::MultiScalarG2 | Opcode::ScalarMulG2 => Group::G2,
+            _ => Group::G2,
         }
     }
 
     /// Whether each input item is preceded by a 64-bit scalar.
     pub const fn has_scalars(self) -> bool {
-        !matches!(self, Opcode::AggregateG1 | Opcode::AggregateG2)
+        matches!(
+            self,
+            Opcode::MultiScalarG1
+                | Opcode::MultiScalarG2
+                | Opcode::ScalarMulG1
+                | Opcode::ScalarMulG2
+        )
     }
 
-    /// Input words of one item: the scalar (if any) then the point.
+    /// Whether a body run takes several items (the aggregation fan-in) rather than one.
+    pub const fn is_aggregate(self) -> bool {
+        matches!(self, Opcode::AggregateG1 | Opcode::AggregateG2)
+    }
+
+    /// Fp elements of one item after its scalar: a point's coordinates, DecodeG2's x (2),
+    /// HashToG2's u0, u1 (4), MillerLoop's P and Q (2 + 4).
+    pub const fn data_elements(self) -> usize {
+        match self {
+            Opcode::DecodeG2 => 2,
+            Opcode::HashToG2 => 4,
+            Opcode::MillerLoop => 6,
+            _ => self.group().point_words() / FP_WORDS,
+        }
+    }
+
+    /// Input words of one item: the scalar (if any) then the data elements.
     pub const fn item_words(self) -> usize {
         let scalar = if self.has_scalars() { SCALAR_WORDS } else { 0 };
-        scalar + self.group().point_words()
+        scalar + self.data_elements() * FP_WORDS
     }
 
-    /// Whether the job sums its items (one result) rather than mapping each (one per item).
+    /// Words of one result: a point (per item, or per lane for a sum), DecodeG2's y and two
+    /// residues (72), MillerLoop's Fp12 per lane (144).
+    pub const fn result_words(self) -> usize {
+        match self {
+            Opcode::DecodeG2 => 3 * FP2_WORDS,
+            Opcode::MillerLoop => FP12_WORDS,
+            _ => self.group().point_words(),
+        }
+    }
+
+    /// Whether the job reduces its items to one result per lane rather than mapping each
+    /// (one result per item).
     pub const fn is_sum(self) -> bool {
-        !matches!(self, Opcode::ScalarMulG1 | Opcode::ScalarMulG2)
+        !matches!(
+            self,
+            Opcode::ScalarMulG1 | Opcode::ScalarMulG2 | Opcode::DecodeG2 | Opcode::HashToG2
+        )
     }
 }
 
@@ -734,7 +841,17 @@ mod tests {
             assert_eq!(Opcode::from_u32(op as u32), Some(op));
         }
         assert_eq!(Opcode::from_u32(0), None);
-        assert_eq!(Opcode::from_u32(7), None);
+        assert_eq!(Opcode::from_u32(10), None);
+        assert_eq!(Opcode::DecodeG2.item_words(), 24);
+        assert_eq!(Opcode::DecodeG2.result_words(), 72);
+        assert_eq!(Opcode::HashToG2.item_words(), 48);
+        assert_eq!(Opcode::MillerLoop.item_words(), 72);
+        assert_eq!(Opcode::MillerLoop.result_words(), 144);
+        assert!(Opcode::MillerLoop.is_sum() && !Opcode::HashToG2.is_sum());
+        assert!(Opcode::VERIFY.iter().all(|op| !op.has_scalars()));
+        for (n, op) in Opcode::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, n + 1, "numeric order");
+        }
         assert_eq!(Opcode::AggregateG1.item_words(), 36);
         assert_eq!(Opcode::MultiScalarG2.item_words(), 2 + 72);
         assert!(Opcode::MultiScalarG2.is_sum() && !Opcode::ScalarMulG1.is_sum());

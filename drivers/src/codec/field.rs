@@ -5,8 +5,8 @@
 //! against arkworks, an independent implementation.
 
 use blst::{
-    blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_from_bendian,
-    blst_fp_inverse, blst_fp_mul,
+    blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_cneg,
+    blst_fp_from_bendian, blst_fp_inverse, blst_fp_mul,
 };
 use tollgate_abi::{FP_BYTES, FP_WORDS, MONT_R_LOG2, P_WORDS};
 
@@ -37,6 +37,11 @@ impl Fp {
     /// A coordinate of a blst point: already fully reduced Montgomery form.
     pub fn from_blst(value: blst_fp) -> Fp {
         Fp(value)
+    }
+
+    /// blst's value.
+    pub fn blst(self) -> blst_fp {
+        self.0
     }
 
     pub fn one() -> Fp {
@@ -102,6 +107,14 @@ impl Fp {
         Fp(product)
     }
 
+    /// −a.
+    pub fn neg(&self) -> Fp {
+        let mut negated = blst_fp::default();
+        // SAFETY: valid field elements in and out.
+        unsafe { blst_fp_cneg(&mut negated, &self.0, true) };
+        Fp(negated)
+    }
+
     /// `None` for zero.
     pub fn inverse(&self) -> Option<Fp> {
         (!self.is_zero()).then(|| {
@@ -153,6 +166,25 @@ impl Fp2 {
         // SAFETY: valid field elements in and out.
         unsafe { blst_fp2_mul(&mut product, &self.blst(), &other.blst()) };
         Fp2::of(product)
+    }
+
+    /// −a.
+    pub fn neg(&self) -> Fp2 {
+        Fp2 {
+            c0: self.c0.neg(),
+            c1: self.c1.neg(),
+        }
+    }
+
+    /// Whether a is the larger of a and −a in the Zcash order (c1 first, then c0, as
+    /// integers): what the sort flag of a compressed point says of its y.
+    pub fn is_lexicographically_largest(&self) -> bool {
+        let (a, b) = if self.c1.is_zero() {
+            (self.c0, self.c0.neg())
+        } else {
+            (self.c1, self.c1.neg())
+        };
+        a.to_be() > b.to_be()
     }
 
     /// `None` for zero.

@@ -6,10 +6,11 @@
 mod field;
 
 use blst::{
-    blst_fp2, blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine, blst_p2_affine_is_inf,
+    blst_fp12, blst_fp2, blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine,
+    blst_p2_affine_is_inf,
 };
 use field::{Fp, Fp2};
-use tollgate_abi::{FP2_WORDS, FP_WORDS, G1_WORDS, G2_WORDS};
+use tollgate_abi::{FP12_WORDS, FP2_WORDS, FP_WORDS, G1_WORDS, G2_WORDS};
 
 /// Bytes of an uncompressed G1 point.
 pub const G1_UNCOMPRESSED: usize = 96;
@@ -18,6 +19,9 @@ pub const G2_UNCOMPRESSED: usize = 192;
 
 const INFINITY_FLAG: u8 = 0x40;
 const COMPRESSION_FLAG: u8 = 0x80;
+const SORT_FLAG: u8 = 0x20;
+/// Bytes of a compressed G2 point.
+pub const G2_COMPRESSED: usize = 96;
 
 /// Why data could not be encoded for, or decoded from, the device.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +204,62 @@ pub fn decode_g2(words: &[u32]) -> Result<[u8; G2_UNCOMPRESSED], CodecError> {
         }
     }
     Ok(out)
+}
+
+/// The x of a compressed G2 point (96 bytes) as DecodeG2's item (24 words), and its sort
+/// flag: the checks the host keeps before the device decodes (the compression flag set,
+/// not infinity, x < p).
+pub fn compressed_g2_x(bytes: &[u8]) -> Result<(Vec<u32>, bool), CodecError> {
+    check_len(bytes.len(), G2_COMPRESSED, "bytes")?;
+    let flags = bytes[0] & 0xE0;
+    if flags & COMPRESSION_FLAG == 0 || flags & INFINITY_FLAG != 0 {
+        return Err(CodecError::BadFlags);
+    }
+    let mut c1 = be48(&bytes[..48]);
+    c1[0] &= 0x1F;
+    let x = Fp2 {
+        c0: Fp::from_be(&be48(&bytes[48..]))?,
+        c1: Fp::from_be(&c1)?,
+    };
+    Ok((fp2_words(&x), flags & SORT_FLAG != 0))
+}
+
+/// The affine G2 point (x, ±y) as 72 device words (Z = 1), the sign of y chosen so that y is
+/// the lexicographically largest root iff `largest` (a compressed point's sort flag).
+pub fn g2_point_with_sign(x: &[u32], y: &[u32], largest: bool) -> Result<Vec<u32>, CodecError> {
+    check_len(x.len(), FP2_WORDS, "words")?;
+    check_len(y.len(), FP2_WORDS, "words")?;
+    let fp2 = |w: &[u32]| -> Result<Fp2, CodecError> {
+        Ok(Fp2 {
+            c0: Fp::from_mont_words(&w[..FP_WORDS])?,
+            c1: Fp::from_mont_words(&w[FP_WORDS..])?,
+        })
+    };
+    let (x, mut y) = (fp2(x)?, fp2(y)?);
+    if y.is_lexicographically_largest() != largest {
+        y = y.neg();
+    }
+    Ok([fp2_words(&x), fp2_words(&y), fp2_words(&Fp2::one())].concat())
+}
+
+fn fp2_words(value: &Fp2) -> Vec<u32> {
+    [value.c0.to_mont_words(), value.c1.to_mont_words()].concat()
+}
+
+/// An Fp12 from the device (144 words, tower order) as blst's value: the same tower and the
+/// same Montgomery form, so the limbs are the words in pairs.
+pub fn decode_fp12(words: &[u32]) -> Result<blst_fp12, CodecError> {
+    check_len(words.len(), FP12_WORDS, "words")?;
+    let mut value = blst_fp12::default();
+    let fps = value
+        .fp6
+        .iter_mut()
+        .flat_map(|c| c.fp2.iter_mut())
+        .flat_map(|c| c.fp.iter_mut());
+    for (fp, w) in fps.zip(words.chunks_exact(FP_WORDS)) {
+        *fp = Fp::from_mont_words(w)?.blst();
+    }
+    Ok(value)
 }
 
 /// Encodes a 64-bit scalar as its two words, low first.

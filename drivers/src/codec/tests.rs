@@ -2,7 +2,7 @@
 //! its uncompressed serialisation, and projective representatives with random Z.
 
 use ark_bls12_381::{Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{Field, UniformRand};
 use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
@@ -165,3 +165,76 @@ fn blst_points_encode_by_their_limbs_as_by_their_bytes() {
         encode_g2(&infinity_g2).unwrap()
     );
 }
+
+#[test]
+fn compressed_signatures_give_x_and_the_sign_picks_arkworks_y() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for _ in 0..16 {
+        let point = G2Projective::rand(&mut rng).into_affine();
+        let mut bytes = Vec::new();
+        point.serialize_compressed(&mut bytes).unwrap();
+        let (x, largest) = compressed_g2_x(&bytes).unwrap();
+        assert_eq!(
+            x,
+            [ark_mont_words(&point.x.c0), ark_mont_words(&point.x.c1)].concat()
+        );
+        // Either root in, arkworks' point out.
+        let want = encode_g2(&uncompressed(&point)).unwrap();
+        for y in [point.y, -point.y] {
+            let y = [ark_mont_words(&y.c0), ark_mont_words(&y.c1)].concat();
+            assert_eq!(g2_point_with_sign(&x, &y, largest).unwrap(), want);
+        }
+    }
+    // Refused before the device: not compressed, infinity, x not below p, wrong length.
+    let mut bytes = Vec::new();
+    G2Affine::generator()
+        .serialize_compressed(&mut bytes)
+        .unwrap();
+    let mut uncompressed_flag = bytes.clone();
+    uncompressed_flag[0] &= 0x7F;
+    let mut infinity = bytes.clone();
+    infinity[0] |= 0x40;
+    let mut x_is_p = bytes.clone();
+    let p: Vec<u8> = P_BE.to_vec();
+    x_is_p[48..].copy_from_slice(&p);
+    for bad in [uncompressed_flag, infinity] {
+        assert_eq!(compressed_g2_x(&bad), Err(CodecError::BadFlags));
+    }
+    assert_eq!(compressed_g2_x(&x_is_p), Err(CodecError::NotReduced));
+    assert!(matches!(
+        compressed_g2_x(&bytes[..95]),
+        Err(CodecError::BadLength { .. })
+    ));
+}
+
+#[test]
+fn fp12_words_are_blsts_limbs() {
+    let words: Vec<u32> = (0..12u32)
+        .flat_map(|i| ark_mont_words(&Fq::from(i + 2)))
+        .collect();
+    let value = decode_fp12(&words).unwrap();
+    assert_eq!(
+        value.fp6[1].fp2[2].fp[1],
+        Fp::from_mont_words(&words[11 * 12..]).unwrap().blst()
+    );
+    assert_eq!(
+        value.fp6[0].fp2[0].fp[0],
+        Fp::from_mont_words(&words[..12]).unwrap().blst()
+    );
+    assert!(decode_fp12(&words[..12]).is_err());
+}
+
+/// p, big-endian.
+const P_BE: [u8; 48] = {
+    let mut out = [0u8; 48];
+    let mut i = 0;
+    while i < 12 {
+        let w = tollgate_abi::P_WORDS[11 - i].to_be_bytes();
+        out[4 * i] = w[0];
+        out[4 * i + 1] = w[1];
+        out[4 * i + 2] = w[2];
+        out[4 * i + 3] = w[3];
+        i += 1;
+    }
+    out
+};

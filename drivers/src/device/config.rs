@@ -20,6 +20,13 @@ pub struct DeviceConfig {
     pub g1_scalar_mul_cycles: u64,
     /// G2 work costs this many times the G1 work (measured: add 39 / 12.7, scalar mul ~2.9).
     pub g2_factor: u64,
+    /// One signature decoding (DecodeG2), per engine (measured 5,046 in steady state,
+    /// bench/RESULTS.md "Whole verification (microcode)").
+    pub decode_g2_cycles: u64,
+    /// One hash to G2 after hash_to_field (HashToG2), per engine (measured 12,891).
+    pub hash_to_g2_cycles: u64,
+    /// One Miller-loop pair (MillerLoop), per engine (measured 8,447).
+    pub miller_pair_cycles: u64,
     /// Bytes per cycle the deadlines assume the DMA moves at least (the port moves 32; a
     /// congested link less).
     pub dma_bytes_per_cycle: u64,
@@ -46,6 +53,9 @@ impl Default for DeviceConfig {
             g1_add_cycles: 13,
             g1_scalar_mul_cycles: 1_300,
             g2_factor: 3,
+            decode_g2_cycles: 5_100,
+            hash_to_g2_cycles: 12_900,
+            miller_pair_cycles: 8_500,
             dma_bytes_per_cycle: 8,
             in_flight: 4,
             max_job_items: None,
@@ -60,17 +70,23 @@ impl DeviceConfig {
     /// The deadline for the engine's work on a job of `rounds` rounds (doorbell → completion,
     /// counted from the last input word, when the device starts computing).
     pub fn compute_cycles(&self, shape: &Shape, opcode: Opcode, rounds: u32) -> u64 {
-        let per_item = if opcode.has_scalars() {
-            self.g1_scalar_mul_cycles
-        } else {
-            self.g1_add_cycles
-        };
+        let items = rounds as u64 * shape.items_per_round(opcode) as u64;
+        self.base_cycles + self.margin.max(1) * items * self.item_cycles(opcode)
+    }
+
+    /// What one item of `opcode` costs an engine.
+    fn item_cycles(&self, opcode: Opcode) -> u64 {
         let group = match opcode.group() {
             Group::G1 => 1,
             Group::G2 => self.g2_factor,
         };
-        let items = rounds as u64 * shape.items_per_round(opcode) as u64;
-        self.base_cycles + self.margin.max(1) * items * per_item * group
+        match opcode {
+            Opcode::DecodeG2 => self.decode_g2_cycles,
+            Opcode::HashToG2 => self.hash_to_g2_cycles,
+            Opcode::MillerLoop => self.miller_pair_cycles,
+            _ if opcode.has_scalars() => self.g1_scalar_mul_cycles * group,
+            _ => self.g1_add_cycles * group,
+        }
     }
 
     /// The deadline's share for moving `bytes` bytes by DMA (a job's input and output).
@@ -116,6 +132,19 @@ mod tests {
         assert!(config.compute_cycles(&SHAPE, Opcode::AggregateG1, 20) > 31_874 * 3 / 2);
         // Measured: aggregate G2, 2 rounds, 13,554 cycles (prologue/epilogue dominate).
         assert!(config.compute_cycles(&SHAPE, Opcode::AggregateG2, 2) > 13_554 * 3 / 2);
+        // The verification core (29 lanes), measured per round of 29 items: hash to G2
+        // 373,873 cycles, decoding 146,368, a Miller pair 245,693.
+        let verify = Shape { lanes: 29, ..SHAPE };
+        for (op, measured) in [
+            (Opcode::HashToG2, 373_873),
+            (Opcode::DecodeG2, 146_368),
+            (Opcode::MillerLoop, 245_693),
+        ] {
+            assert!(
+                config.compute_cycles(&verify, op, 1) > measured * 3 / 2,
+                "{op:?}"
+            );
+        }
         // Rounds, not items: a deadline grows with the work the device really does.
         assert_eq!(
             config.compute_cycles(&SHAPE, Opcode::AggregateG2, 4) - config.base_cycles,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use tollgate_abi::layout::Shape;
-use tollgate_abi::{regs, DESIGN_HASH_WORDS, MAGIC, MONT_R_LOG2};
+use tollgate_abi::{regs, Opcode, DESIGN_HASH_WORDS, MAGIC, MONT_R_LOG2};
 
 use crate::transport::{RegisterAccess, TransportError};
 
@@ -69,7 +69,7 @@ impl Identity {
     }
 
     /// Whether the device implements `opcode`.
-    pub fn supports(&self, opcode: tollgate_abi::Opcode) -> bool {
+    pub fn supports(&self, opcode: Opcode) -> bool {
         self.capabilities & opcode.capability_bit() != 0
     }
 }
@@ -217,6 +217,17 @@ pub enum IdentityMismatch {
         /// [`regs::AGGREGATE_FANIN`] as read.
         fanin: u32,
     },
+    /// The device claims no opcode at all, or one its ABI version does not define.
+    #[error(
+        "device capabilities {capabilities:#x} name no opcode, or one ABI {}.{} does not define",
+        abi_version >> 16, abi_version & 0xFFFF
+    )]
+    Capabilities {
+        /// [`regs::CAPABILITIES`] as read.
+        capabilities: u32,
+        /// The device's ABI version.
+        abi_version: u32,
+    },
 }
 
 /// Checks a device's identity against the manifest and the driver's own ABI.
@@ -257,6 +268,15 @@ pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMis
         return Err(IdentityMismatch::NoLanes {
             lanes: identity.lanes,
             fanin: identity.aggregate_fanin,
+        });
+    }
+    // Bits of opcodes this driver does not know are a newer minor's additions: ignored.
+    let minor = identity.abi_version & 0xFFFF;
+    let known = Opcode::ALL.iter().filter(|op| identity.supports(**op));
+    if known.clone().count() == 0 || known.clone().any(|op| u32::from(op.since_minor()) > minor) {
+        return Err(IdentityMismatch::Capabilities {
+            capabilities: identity.capabilities,
+            abi_version: identity.abi_version,
         });
     }
     Ok(())
@@ -358,6 +378,34 @@ mod tests {
             check(&other_radix, &manifest),
             Err(IdentityMismatch::MontgomeryRadix { device: 390 })
         );
+
+        // A 3.0 device claiming a verification opcode, and a device claiming nothing.
+        let claims_too_much = Identity {
+            abi_version: tollgate_abi::ABI_VERSION & !0xFFFF,
+            capabilities: 0x7E | Opcode::MillerLoop.capability_bit(),
+            ..identity.clone()
+        };
+        let manifest_30 = self::manifest(&format!(
+            r#"{{"design": "tollgate", "abi_version": "{}.0", "design_hash": "{HASH}"}}"#,
+            tollgate_abi::ABI_MAJOR
+        ));
+        assert!(matches!(
+            check(&claims_too_much, &manifest_30),
+            Err(IdentityMismatch::Capabilities { .. })
+        ));
+        let fewer = Identity {
+            capabilities: 0x7E,
+            ..claims_too_much
+        };
+        assert_eq!(check(&fewer, &manifest_30), Ok(()));
+        let nothing = Identity {
+            capabilities: 1 << 31,
+            ..identity.clone()
+        };
+        assert!(matches!(
+            check(&nothing, &manifest),
+            Err(IdentityMismatch::Capabilities { .. })
+        ));
 
         let no_lanes = Identity {
             lanes: 0,

@@ -101,6 +101,25 @@ pub fn designs() -> Vec<Design> {
                 design_hashed: true,
             }],
         },
+        // The whole-verification accelerator (issue #9): the same register map around the
+        // verification engine.
+        Design {
+            name: tollgate_abi::VERIFY_DESIGN,
+            abi_version: tollgate_abi::ABI_VERSION,
+            target_part: TARGET_PART,
+            clock_mhz: CLOCK_MHZ,
+            modules: vec![RtlModule {
+                file: "tollgate_top_verify.v",
+                top: tollgate_abi::VERIFY_TOP_MODULE,
+                build: || {
+                    emit(
+                        tollgate_abi::VERIFY_TOP_MODULE,
+                        crate::top::TollgateTop::for_params(crate::top::TopParams::verification()),
+                    )
+                },
+                design_hashed: true,
+            }],
+        },
     ]
 }
 

@@ -1,5 +1,7 @@
-//! The accelerator's top level, `tollgate_top`: the register map of `tollgate_abi` in front of
-//! one [`EngineCore`].
+//! The accelerator's top level: the register map of `tollgate_abi` in front of one
+//! [`EngineCore`]. Two designs share it ([`TopParams`]): `tollgate_top` (the standard engine,
+//! the curve opcodes) and `tollgate_top_verify` (the verification engine, the verification
+//! opcodes).
 //!
 //! Wiring around the engine: a register bus decoder (identity page, control/status, the ring
 //! registers, performance counters) and a DMA engine on the memory port of
@@ -48,6 +50,41 @@ pub struct TollgateTop {
     pub mem_wr_addr: Signal<Out, Bits<{ mem::ADDR_BITS as usize }>>,
     pub mem_wr_data: Signal<Out, Bits<{ 8 * mem::BEAT_BYTES }>>,
     engine: EngineCore,
+    design: Design,
+}
+
+impl TollgateTop {
+    /// The top level of `params` (its engine core built for `params.engine`).
+    pub fn for_params(params: TopParams) -> TollgateTop {
+        TollgateTop {
+            engine: EngineCore::for_params(params.engine),
+            design: Design(params),
+            ..TollgateTop::default()
+        }
+    }
+}
+
+/// Which design the top level is generated for: no hardware of its own (no signals, emits
+/// nothing), a [`Block`] only so that it can be a field of the derived block.
+struct Design(TopParams);
+
+impl Default for Design {
+    fn default() -> Self {
+        Design(TopParams::standard())
+    }
+}
+
+impl Logic for Design {
+    fn update(&mut self) {}
+}
+
+impl Block for Design {
+    fn connect_all(&mut self) {}
+    fn update_all(&mut self) {}
+    fn has_changed(&self) -> bool {
+        false
+    }
+    fn accept(&self, _name: &str, _probe: &mut dyn Probe) {}
 }
 
 impl Logic for TollgateTop {
@@ -79,6 +116,6 @@ impl Logic for TollgateTop {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(top_body(&TopParams::standard()))
+        Verilog::Custom(top_body(&self.design.0))
     }
 }

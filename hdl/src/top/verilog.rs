@@ -26,22 +26,44 @@ pub struct TopParams {
     pub in_elements: usize,
     /// Elements the output buffer holds.
     pub out_elements: usize,
+    /// The engine core behind the register map.
+    pub engine: &'static EngineParams,
+    /// The opcodes it serves (its CAPABILITIES), each run by its program in the engine's ROM.
+    pub opcodes: &'static [Opcode],
 }
 
+/// Elements each way of both designs: 3.1 Mbit, ~87 RAMB36 per buffer (three of them: two
+/// input banks and the output).
+const BUFFER_ELEMENTS: usize = 8192;
+
 impl TopParams {
-    /// 8,192 elements each way: 3.1 Mbit, ~87 RAMB36 per buffer (three of them: two input
-    /// banks and the output), enough for 2,640 G1 points of aggregation or 2,040 64-bit G1
-    /// scalar multiplications per job.
+    /// `tollgate_top`: the standard engine and the curve opcodes. Enough for 2,640 G1 points
+    /// of aggregation or 2,040 64-bit G1 scalar multiplications per job.
     pub fn standard() -> TopParams {
         TopParams {
-            in_elements: 8192,
-            out_elements: 8192,
+            in_elements: BUFFER_ELEMENTS,
+            out_elements: BUFFER_ELEMENTS,
+            engine: EngineParams::standard(),
+            opcodes: &Opcode::CURVE,
+        }
+    }
+
+    /// `tollgate_top_verify`: the verification engine ([`EngineParams::verification`], 29
+    /// lanes) and the verification opcodes. Enough for 1,363 items of each per job (47
+    /// rounds: the output buffer bounds decoding and hashing, the input buffer the Miller
+    /// pairs).
+    pub fn verification() -> TopParams {
+        TopParams {
+            in_elements: BUFFER_ELEMENTS,
+            out_elements: BUFFER_ELEMENTS,
+            engine: EngineParams::verification(),
+            opcodes: &Opcode::VERIFY,
         }
     }
 
     /// The stream shape the identity page reports.
     pub fn shape(&self) -> Shape {
-        let cfg = EngineParams::standard().rom.config;
+        let cfg = self.engine.rom.config;
         Shape {
             lanes: cfg.lanes as u32,
             aggregate_fanin: cfg.accumulators as u32,
@@ -65,6 +87,9 @@ fn program(op: Opcode) -> ProgramKind {
         Opcode::MultiScalarG2 => ProgramKind::MultiScalarG2,
         Opcode::ScalarMulG1 => ProgramKind::ScalarMulG1,
         Opcode::ScalarMulG2 => ProgramKind::ScalarMulG2,
+        Opcode::DecodeG2 => ProgramKind::DecodeG2,
+        Opcode::HashToG2 => ProgramKind::HashToG2,
+        Opcode::MillerLoop => ProgramKind::MillerLoop { pairs: 1 },
     }
 }
 
@@ -86,12 +111,13 @@ struct Row {
 /// The job table, checked against the ABI's layout: what the microcode loads and stores per
 /// body run must be exactly what `tollgate_abi::layout` streams.
 fn rows(params: &TopParams) -> Vec<Row> {
-    let rom = &EngineParams::standard().rom;
+    let rom = &params.engine.rom;
     let shape = params.shape();
     let lanes = rom.config.lanes;
-    Opcode::ALL
-        .into_iter()
-        .map(|op| {
+    params
+        .opcodes
+        .iter()
+        .map(|&op| {
             let e = rom.entry(program(op));
             let in_per_round = shape.input_words(op, 1) / FP_WORDS;
             assert_eq!(
@@ -115,14 +141,18 @@ fn rows(params: &TopParams) -> Vec<Row> {
                 (1..256).contains(&max_rounds),
                 "{op:?}: {max_rounds} rounds fit the buffers"
             );
-            // The unpacker takes a beat of one kind at a time: every group of K scalars or
-            // K Fp elements must be whole beats, and the packer writes pairs of elements.
+            // The unpacker takes a beat of one kind at a time: with scalars, every group of K
+            // scalars or K Fp elements must be whole beats; without, the Fp elements run on
+            // across groups and only a round must be (pairs of elements). The packer writes
+            // pairs of elements.
+            let whole_groups = (lanes * SCALAR_BYTES).is_multiple_of(mem::BEAT_BYTES)
+                && (lanes * FP_BYTES).is_multiple_of(2 * FP_BYTES);
             assert!(
-                (lanes * SCALAR_BYTES).is_multiple_of(mem::BEAT_BYTES)
-                    && (2 * FP_BYTES).is_multiple_of(mem::BEAT_BYTES)
-                    && (lanes * FP_BYTES).is_multiple_of(2 * FP_BYTES)
+                (2 * FP_BYTES).is_multiple_of(mem::BEAT_BYTES)
+                    && (whole_groups || !op.has_scalars())
+                    && in_per_round.is_multiple_of(2)
                     && out_words.is_multiple_of(2),
-                "{lanes} lanes do not pack into {}-byte beats",
+                "{op:?} on {lanes} lanes does not pack into {}-byte beats",
                 mem::BEAT_BYTES
             );
             Row {
@@ -281,7 +311,7 @@ pub fn top_body(params: &TopParams) -> String {
     let pair1 = 2 * 8 * FP_BYTES - 1;
     let ring_bits = RING_MAX_LOG2 as usize;
     let out_bits = bits_for(mem::MAX_OUTSTANDING_READS as usize);
-    let capabilities: u32 = Opcode::ALL.iter().map(|op| op.capability_bit()).sum();
+    let capabilities: u32 = params.opcodes.iter().map(|op| op.capability_bit()).sum();
     let bit = |mask: u32| mask.trailing_zeros();
     let mut v = String::new();
     let w = &mut v;

@@ -24,6 +24,7 @@ pub struct VerilatorBuild {
     files: Vec<PathBuf>,
     args: Vec<String>,
     out_dir: PathBuf,
+    cold_unoptimised: bool,
 }
 
 /// A port as read from the Verilated model's header.
@@ -47,7 +48,26 @@ impl VerilatorBuild {
             out_dir: std::env::var_os("OUT_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_default(),
+            cold_unoptimised: false,
         }
+    }
+
+    /// Compile Verilator's run-once code (`OPT_SLOW`: the `initial` blocks) without the
+    /// optimiser in a build-script model too, as run-time models always are: a large ROM's
+    /// `initial` block takes g++ -O1 minutes and runs once.
+    pub fn cold_unoptimised(mut self) -> Self {
+        self.cold_unoptimised = true;
+        self
+    }
+
+    /// What the model store keys on besides the sources: the Verilator arguments, and the
+    /// cold code's optimisation when it is not the default.
+    fn key_args(&self) -> Vec<String> {
+        let mut key = self.args.clone();
+        if self.cold_unoptimised {
+            key.push("OPT_SLOW=-O0".into());
+        }
+        key
     }
 
     /// Add a Verilog source (cargo is told to rerun when it changes).
@@ -102,7 +122,13 @@ impl VerilatorBuild {
     }
 
     fn build_or_restore(&self, linkage: Linkage) -> Result<(), Error> {
-        let slot = Slot::find(&self.out_dir, &self.top, &self.args, &self.files, linkage)?;
+        let slot = Slot::find(
+            &self.out_dir,
+            &self.top,
+            &self.key_args(),
+            &self.files,
+            linkage,
+        )?;
         let restored = match &slot {
             Some(slot) => slot.restore(&self.out_dir)?,
             None => false,
@@ -121,7 +147,8 @@ impl VerilatorBuild {
         // RTL is generated, often with a large ROM whose `initial` block Verilator emits as
         // one cold function that g++ -O1 takes minutes over; run once, it needs no optimiser.
         let (pic, opt_slow): (&[&str], _) = match linkage {
-            Linkage::Static => (&[], "OPT_SLOW=-O1"),
+            Linkage::Static if !self.cold_unoptimised => (&[], "OPT_SLOW=-O1"),
+            Linkage::Static => (&[], "OPT_SLOW=-O0"),
             Linkage::Shared => (&["-fPIC"], "OPT_SLOW=-O0"),
         };
         let mdir = self.out_dir.join(format!("verilated_{}", self.top));

@@ -18,11 +18,17 @@ use memory::{HostMemory, LinkModel, Traffic, BEAT_WORDS};
 pub enum SimError {
     /// The crate was built before `bitstreams/rtl/<top>.v` existed.
     #[error(
-        "the simulated backend is unavailable: bitstreams/rtl/{}.v was missing when \
-         tollgate-drivers was built (run `cargo run -p tollgate-hdl --bin gen-rtl`, rebuild)",
-        tollgate_abi::TOP_MODULE
+        "the simulated backend is unavailable: the designs' RTL (bitstreams/rtl/) was missing \
+         when tollgate-drivers was built (run `cargo run -p tollgate-hdl --bin gen-rtl`, rebuild)"
     )]
     RtlMissing,
+    /// No design of that name is built into the backend.
+    #[error(
+        "no simulated design {0:?}: the backend has {standard:?} and {verify:?}",
+        standard = tollgate_abi::DESIGN,
+        verify = tollgate_abi::VERIFY_DESIGN
+    )]
+    UnknownDesign(String),
     /// The model lacks a port of the ABI's bus.
     #[error(transparent)]
     Port(#[from] tollgate_verilator::Error),
@@ -31,6 +37,16 @@ pub enum SimError {
 #[cfg(tollgate_sim_rtl)]
 mod model {
     tollgate_verilator::include_model!("tollgate_top");
+    tollgate_verilator::include_model!("tollgate_top_verify");
+
+    /// The model of design `design` (its folder under bitstreams/).
+    pub fn of(design: &str) -> Option<&'static tollgate_verilator::ModelVTable> {
+        match design {
+            tollgate_abi::DESIGN => Some(&TOLLGATE_TOP),
+            tollgate_abi::VERIFY_DESIGN => Some(&TOLLGATE_TOP_VERIFY),
+            _ => None,
+        }
+    }
 }
 
 /// Reset cycles of a full reset (the pipelines flush in far fewer).
@@ -74,21 +90,29 @@ unsafe impl Send for SimTransport {}
 
 #[cfg_attr(not(tollgate_sim_rtl), allow(dead_code))]
 impl SimTransport {
-    /// A fresh model under the default link ([`LinkModel::default`]), held in reset until
-    /// the driver's first full reset.
+    /// A fresh model of the standard design ([`tollgate_abi::DESIGN`]) under the default
+    /// link ([`LinkModel::default`]), held in reset until the driver's first full reset.
     pub fn open() -> Result<SimTransport, SimError> {
         SimTransport::with_link(LinkModel::default())
     }
 
-    /// A fresh model whose memory port is served under `link`.
+    /// A fresh model of the standard design whose memory port is served under `link`.
     pub fn with_link(link: LinkModel) -> Result<SimTransport, SimError> {
+        SimTransport::open_design(tollgate_abi::DESIGN, link)
+    }
+
+    /// A fresh model of design `design` (the name of its folder under bitstreams/, as its
+    /// manifest says: [`tollgate_abi::DESIGN`] or [`tollgate_abi::VERIFY_DESIGN`]) under `link`.
+    pub fn open_design(design: &str, link: LinkModel) -> Result<SimTransport, SimError> {
         #[cfg(tollgate_sim_rtl)]
         {
-            SimTransport::from_model(tollgate_verilator::Model::new(&model::TOLLGATE_TOP), link)
+            let vtable =
+                model::of(design).ok_or_else(|| SimError::UnknownDesign(design.to_string()))?;
+            SimTransport::from_model(tollgate_verilator::Model::new(vtable), link)
         }
         #[cfg(not(tollgate_sim_rtl))]
         {
-            let _ = link;
+            let _ = (design, link);
             Err(SimError::RtlMissing)
         }
     }

@@ -1,0 +1,381 @@
+//! The whole-verification design (`bitstreams/rtl/tollgate_top_verify.v`, ABI 3.1) on the sim
+//! backend: each verification opcode through the rings on the Verilated top level, against
+//! blst (arkworks only to make off-curve and off-subgroup inputs and to read the device's
+//! Montgomery words, which are arkworks' own representation), and the stages of a min_pk batch
+//! check (`tollgate_drivers::batch`) against blst's batch verdict. Prints the cycle counts
+//! bench/RESULTS.md quotes ("### Through the top level"; `-- --nocapture verify::`).
+
+use ark_bls12_381::{Fq, Fq2, G1Projective, G2Affine, G2Projective};
+use ark_ec::CurveGroup;
+use ark_ff::{BigInt, UniformRand, Zero};
+use ark_serialize::CanonicalSerialize;
+use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
+use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
+use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
+use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
+use tollgate_drivers::batch::{self, MinPkItem};
+use tollgate_drivers::{codec, Device, DeviceConfig, DeviceError, JobOutput, Manifest};
+use tollgate_microcode::reference::{hash_to_field, hash_to_g2};
+
+use super::{config, repo_root, uncompressed, Curve, G1, G2};
+
+/// The POP ciphersuite's DST (the default scheme).
+const POP_DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+
+fn verify_manifest() -> Manifest {
+    Manifest::load(&Manifest::path_in(
+        &repo_root(),
+        tollgate_abi::VERIFY_DESIGN,
+    ))
+    .expect("manifest")
+}
+
+fn open_verify(config: DeviceConfig) -> Device {
+    let sim = SimTransport::open_design(tollgate_abi::VERIFY_DESIGN, LinkModel::default())
+        .expect("the sim backend is built with the verification RTL");
+    Device::open(Box::new(sim), verify_manifest(), config).expect("device opens")
+}
+
+/// An Fp element's device words: arkworks keeps Fq in Montgomery form with R = 2^384, the
+/// boundary's encoding.
+fn fq_words(x: &Fq) -> Vec<u32> {
+    x.0 .0
+        .iter()
+        .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+        .collect()
+}
+
+fn fq2_words(x: &Fq2) -> Vec<u32> {
+    [fq_words(&x.c0), fq_words(&x.c1)].concat()
+}
+
+fn fq_of(words: &[u32]) -> Fq {
+    let mut limbs = [0u64; 6];
+    for (i, l) in limbs.iter_mut().enumerate() {
+        *l = words[2 * i] as u64 | (words[2 * i + 1] as u64) << 32;
+    }
+    Fq::new_unchecked(BigInt::new(limbs))
+}
+
+fn fq2_of(words: &[u32]) -> Fq2 {
+    Fq2::new(
+        fq_of(&words[..FP_WORDS]),
+        fq_of(&words[FP_WORDS..FP2_WORDS]),
+    )
+}
+
+fn report(op: Opcode, items: usize, output: &JobOutput) {
+    eprintln!(
+        "verify top {op:?}: {items} items in {} device jobs ({} submissions), {} device cycles \
+         ({} transfer), {:.0} cycles per item, {} bytes in, {} bytes out",
+        output.jobs,
+        output.attempts,
+        output.device_cycles,
+        output.transfer_cycles,
+        output.device_cycles as f64 / items as f64,
+        output.bytes_in,
+        output.bytes_out
+    );
+}
+
+#[test]
+fn the_verification_design_serves_its_opcodes_only_and_is_told_apart() {
+    let device = open_verify(config());
+    let identity = device.identity();
+    assert_eq!(identity.abi_version, tollgate_abi::ABI_VERSION);
+    assert_eq!(identity.lanes, 29);
+    for op in Opcode::VERIFY {
+        assert!(identity.supports(op), "{op:?}");
+        assert!(identity.shape().max_items(op) >= 1_000, "{op:?}");
+    }
+    assert!(Opcode::CURVE.iter().all(|op| !identity.supports(*op)));
+    let mut device = device;
+    assert!(matches!(
+        device.run(Opcode::AggregateG1, &[0; 36]),
+        Err(DeviceError::Unsupported(Opcode::AggregateG1))
+    ));
+    // Each design's model answers to its own manifest only.
+    let sim = SimTransport::open_design(tollgate_abi::VERIFY_DESIGN, LinkModel::default()).unwrap();
+    let standard = Manifest::load(&Manifest::path_in(&repo_root(), tollgate_abi::DESIGN)).unwrap();
+    assert!(Device::open(Box::new(sim), standard, config()).is_err());
+    assert!(SimTransport::open_design("no_such_design", LinkModel::default()).is_err());
+}
+
+/// A compressed signature's x with blst's verdict on its encoding, and the y of the point
+/// when x is on the curve (in the subgroup or not).
+struct Candidate {
+    x: Fq2,
+    y: Option<Fq2>,
+    blst_valid: bool,
+}
+
+/// The 96-byte encoding of x (c1 ‖ c0 big-endian, compression flag, sort flag if `greatest`)
+/// with blst's verdict; arkworks' point of the same x and flag, if x is on the curve.
+fn candidate(x: Fq2, greatest: bool) -> Candidate {
+    let be = |c: &Fq| {
+        let mut le = Vec::new();
+        c.serialize_compressed(&mut le).unwrap();
+        le.into_iter().rev().collect::<Vec<u8>>()
+    };
+    let mut bytes = [be(&x.c1), be(&x.c0)].concat();
+    bytes[0] |= 0x80 | if greatest { 0x20 } else { 0 };
+    let blst_valid = min_pk::Signature::sig_validate(&bytes, false).is_ok();
+    let point = G2Affine::get_point_from_x_unchecked(x, greatest);
+    match (&point, min_pk::Signature::from_bytes(&bytes)) {
+        // blst reads the same point (the flag means the same to both).
+        (Some(p), Ok(sig)) => {
+            let affine: &blst_p2_affine = (&sig).into();
+            assert_eq!(
+                codec::encode_g2_point(affine)[FP2_WORDS..2 * FP2_WORDS],
+                fq2_words(&p.y)[..]
+            );
+        }
+        (None, Err(_)) => {}
+        (p, sig) => panic!("arkworks {p:?} and blst {:?} disagree on x", sig.is_ok()),
+    }
+    Candidate {
+        x,
+        y: point.map(|p| p.y),
+        blst_valid,
+    }
+}
+
+#[test]
+fn decode_g2_gives_blsts_verdicts_and_the_root() {
+    let mut device = open_verify(config());
+    let lanes = device.identity().lanes as usize;
+    let mut rng = StdRng::seed_from_u64(91);
+    let mut items = Vec::new();
+    // Valid signatures (points of G2), then off-subgroup and off-curve x, then x = 0.
+    for i in 0..12 {
+        let p = (G2Projective::rand(&mut rng)).into_affine();
+        items.push(candidate(p.x, i % 2 == 0));
+    }
+    while items.len() < lanes - 1 {
+        let x = Fq2::rand(&mut rng);
+        let on_curve = G2Affine::get_point_from_x_unchecked(x, true).is_some();
+        let off_curve = items.iter().filter(|c| c.y.is_none()).count();
+        if on_curve || off_curve < 8 {
+            items.push(candidate(x, rng.gen()));
+        }
+    }
+    items.push(candidate(Fq2::zero(), true));
+    let (valid, off_subgroup, off_curve) = (
+        items.iter().filter(|c| c.blst_valid).count(),
+        items
+            .iter()
+            .filter(|c| c.y.is_some() && !c.blst_valid)
+            .count(),
+        items.iter().filter(|c| c.y.is_none()).count(),
+    );
+    assert!(
+        valid >= 12 && off_subgroup >= 4 && off_curve >= 4,
+        "{valid} {off_subgroup} {off_curve}"
+    );
+
+    let words: Vec<u32> = items.iter().flat_map(|c| fq2_words(&c.x)).collect();
+    let output = device.run(Opcode::DecodeG2, &words).unwrap();
+    report(Opcode::DecodeG2, items.len(), &output);
+    assert_eq!(
+        output.words.len(),
+        items.len() * Opcode::DecodeG2.result_words()
+    );
+    for (i, (c, result)) in items
+        .iter()
+        .zip(output.words.chunks_exact(Opcode::DecodeG2.result_words()))
+        .enumerate()
+    {
+        let (y, curve, subgroup) = (
+            fq2_of(&result[..FP2_WORDS]),
+            fq2_of(&result[FP2_WORDS..2 * FP2_WORDS]),
+            fq2_of(&result[2 * FP2_WORDS..]),
+        );
+        let device_valid = curve.is_zero() && subgroup.is_zero();
+        assert_eq!(
+            device_valid, c.blst_valid,
+            "item {i}: verdict differs from blst's"
+        );
+        assert_eq!(curve.is_zero(), c.y.is_some(), "item {i}: on-curve residue");
+        if let Some(want) = c.y {
+            assert!(y == want || y == -want, "item {i}: root is not ±y");
+        }
+    }
+}
+
+#[test]
+fn hash_to_g2_in_split_jobs_in_flight_equals_blst() {
+    // Two device jobs of one round each, both in the device at once.
+    let mut device = open_verify(DeviceConfig {
+        max_job_items: Some(29),
+        ..config()
+    });
+    let mut rng = StdRng::seed_from_u64(92);
+    let messages: Vec<Vec<u8>> = (0..58)
+        .map(|i| {
+            let len = [0, 1, 32, 100][i % 4];
+            (0..len).map(|_| rng.gen()).collect()
+        })
+        .collect();
+    let words: Vec<u32> = messages
+        .iter()
+        .flat_map(|m| {
+            let [u0, u1] = hash_to_field(m, POP_DST);
+            [fq2_words(&u0), fq2_words(&u1)].concat()
+        })
+        .collect();
+    let output = device.run(Opcode::HashToG2, &words).unwrap();
+    report(Opcode::HashToG2, messages.len(), &output);
+    assert_eq!((output.jobs, output.attempts), (2, 2));
+    assert_eq!(output.bytes_in, 58 * 4 * 48);
+    for (i, (m, result)) in messages
+        .iter()
+        .zip(output.words.chunks_exact(Opcode::HashToG2.result_words()))
+        .enumerate()
+    {
+        let point = G2::decode(result).unwrap_or_else(|| panic!("message {i}: not in G2"));
+        assert_eq!(point.into_affine(), hash_to_g2(m, POP_DST), "message {i}");
+    }
+}
+
+#[test]
+fn miller_loop_lane_values_finish_to_blsts_multi_pairing() {
+    let mut device = open_verify(config());
+    let lanes = device.identity().lanes as usize;
+    let mut rng = StdRng::seed_from_u64(93);
+    // 40 pairs: two rounds, the second padded; a pair and its negation inside.
+    let mut pairs: Vec<(G1Projective, G2Projective)> = (0..40)
+        .map(|_| (G1Projective::rand(&mut rng), G2Projective::rand(&mut rng)))
+        .collect();
+    pairs[7] = (-pairs[3].0, pairs[3].1);
+    let words: Vec<u32> = pairs
+        .iter()
+        .flat_map(|(p, q)| {
+            let (p, q) = (G1::encode(p), G2::encode(q));
+            [&p[..2 * FP_WORDS], &q[..2 * FP2_WORDS]].concat()
+        })
+        .collect();
+    let output = device.run(Opcode::MillerLoop, &words).unwrap();
+    report(Opcode::MillerLoop, pairs.len(), &output);
+    let values: Vec<blst_fp12> = output
+        .words
+        .chunks_exact(Opcode::MillerLoop.result_words())
+        .map(|w| codec::decode_fp12(w).unwrap())
+        .collect();
+    assert_eq!(values.len(), lanes);
+    let product_of = |values: &[blst_fp12]| values[1..].iter().fold(values[0], |acc, v| acc * *v);
+    let product = product_of(&values);
+    let (ps, qs): (Vec<blst_p1_affine>, Vec<blst_p2_affine>) = pairs
+        .iter()
+        .map(|(p, q)| {
+            let p = min_pk::PublicKey::deserialize(&uncompressed(&p.into_affine())).unwrap();
+            let q = min_pk::Signature::deserialize(&uncompressed(&q.into_affine())).unwrap();
+            (*<&blst_p1_affine>::from(&p), *<&blst_p2_affine>::from(&q))
+        })
+        .unzip();
+    let want = blst_fp12::miller_loop_n(&qs, &ps).final_exp();
+    assert!(
+        product.final_exp() == want,
+        "lane product against blst's multi-pairing"
+    );
+    // The check is not vacuous: without one lane's value the product is wrong.
+    assert!(product_of(&values[1..]).final_exp() != want);
+}
+
+/// A batch of `n` min_pk items under POP with blst's signatures; item `bad` (if any) signs
+/// another message than the one it is checked against.
+fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, bool) {
+    let mut items = Vec::new();
+    let (mut sigs, mut msgs, mut pks) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let ikm: [u8; 32] = rng.gen();
+        let sk = min_pk::SecretKey::key_gen(&ikm, &[]).unwrap();
+        let msg: Vec<u8> = (0..32).map(|_| rng.gen()).collect();
+        let signed = if bad == Some(i) {
+            b"another message".to_vec()
+        } else {
+            msg.clone()
+        };
+        let sig = sk.sign(&signed, POP_DST, &[]);
+        let [u0, u1] = hash_to_field(&msg, POP_DST);
+        let pk = sk.sk_to_pk();
+        items.push(MinPkItem {
+            public_key: *<&blst_p1_affine>::from(&pk),
+            signature: sig.compress().to_vec(),
+            u: [fq2_words(&u0), fq2_words(&u1)].concat(),
+            scalar: rng.gen::<u64>() | 1,
+        });
+        sigs.push(sig);
+        msgs.push(msg);
+        pks.push(pk);
+    }
+    let rands: Vec<blst::blst_scalar> = items
+        .iter()
+        .map(|i| {
+            let mut s = blst::blst_scalar::default();
+            s.b[..8].copy_from_slice(&i.scalar.to_le_bytes());
+            s
+        })
+        .collect();
+    let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let sig_refs: Vec<&min_pk::Signature> = sigs.iter().collect();
+    let pk_refs: Vec<&min_pk::PublicKey> = pks.iter().collect();
+    let blst_verdict = min_pk::Signature::verify_multiple_aggregate_signatures(
+        &msg_refs, POP_DST, &pk_refs, false, &sig_refs, true, &rands, 64,
+    ) == blst::BLST_ERROR::BLST_SUCCESS;
+    (items, blst_verdict)
+}
+
+/// The stages of a batch of 12 on both devices against blst's batch verdict.
+fn check_batch(bad: Option<usize>, seed: u64) {
+    let mut verify = open_verify(config());
+    let (mut curve, _) = super::open();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (items, blst_verdict) = batch(12, bad, &mut rng);
+    assert_eq!(blst_verdict, bad.is_none());
+    let values = batch::min_pk_lane_values(&mut verify, &mut curve, &items).unwrap();
+    assert_eq!(values.values.len(), 29);
+    assert_eq!(values.verdict(), blst_verdict, "bad item {bad:?}");
+    for s in &values.stages {
+        eprintln!(
+            "min_pk batch of {}: {:?} {} items, {} device cycles ({} transfer)",
+            items.len(),
+            s.opcode,
+            s.items,
+            s.device_cycles,
+            s.transfer_cycles
+        );
+    }
+}
+
+#[test]
+fn min_pk_batch_stages_on_the_devices_accept_a_valid_batch_like_blst() {
+    check_batch(None, 94);
+}
+
+#[test]
+fn min_pk_batch_stages_on_the_devices_reject_a_bad_item_like_blst() {
+    check_batch(Some(5), 95);
+}
+
+#[test]
+fn min_pk_batch_stages_report_a_signature_off_the_subgroup_by_position() {
+    let mut verify = open_verify(config());
+    let (mut curve, _) = super::open();
+    let mut rng = StdRng::seed_from_u64(96);
+    let (mut items, _) = batch(3, None, &mut rng);
+    let off = loop {
+        let x = Fq2::rand(&mut rng);
+        if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
+            if !p.is_in_correct_subgroup_assuming_on_curve() {
+                break p;
+            }
+        }
+    };
+    let mut bytes = Vec::new();
+    off.serialize_compressed(&mut bytes).unwrap();
+    items[1].signature = bytes;
+    assert!(matches!(
+        batch::min_pk_lane_values(&mut verify, &mut curve, &items),
+        Err(batch::BatchCheckError::NotInG2 { index: 1 })
+    ));
+}
