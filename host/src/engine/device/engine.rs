@@ -1,6 +1,5 @@
 //! The `Engine` implementation: what goes to the device, what the CPU finishes and confirms.
 
-use std::any::Any;
 use std::sync::PoisonError;
 
 use blst::{min_pk, min_sig};
@@ -10,6 +9,7 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{Engine, EngineError, SignedItem};
+use super::canary::{Canary, CanaryPoint};
 use super::overlap::overlapped_check;
 use super::pairing::Blinded;
 use super::points::*;
@@ -62,6 +62,7 @@ impl DeviceEngine {
                 device,
                 suite.dst(),
                 &messages,
+                Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG1, &keys, G1_WORDS, result_g1),
                 (Opcode::MultiScalarG2, &sigs, sum_g2),
             ),
@@ -69,6 +70,7 @@ impl DeviceEngine {
                 device,
                 suite.dst(),
                 &messages,
+                Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG2, &keys, G2_WORDS, result_g2),
                 (Opcode::MultiScalarG1, &sigs, sum_g1),
             ),
@@ -77,7 +79,7 @@ impl DeviceEngine {
             shared.condemn(
                 device,
                 FallbackReason::BadResult,
-                "batch result not a valid point",
+                "batch result not a valid point or a wrong canary key",
             );
         }
         Ok(verdict)
@@ -85,23 +87,35 @@ impl DeviceEngine {
 
     /// The blinded keys rᵢ·pkᵢ and the sum Σ rᵢ·σᵢ from the device, one job after the other
     /// on the device's thread, while the CPU hashes the messages and then runs the Miller
-    /// loops on the blinded keys during the sum job (super::overlap).
-    fn blinded_check<P: Blinded, S: Any + Send>(
+    /// loops on the blinded keys during the sum job (super::overlap). The batch's canary
+    /// (super::canary) rides among the items: a wrong canary key refuses the device's answer
+    /// before any pairing, and its r·Δ is taken out of the sum.
+    fn blinded_check<P: Blinded + CanaryPoint, S: CanaryPoint>(
         &self,
         device: &mut Device,
         dst: &[u8],
         messages: &[&[u8]],
+        canary: Canary<P, S>,
         (blind, keys, point_words, point): (Opcode, &[u32], usize, Decode<P>),
         (sum_op, sigs, sum): (Opcode, &[u32], Decode<S>),
     ) -> Result<bool, FallbackReason> {
         let shared = &self.shared;
+        let (keys, sigs) = canary.inputs(keys, sigs);
+        let messages = canary.messages(messages);
         let items = messages.len();
-        overlapped_check(dst, messages, move |keys_to| {
-            let blinded = shared.job(device, blind, keys)?;
-            keys_to.send(item_points(&blinded.words, point_words, items, point)?);
+        overlapped_check(dst, &messages, |keys_to| {
+            let blinded = shared.job(device, blind, &keys)?;
+            let blinded = item_points(&blinded.words, point_words, items, point)?;
+            if !canary.key_holds(&blinded) {
+                shared.metrics.canary_failures.inc();
+                warn!("device returned a wrong canary key");
+                return Err(FallbackReason::BadResult);
+            }
+            keys_to.send(blinded);
             shared
-                .job(device, sum_op, sigs)
+                .job(device, sum_op, &sigs)
                 .and_then(|out| sum(&out.words, false))
+                .map(|sum| canary.signature_side(&sum))
         })
         .verdict
     }
