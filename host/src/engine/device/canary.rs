@@ -20,7 +20,7 @@ use blst::{
     blst_p2_add_or_double, blst_p2_affine, blst_p2_affine_is_equal, blst_p2_cneg,
     blst_p2_from_affine, blst_p2_to_affine, blst_scalar, blst_scalar_from_uint64,
     blst_sign_pk_in_g1, blst_sign_pk_in_g2, blst_sk_mul_n_check, blst_sk_to_pk_in_g1,
-    blst_sk_to_pk_in_g2,
+    blst_sk_to_pk_in_g2, MultiPoint,
 };
 use rand_core::{OsRng, RngCore};
 use tollgate_abi::{G1_WORDS, G2_WORDS, SCALAR_WORDS};
@@ -41,6 +41,8 @@ pub trait CanaryPoint: Copy + Send + Sync + 'static {
     fn add(&self, other: &Self, subtract: bool) -> Self;
     fn equals(&self, other: &Self) -> bool;
     fn push(&self, words: &mut Vec<u32>);
+    /// Σ rᵢ·pointsᵢ for 64-bit rᵢ (one point: r·point), as the device's jobs compute it.
+    fn multi_scaled(points: &[Self], scalars: &[u64]) -> Self;
 }
 
 macro_rules! canary_point {
@@ -101,6 +103,15 @@ macro_rules! canary_point {
 
             fn push(&self, words: &mut Vec<u32>) {
                 $push(words, self);
+            }
+
+            fn multi_scaled(points: &[Self], scalars: &[u64]) -> Self {
+                let bytes: Vec<u8> = scalars.iter().flat_map(|r| r.to_le_bytes()).collect();
+                let product: $proj = points.mult(&bytes, 64);
+                let mut out = <$affine>::default();
+                // SAFETY: valid pointers.
+                unsafe { $to_affine(&mut out, &product) };
+                out
             }
         }
     };

@@ -9,6 +9,7 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{Engine, EngineError, SignedItem};
+use super::audit::{self, Decode};
 use super::canary::{Canary, CanaryPoint};
 use super::overlap::overlapped_check;
 use super::pairing::Blinded;
@@ -16,9 +17,6 @@ use super::points::*;
 use super::DeviceEngine;
 use crate::codec::{PublicKey, Signature};
 use crate::suite::{Suite, Variant};
-
-/// A decoder of device result words into a blst point.
-type Decode<P> = fn(&[u32], bool) -> Result<P, FallbackReason>;
 
 impl DeviceEngine {
     /// The device's half of a batch check; `Err` means the device could not answer.
@@ -64,7 +62,7 @@ impl DeviceEngine {
                 &messages,
                 Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG1, &keys, G1_WORDS, result_g1),
-                (Opcode::MultiScalarG2, &sigs, sum_g2),
+                (Opcode::MultiScalarG2, &sigs, sum_g2, result_g2),
             ),
             Variant::MinSig => self.blinded_check(
                 device,
@@ -72,7 +70,7 @@ impl DeviceEngine {
                 &messages,
                 Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG2, &keys, G2_WORDS, result_g2),
-                (Opcode::MultiScalarG1, &sigs, sum_g1),
+                (Opcode::MultiScalarG1, &sigs, sum_g1, result_g1),
             ),
         };
         if verdict == Err(FallbackReason::BadResult) {
@@ -89,7 +87,8 @@ impl DeviceEngine {
     /// on the device's thread, while the CPU hashes the messages and then runs the Miller
     /// loops on the blinded keys during the sum job (super::overlap). The batch's canary
     /// (super::canary) rides among the items: a wrong canary key refuses the device's answer
-    /// before any pairing, and its r·Δ is taken out of the sum.
+    /// before any pairing, and its r·Δ is taken out of the sum. A failed check is audited
+    /// (super::audit) before the CPU confirms it.
     fn blinded_check<P: Blinded + CanaryPoint, S: CanaryPoint>(
         &self,
         device: &mut Device,
@@ -97,13 +96,14 @@ impl DeviceEngine {
         messages: &[&[u8]],
         canary: Canary<P, S>,
         (blind, keys, point_words, point): (Opcode, &[u32], usize, Decode<P>),
-        (sum_op, sigs, sum): (Opcode, &[u32], Decode<S>),
+        (sum_op, sigs, sum, sig_point): (Opcode, &[u32], Decode<S>, Decode<S>),
     ) -> Result<bool, FallbackReason> {
         let shared = &self.shared;
         let (keys, sigs) = canary.inputs(keys, sigs);
         let messages = canary.messages(messages);
         let items = messages.len();
-        overlapped_check(dst, &messages, |keys_to| {
+        let mut outputs = None;
+        let verdict = overlapped_check(dst, &messages, |keys_to| {
             let blinded = shared.job(device, blind, &keys)?;
             let blinded = item_points(&blinded.words, point_words, items, point)?;
             if !canary.key_holds(&blinded) {
@@ -111,13 +111,27 @@ impl DeviceEngine {
                 warn!("device returned a wrong canary key");
                 return Err(FallbackReason::BadResult);
             }
-            keys_to.send(blinded);
-            shared
+            keys_to.send(blinded.clone());
+            let sum = shared
                 .job(device, sum_op, &sigs)
-                .and_then(|out| sum(&out.words, false))
-                .map(|sum| canary.signature_side(&sum))
+                .and_then(|out| sum(&out.words, false))?;
+            let signature_side = canary.signature_side(&sum);
+            outputs = Some((blinded, sum));
+            Ok(signature_side)
         })
-        .verdict
+        .verdict;
+        if verdict == Ok(false) {
+            let right = outputs.is_some_and(|(blinded, sum)| {
+                audit::outputs_hold((&keys, point), (&sigs, sig_point), &blinded, &sum)
+            });
+            if !right {
+                let what = "device outputs of a failed batch differ from the CPU's";
+                warn!(what);
+                shared.condemn(device, FallbackReason::Disagreement, what);
+                return Err(FallbackReason::Disagreement);
+            }
+        }
+        verdict
     }
 
     /// Sum of points on the device; `None` input words mean "keep it on the CPU".

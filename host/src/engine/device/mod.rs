@@ -9,16 +9,19 @@
 //! CPU checks Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
 //!
 //! Every device batch carries a secret canary item (`canary`) whose blinded values the host
-//! predicts, so that well-formed but wrong device answers are caught.
+//! predicts, so that well-formed but wrong device answers are caught; a batch the device fails
+//! has its device outputs recomputed on the CPU (`audit`) before the CPU confirms it.
 //!
 //! Modules: `engine` (the `Engine` implementation: what goes to the device, what the CPU
-//! confirms), `canary` (the batch's canary item), `points` (the glue between blst points and the device's words), `pairing` (the
+//! confirms), `canary` (the batch's canary item), `audit` (a
+//! failed batch's device outputs recomputed), `points` (the glue between blst points and the device's words), `pairing` (the
 //! CPU's share of a device-backed batch check), `overlap` (that share run while the device
 //! computes), `health` (the device's lock, job accounting,
 //! taking it out of service and the prober that brings it back), `args` (the `tollgate serve`
 //! options and opening a transport).
 
 mod args;
+mod audit;
 mod canary;
 mod engine;
 mod health;
