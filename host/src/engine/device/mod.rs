@@ -39,6 +39,7 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
+pub use canary::{Canary, CanaryPoint};
 pub use overlap::{overlapped_check, KeysTo, Overlapped};
 pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
 
