@@ -6,13 +6,14 @@
 //! - key k·g, a random message m, signature k·H(m) + Δ with Δ = d·g (k, d random scalars), its
 //!   own 64-bit blinding scalar r, at a random position among the items;
 //! - the device's blinded canary key must equal (r·k)·g, computed here at a fixed base;
-//! - the device's sum carries r·Δ: the check takes Σ − (r·d)·g as the signature side. A device
-//!   that drops the canary, ignores its scalar or changes its signature leaves a multiple of
-//!   Δ ≠ 0 in the equation (the CPU never knows whether the other items are valid, but the
-//!   canary's signature alone is invalid by Δ and only the host can cancel it).
+//! - the device's sum carries r·Δ: the check takes Σ − (r·d)·g as the signature side. The
+//!   canary's signature is invalid by Δ, which only the host can cancel: a device that drops
+//!   the canary, ignores its scalar or changes its signature leaves a multiple of Δ in the
+//!   equation, and one that ignores every scalar fails the key check.
 //!
 //! Everything comes from the OS CSPRNG per batch; nothing about the canary reaches a verdict,
-//! a log or a metric of the caller's items.
+//! a log or a metric of the caller's items. k is full-size: from k·g a device must not find k
+//! (a 64-bit k would fall to a kangaroo search of ~2³² steps).
 
 use blst::{
     blst_hash_to_g1, blst_hash_to_g2, blst_keygen, blst_p1, blst_p1_add_or_double, blst_p1_affine,
