@@ -15,16 +15,15 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use common::key;
+use common::sim_engine::{count, sim_engine};
 use prometheus::Registry;
 use tollgate::codec::{decode_public_key, decode_signature};
-use tollgate::engine::device::drivers::abi::{self, regs};
+use tollgate::engine::device::drivers::abi::regs;
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{
-    Device, DeviceConfig, FaultControl, FaultSpec, FaultyTransport, Manifest, RegisterAccess,
-    TransportError,
+    FaultControl, FaultSpec, FaultyTransport, RegisterAccess, TransportError,
 };
 use tollgate::engine::device::DeviceEngine;
-use tollgate::engine::fallback::{DeviceMetrics, Policy};
 use tollgate::engine::{Engine, SignedItem};
 use tollgate::suite::{Scheme, Suite, Variant};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -170,8 +169,6 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let manifest = Manifest::load(&Manifest::path_in(&root, abi::DESIGN)).unwrap();
         let control = FaultControl::new();
         let (state, key_side) = (Arc::default(), Arc::new(KeySide::default()));
         let gate = Gate {
@@ -180,20 +177,7 @@ impl Rig {
             key_side: Arc::clone(&key_side),
             control,
         };
-        // The simulator pays for every register access: poll as `--backend sim` does.
-        let config = DeviceConfig {
-            poll_cycles: 256,
-            ..DeviceConfig::default()
-        };
-        let device = Device::open(Box::new(gate), manifest, config).unwrap();
-        let registry = Registry::new();
-        let policy = Policy {
-            min_batch: 2,
-            reverify_fraction: 0.0,
-            ..Policy::default()
-        };
-        let engine =
-            DeviceEngine::start(device, policy, DeviceMetrics::register(&registry).unwrap());
+        let (engine, registry) = sim_engine(Box::new(gate));
         Rig {
             engine,
             registry,
@@ -225,14 +209,7 @@ impl Rig {
 
     /// A counter of the device metrics: `name` with the label value `label`.
     fn count(&self, name: &str, label: &str) -> f64 {
-        self.registry
-            .gather()
-            .iter()
-            .filter(|family| family.name() == name)
-            .flat_map(|family| family.get_metric())
-            .filter(|m| m.label.iter().any(|l| l.value() == label))
-            .map(|m| m.counter.value())
-            .sum()
+        count(&self.registry, name, Some(label))
     }
 }
 

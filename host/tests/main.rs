@@ -15,6 +15,8 @@ mod deploy_config;
 mod deploy_metrics;
 mod device_backend;
 #[cfg(feature = "sim")]
+mod device_canary;
+#[cfg(feature = "sim")]
 mod device_overlap;
 mod ethereum_vectors;
 mod fuzz_http;

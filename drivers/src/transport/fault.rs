@@ -1,5 +1,5 @@
 //! Fault injection: the real driver code above sees a device that hangs, corrupts a result,
-//! reports an error, loses or repeats a completion, fails a DMA read, is handed a descriptor
+//! computes a well-formed but wrong one (scalars ignored, an item dropped), reports an error, loses or repeats a completion, fails a DMA read, is handed a descriptor
 //! pointing outside its window, or answers slowly, exactly as it would see a misbehaving
 //! board. Switchable at run time through a shared [`FaultControl`]; counted per job (per
 //! doorbell). Slowness is the link's and is injected here; the others happen on the device's
@@ -37,6 +37,12 @@ pub enum Fault {
     CompletionTwice,
     /// The job's descriptor, as the device reads it, points its input outside the window.
     DescriptorOutside,
+    /// A well-formed but wrong answer: the device reads every scalar of the job as 1 (jobs
+    /// with scalars), so its blinding multiplications return the points unblinded.
+    ScalarsIgnored,
+    /// A well-formed but wrong answer: the device reads item 1's input (scalar and point) in
+    /// place of item 0's (jobs with scalars), so item 0 never enters the result.
+    ItemDropped,
 }
 
 /// A fault and for how many jobs it lasts.
@@ -52,7 +58,7 @@ pub struct FaultSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultSpecError {
     /// Unknown fault name.
-    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice or outside")]
+    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice, outside, scalars-one or drop-item")]
     UnknownFault(String),
     /// Malformed `key=value` option.
     #[error("bad fault option {0:?}: expected jobs=N or delay_us=N")]
@@ -63,7 +69,7 @@ impl FromStr for FaultSpec {
     type Err = FaultSpecError;
 
     /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default
-    /// 2 ms), dma-read, lost, twice, outside.
+    /// 2 ms), dma-read, lost, twice, outside, scalars-one, drop-item.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.split(',');
         let kind = parts.next().unwrap_or_default().trim();
@@ -97,6 +103,8 @@ impl FromStr for FaultSpec {
             "lost" => Fault::CompletionLost,
             "twice" => Fault::CompletionTwice,
             "outside" => Fault::DescriptorOutside,
+            "scalars-one" => Fault::ScalarsIgnored,
+            "drop-item" => Fault::ItemDropped,
             other => return Err(FaultSpecError::UnknownFault(other.to_string())),
         };
         Ok(FaultSpec { fault, jobs })
@@ -114,6 +122,8 @@ impl fmt::Display for FaultSpec {
             Fault::CompletionLost => write!(f, "lost")?,
             Fault::CompletionTwice => write!(f, "twice")?,
             Fault::DescriptorOutside => write!(f, "outside")?,
+            Fault::ScalarsIgnored => write!(f, "scalars-one")?,
+            Fault::ItemDropped => write!(f, "drop-item")?,
         }
         if let Some(jobs) = self.jobs {
             write!(f, ",jobs={jobs}")?;
@@ -271,6 +281,8 @@ mod tests {
             "lost,jobs=1",
             "twice",
             "outside,jobs=3",
+            "scalars-one",
+            "drop-item,jobs=2",
         ] {
             let spec: FaultSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

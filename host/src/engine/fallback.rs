@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Counter, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Counter, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 use tollgate_drivers::DeviceError;
 
 /// Tunables of the device engine.
@@ -96,6 +98,8 @@ pub struct DeviceMetrics {
     pub job_cycles: IntCounterVec,
     /// Bytes moved by DMA, `direction` = `to_device` (inputs) or `from_device` (results).
     pub transfer_bytes: IntCounterVec,
+    /// Device batches whose canary item came back wrong (super::device::canary).
+    pub canary_failures: IntCounter,
     /// Seconds the device's engine computed jobs (at its clock).
     pub busy_seconds: Counter,
     /// Seconds the device moved job data (descriptor and input reads, result and completion
@@ -147,6 +151,10 @@ impl DeviceMetrics {
                 ),
                 &["direction"],
             )?,
+            canary_failures: IntCounter::new(
+                "tollgate_device_canary_failures_total",
+                "Device batches whose secret canary item came back wrong (device condemned)",
+            )?,
             busy_seconds: Counter::new(
                 "tollgate_device_busy_seconds_total",
                 "Accelerator engine time spent computing jobs, at its clock",
@@ -158,6 +166,7 @@ impl DeviceMetrics {
         };
         registry.register(Box::new(metrics.up.clone()))?;
         registry.register(Box::new(metrics.transfer_bytes.clone()))?;
+        registry.register(Box::new(metrics.canary_failures.clone()))?;
         registry.register(Box::new(metrics.busy_seconds.clone()))?;
         registry.register(Box::new(metrics.transfer_seconds.clone()))?;
         for direction in ["to_device", "from_device"] {

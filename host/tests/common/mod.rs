@@ -7,6 +7,8 @@
 pub mod ark_keys;
 pub mod postgres;
 pub mod reference;
+#[cfg(feature = "sim")]
+pub mod sim_engine;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -10,7 +10,10 @@
 
 use std::collections::VecDeque;
 
-use tollgate_abi::{descriptor, error, mem, CompletionEntry, CompletionStatus, ENTRY_WORDS};
+use tollgate_abi::{
+    descriptor, error, mem, CompletionEntry, CompletionStatus, Descriptor, Opcode, ENTRY_WORDS,
+    FP_BYTES, FP_WORDS, SCALAR_BYTES,
+};
 
 use crate::transport::fault::Fault;
 
@@ -204,6 +207,9 @@ impl HostMemory {
             self.jobs.push_back(fault);
             fault
         });
+        if let Some(Some(fault @ (Fault::ScalarsIgnored | Fault::ItemDropped))) = descriptor {
+            self.tamper_input(addr, fault);
+        }
         let mut error = self.offset(addr).is_none();
         if error {
             self.traffic.violations += 1;
@@ -224,6 +230,59 @@ impl HostMemory {
             descriptor,
             held,
         });
+    }
+
+    /// A wrong-input fault: the job's input, as the device will read it, rewritten in place
+    /// when its descriptor is fetched (the driver never reads an input back). The compact
+    /// layout (`tollgate_abi::layout`) per round: every lane's scalar, then every lane's first
+    /// coordinate element, and so on; the lane count follows from the descriptor's length.
+    fn tamper_input(&mut self, descriptor_addr: u64, fault: Fault) {
+        let Some(at) = self.offset(descriptor_addr) else {
+            return;
+        };
+        let mut words = [0u32; ENTRY_WORDS];
+        for (i, word) in words.iter_mut().enumerate() {
+            let bytes = &self.bytes[at + 4 * i..at + 4 * i + 4];
+            *word = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
+        }
+        let job = Descriptor::decode(&words);
+        let Some(opcode) = Opcode::from_u32(job.opcode).filter(|op| op.has_scalars()) else {
+            return;
+        };
+        let coordinates = opcode.group().point_words() / FP_WORDS;
+        let item_bytes = SCALAR_BYTES + coordinates * FP_BYTES;
+        let rounds = job.rounds.max(1) as usize;
+        let lanes = job.in_len as usize / (rounds * item_bytes);
+        let Some(base) = self
+            .offset(job.in_addr)
+            .filter(|base| base + job.in_len as usize <= self.bytes.len())
+        else {
+            return;
+        };
+        // Item i's element e (0: the scalar, then the coordinates' Fp elements).
+        let element = |item: usize, e: usize| {
+            let (round, lane) = (item / lanes, item % lanes);
+            let (start, size) = match e {
+                0 => (0, SCALAR_BYTES),
+                _ => (lanes * (SCALAR_BYTES + (e - 1) * FP_BYTES), FP_BYTES),
+            };
+            let at = base + round * lanes * item_bytes + start + lane * size;
+            at..at + size
+        };
+        match fault {
+            Fault::ScalarsIgnored => {
+                for item in 0..lanes * rounds {
+                    self.bytes[element(item, 0)].copy_from_slice(&1u64.to_le_bytes());
+                }
+            }
+            Fault::ItemDropped if lanes * rounds > 1 => {
+                for e in 0..=coordinates {
+                    let (from, to) = (element(1, e), element(0, e));
+                    self.bytes.copy_within(from, to.start);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The response the port presents in this cycle, if one is due: the beat and its error.
@@ -402,5 +461,93 @@ mod tests {
         m.request_read(IOVA_BASE + 32);
         m.write(IOVA_BASE + 256 + 32, entry.encode());
         assert!(m.bytes()[256 + 32..256 + 64].iter().all(|b| *b == 0));
+    }
+
+    const SHAPE: tollgate_abi::layout::Shape = tollgate_abi::layout::Shape {
+        lanes: 4,
+        aggregate_fanin: 3,
+        in_words: 1 << 14,
+        out_words: 1 << 14,
+    };
+
+    /// Item i's words, distinct everywhere: scalar i + 2, coordinates naming item and word.
+    fn items(opcode: Opcode, n: usize) -> Vec<Vec<u32>> {
+        (0..n)
+            .map(|i| {
+                let mut item = vec![i as u32 + 2, 0];
+                item.extend((2..opcode.item_words()).map(|w| (i as u32) << 16 | w as u32));
+                item
+            })
+            .collect()
+    }
+
+    /// The device's view of a job of `items` after `fault` struck its descriptor fetch.
+    fn tampered(opcode: Opcode, items: &[Vec<u32>], fault: Fault) -> Vec<u8> {
+        let (rounds, input) = SHAPE.input_bytes_stream(opcode, &items.concat()).unwrap();
+        let mut m = memory();
+        let in_at = 1024;
+        m.bytes_mut()[in_at..in_at + input.len()].copy_from_slice(&input);
+        let job = Descriptor {
+            opcode: opcode as u32,
+            rounds,
+            tag: 1,
+            in_addr: IOVA_BASE + in_at as u64,
+            in_len: input.len() as u32,
+            out_addr: IOVA_BASE + 3072,
+            out_len: 32,
+        };
+        for (i, word) in job.encode().iter().enumerate() {
+            m.bytes_mut()[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        m.arm(Some(fault));
+        m.request_read(IOVA_BASE);
+        m.bytes()[in_at..in_at + input.len()].to_vec()
+    }
+
+    /// The input bytes of `items` as the host lays them out.
+    fn laid_out(opcode: Opcode, items: &[Vec<u32>]) -> Vec<u8> {
+        SHAPE.input_bytes_stream(opcode, &items.concat()).unwrap().1
+    }
+
+    #[test]
+    fn ignored_scalars_are_all_read_as_one() {
+        for opcode in [Opcode::ScalarMulG1, Opcode::MultiScalarG2] {
+            // 6 items in two rounds of 4 lanes: 2 padding items (scalar 0, infinity), whose
+            // scalars read as 1 too.
+            let items = items(opcode, 6);
+            let mut want = items.clone();
+            let point_words = opcode.group().point_words();
+            let mut infinity = vec![0; point_words];
+            infinity[point_words / 3..point_words / 3 + FP_WORDS]
+                .copy_from_slice(&tollgate_abi::layout::ONE_MONT_WORDS);
+            want.extend(std::iter::repeat_n([vec![0, 0], infinity].concat(), 2));
+            for item in &mut want {
+                item[..2].copy_from_slice(&[1, 0]);
+            }
+            assert_eq!(
+                tampered(opcode, &items, Fault::ScalarsIgnored),
+                laid_out(opcode, &want)
+            );
+        }
+    }
+
+    #[test]
+    fn a_dropped_item_is_read_as_its_neighbour() {
+        for opcode in [Opcode::ScalarMulG2, Opcode::MultiScalarG1] {
+            let items = items(opcode, 7);
+            let mut dropped = items.clone();
+            dropped[0] = items[1].clone();
+            assert_eq!(
+                tampered(opcode, &items, Fault::ItemDropped),
+                laid_out(opcode, &dropped)
+            );
+        }
+    }
+
+    #[test]
+    fn jobs_without_the_wrong_input_fault_are_read_as_written() {
+        let items = items(Opcode::ScalarMulG1, 5);
+        let got = tampered(Opcode::ScalarMulG1, &items, Fault::CorruptResult);
+        assert_eq!(got, laid_out(Opcode::ScalarMulG1, &items));
     }
 }

@@ -1,6 +1,5 @@
 //! The `Engine` implementation: what goes to the device, what the CPU finishes and confirms.
 
-use std::any::Any;
 use std::sync::PoisonError;
 
 use blst::{min_pk, min_sig};
@@ -10,15 +9,14 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{Engine, EngineError, SignedItem};
+use super::audit::{self, Decode};
+use super::canary::{Canary, CanaryPoint};
 use super::overlap::overlapped_check;
 use super::pairing::Blinded;
 use super::points::*;
 use super::DeviceEngine;
 use crate::codec::{PublicKey, Signature};
 use crate::suite::{Suite, Variant};
-
-/// A decoder of device result words into a blst point.
-type Decode<P> = fn(&[u32], bool) -> Result<P, FallbackReason>;
 
 impl DeviceEngine {
     /// The device's half of a batch check; `Err` means the device could not answer.
@@ -62,22 +60,24 @@ impl DeviceEngine {
                 device,
                 suite.dst(),
                 &messages,
+                Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG1, &keys, G1_WORDS, result_g1),
-                (Opcode::MultiScalarG2, &sigs, sum_g2),
+                (Opcode::MultiScalarG2, &sigs, sum_g2, result_g2),
             ),
             Variant::MinSig => self.blinded_check(
                 device,
                 suite.dst(),
                 &messages,
+                Canary::new(suite.dst(), items.len())?,
                 (Opcode::ScalarMulG2, &keys, G2_WORDS, result_g2),
-                (Opcode::MultiScalarG1, &sigs, sum_g1),
+                (Opcode::MultiScalarG1, &sigs, sum_g1, result_g1),
             ),
         };
         if verdict == Err(FallbackReason::BadResult) {
             shared.condemn(
                 device,
                 FallbackReason::BadResult,
-                "batch result not a valid point",
+                "batch result not a valid point or a wrong canary key",
             );
         }
         Ok(verdict)
@@ -85,25 +85,53 @@ impl DeviceEngine {
 
     /// The blinded keys rᵢ·pkᵢ and the sum Σ rᵢ·σᵢ from the device, one job after the other
     /// on the device's thread, while the CPU hashes the messages and then runs the Miller
-    /// loops on the blinded keys during the sum job (super::overlap).
-    fn blinded_check<P: Blinded, S: Any + Send>(
+    /// loops on the blinded keys during the sum job (super::overlap). The batch's canary
+    /// (super::canary) rides among the items: a wrong canary key refuses the device's answer
+    /// before any pairing, and its r·Δ is taken out of the sum. A failed check is audited
+    /// (super::audit) before the CPU confirms it.
+    fn blinded_check<P: Blinded + CanaryPoint, S: CanaryPoint>(
         &self,
         device: &mut Device,
         dst: &[u8],
         messages: &[&[u8]],
+        canary: Canary<P, S>,
         (blind, keys, point_words, point): (Opcode, &[u32], usize, Decode<P>),
-        (sum_op, sigs, sum): (Opcode, &[u32], Decode<S>),
+        (sum_op, sigs, sum, sig_point): (Opcode, &[u32], Decode<S>, Decode<S>),
     ) -> Result<bool, FallbackReason> {
         let shared = &self.shared;
+        let (keys, sigs) = canary.inputs(keys, sigs);
+        let messages = canary.messages(messages);
         let items = messages.len();
-        overlapped_check(dst, messages, move |keys_to| {
-            let blinded = shared.job(device, blind, keys)?;
-            keys_to.send(item_points(&blinded.words, point_words, items, point)?);
-            shared
-                .job(device, sum_op, sigs)
-                .and_then(|out| sum(&out.words, false))
+        let mut outputs = None;
+        let verdict = overlapped_check(dst, &messages, |keys_to| {
+            let blinded = shared.job(device, blind, &keys)?;
+            let blinded = item_points(&blinded.words, point_words, items, point)?;
+            if !canary.key_holds(&blinded) {
+                shared.metrics.canary_failures.inc();
+                warn!("device returned a wrong canary key");
+                return Err(FallbackReason::BadResult);
+            }
+            keys_to.send(blinded.clone());
+            let sum = shared
+                .job(device, sum_op, &sigs)
+                .and_then(|out| sum(&out.words, false))?;
+            let signature_side = canary.signature_side(&sum);
+            outputs = Some((blinded, sum));
+            Ok(signature_side)
         })
-        .verdict
+        .verdict;
+        if verdict == Ok(false) {
+            let right = outputs.is_some_and(|(blinded, sum)| {
+                audit::outputs_hold((&keys, point), (&sigs, sig_point), &blinded, &sum)
+            });
+            if !right {
+                let what = "device outputs of a failed batch differ from the CPU's";
+                warn!(what);
+                shared.condemn(device, FallbackReason::Disagreement, what);
+                return Err(FallbackReason::Disagreement);
+            }
+        }
+        verdict
     }
 
     /// Sum of points on the device; `None` input words mean "keep it on the CPU".

@@ -8,14 +8,21 @@
 //! rᵢ the device returns rᵢ·pkᵢ for each item (ScalarMul) and S = Σ rᵢ·σᵢ (MultiScalar); the
 //! CPU checks Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
 //!
+//! Every device batch carries a secret canary item (`canary`) whose blinded values the host
+//! predicts, so that well-formed but wrong device answers are caught; a batch the device fails
+//! has its device outputs recomputed on the CPU (`audit`) before the CPU confirms it.
+//!
 //! Modules: `engine` (the `Engine` implementation: what goes to the device, what the CPU
-//! confirms), `points` (the glue between blst points and the device's words), `pairing` (the
+//! confirms), `canary` (the batch's canary item), `audit` (a
+//! failed batch's device outputs recomputed), `points` (the glue between blst points and the device's words), `pairing` (the
 //! CPU's share of a device-backed batch check), `overlap` (that share run while the device
 //! computes), `health` (the device's lock, job accounting,
 //! taking it out of service and the prober that brings it back), `args` (the `tollgate serve`
 //! options and opening a transport).
 
 mod args;
+mod audit;
+mod canary;
 mod engine;
 mod health;
 mod overlap;
@@ -32,6 +39,7 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
+pub use canary::{Canary, CanaryPoint};
 pub use overlap::{overlapped_check, KeysTo, Overlapped};
 pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
 
