@@ -13,9 +13,9 @@ use blst::{
     blst_p2_from_affine, blst_p2_to_affine, min_pk, min_sig,
 };
 use common::key;
-use common::sim_engine::{count, sim_engine};
+use common::sim_engine::{count, signed_items, sim_engine};
 use prometheus::Registry;
-use tollgate::codec::{decode_public_key, decode_signature, Signature};
+use tollgate::codec::{decode_signature, Signature};
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{FaultControl, FaultyTransport};
 use tollgate::engine::device::DeviceEngine;
@@ -88,18 +88,7 @@ fn shifted(signature: &Signature, delta: &Signature, subtract: bool) -> Signatur
 /// 12 items over distinct messages; with `cancelling`, the items of [`PAIR`] carry σ + δ and
 /// σ − δ (δ a point of the signature group): both invalid, their sum valid.
 fn items(suite: Suite, cancelling: bool) -> Vec<SignedItem> {
-    let mut items: Vec<SignedItem> = (0..12)
-        .map(|i| {
-            let sk = key(300 + i);
-            let message = format!("canary item {i}").into_bytes();
-            SignedItem {
-                public_key: decode_public_key(suite.variant, &sk.public_key(suite.variant))
-                    .unwrap(),
-                signature: decode_signature(suite.variant, &sk.sign(suite, &message)).unwrap(),
-                message,
-            }
-        })
-        .collect();
+    let mut items = signed_items(suite, 300, 12, "canary");
     if cancelling {
         let delta = decode_signature(suite.variant, &key(999).sign(suite, b"delta")).unwrap();
         items[PAIR[0]].signature = shifted(&items[PAIR[0]].signature, &delta, false);

@@ -14,10 +14,8 @@ use crate::common;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use common::key;
-use common::sim_engine::{count, sim_engine};
+use common::sim_engine::{count, signed_items, sim_engine};
 use prometheus::Registry;
-use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::device::drivers::abi::regs;
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{
@@ -216,18 +214,7 @@ impl Rig {
 /// `n` items of `suite` over distinct messages; item `bad` (if any) carries another item's
 /// signature.
 fn items(suite: Suite, n: u64, bad: Option<usize>) -> Vec<SignedItem> {
-    let mut items: Vec<SignedItem> = (0..n)
-        .map(|i| {
-            let sk = key(100 + i);
-            let message = format!("overlap item {i}").into_bytes();
-            SignedItem {
-                public_key: decode_public_key(suite.variant, &sk.public_key(suite.variant))
-                    .unwrap(),
-                signature: decode_signature(suite.variant, &sk.sign(suite, &message)).unwrap(),
-                message,
-            }
-        })
-        .collect();
+    let mut items = signed_items(suite, 100, n, "overlap");
     if let Some(bad) = bad {
         items[bad].signature = items[(bad + 1) % items.len()].signature;
     }

@@ -3,10 +3,13 @@
 //! confirmation or a fallback), and its metrics.
 
 use prometheus::Registry;
+use tollgate::codec::{decode_public_key, decode_signature};
 use tollgate::engine::device::drivers::abi;
 use tollgate::engine::device::drivers::{Device, DeviceConfig, Manifest, RegisterAccess};
 use tollgate::engine::device::DeviceEngine;
 use tollgate::engine::fallback::{DeviceMetrics, Policy};
+use tollgate::engine::SignedItem;
+use tollgate::suite::Suite;
 
 /// The engine over `transport` (the simulator's, possibly wrapped) and its metrics' registry.
 pub fn sim_engine(transport: Box<dyn RegisterAccess>) -> (DeviceEngine, Registry) {
@@ -39,4 +42,21 @@ pub fn count(registry: &Registry, name: &str, label: Option<&str>) -> f64 {
         .filter(|m| label.is_none_or(|label| m.label.iter().any(|l| l.value() == label)))
         .map(|m| m.counter.value())
         .sum()
+}
+
+/// `n` valid items of `suite` over distinct messages (`"{label} item {i}"`), signed by the
+/// keys `first_key`, `first_key + 1`, ….
+pub fn signed_items(suite: Suite, first_key: u64, n: u64, label: &str) -> Vec<SignedItem> {
+    (0..n)
+        .map(|i| {
+            let sk = super::key(first_key + i);
+            let message = format!("{label} item {i}").into_bytes();
+            SignedItem {
+                public_key: decode_public_key(suite.variant, &sk.public_key(suite.variant))
+                    .unwrap(),
+                signature: decode_signature(suite.variant, &sk.sign(suite, &message)).unwrap(),
+                message,
+            }
+        })
+        .collect()
 }
