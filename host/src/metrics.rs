@@ -2,6 +2,7 @@
 //! low-cardinality labels (endpoint, status, backend, result, reason; never a key or device).
 
 use crate::api::wire::Priority;
+use crate::engine::ItemVerdict;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -203,8 +204,8 @@ impl Metrics {
     }
 
     /// Counts an engine's verdicts as valid and invalid signatures.
-    pub fn count_verdicts(&self, backend: &str, verdicts: &[bool]) {
-        let valid = verdicts.iter().filter(|&&v| v).count() as u64;
+    pub fn count_verdicts(&self, backend: &str, verdicts: &[ItemVerdict]) {
+        let valid = verdicts.iter().filter(|v| v.is_ok()).count() as u64;
         let counter = &self.signatures_verified;
         counter.with_label_values(&[backend, "valid"]).inc_by(valid);
         counter

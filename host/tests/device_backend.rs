@@ -124,6 +124,8 @@ fn the_sim_device_is_refused_against_a_manifest_with_another_design_hash() {
     let (ok, stderr) = failed_start(&[
         "--backend",
         "sim",
+        "--device-design",
+        "tollgate",
         "--device-manifest",
         path.to_str().unwrap(),
     ]);

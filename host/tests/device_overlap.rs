@@ -195,7 +195,7 @@ impl Rig {
         let refs: Vec<&SignedItem> = items.iter().collect();
         let subscriber = tracing_subscriber::registry().with(Watch(Arc::clone(&self.key_side)));
         tracing::subscriber::with_default(subscriber, || {
-            self.engine.verify_batch(suite, &refs).unwrap()
+            self.engine.verify_batch(suite, &refs).unwrap().all_valid()
         })
     }
 
@@ -216,7 +216,7 @@ impl Rig {
 fn items(suite: Suite, n: u64, bad: Option<usize>) -> Vec<SignedItem> {
     let mut items = signed_items(suite, 100, n, "overlap");
     if let Some(bad) = bad {
-        items[bad].signature = items[(bad + 1) % items.len()].signature;
+        items[bad].signature = items[(bad + 1) % items.len()].signature.clone();
     }
     items
 }

@@ -18,6 +18,8 @@ mod device_backend;
 mod device_canary;
 #[cfg(feature = "sim")]
 mod device_overlap;
+#[cfg(feature = "sim")]
+mod device_whole;
 mod ethereum_vectors;
 mod fuzz_http;
 mod graceful_drain;

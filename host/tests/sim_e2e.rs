@@ -80,7 +80,7 @@ pub fn simulator() -> MutexGuard<'static, ()> {
 
 /// What the sim server's device did, for a failure message: slow (jobs completing, cycles
 /// per second low) or stuck (timeouts, or no job completing).
-fn device_report(server: &Server) -> String {
+pub fn device_report(server: &Server) -> String {
     let metrics = server.get("/metrics").body;
     let sum = |prefix: &str| -> f64 {
         metrics
@@ -102,9 +102,18 @@ fn device_report(server: &Server) -> String {
     )
 }
 
-/// A sim server that sends the device batches of `min_batch` or more items and every
-/// aggregation.
-fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
+/// A sim server of the blinding design (`tollgate`, whose paths these tests cover; the whole
+/// path's are device_whole's) that sends the device batches of `min_batch` or more items and
+/// every aggregation.
+pub fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
+    let mut args = vec!["--device-design", abi::DESIGN];
+    args.extend_from_slice(extra);
+    sim_server_of(min_batch, &args)
+}
+
+/// A sim server of the default design that sends the device batches of `min_batch` or more
+/// items and every aggregation.
+pub fn sim_server_of(min_batch: usize, extra: &[&str]) -> Server {
     let min_batch = min_batch.to_string();
     let deadline = request_deadline_ms().to_string();
     let mut args = vec![
@@ -124,7 +133,7 @@ fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
 }
 
 /// The value of one sample of /metrics (`name{labels}` exactly as printed), 0 if absent.
-fn metric(server: &Server, sample: &str) -> f64 {
+pub fn metric(server: &Server, sample: &str) -> f64 {
     let metrics = server.get("/metrics");
     assert_eq!(metrics.status, 200);
     metrics
@@ -140,12 +149,12 @@ fn metric(server: &Server, sample: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-const JOBS_OK: &str = r#"tollgate_device_jobs_total{result="ok"}"#;
+pub const JOBS_OK: &str = r#"tollgate_device_jobs_total{result="ok"}"#;
 const UP: &str = "tollgate_device_up";
 
 /// The requests the external suite's cases make of the service (sign and hash_to_G2 are
 /// library-level and have no request).
-fn vector_requests() -> Vec<(String, &'static str, Value)> {
+pub fn vector_requests() -> Vec<(String, &'static str, Value)> {
     let mut requests = Vec::new();
     let root = vectors_dir();
     let mut dirs: Vec<String> = fs::read_dir(&root)
@@ -308,7 +317,7 @@ fn random_requests(variants: &[Variant]) -> Vec<(String, &'static str, Value)> {
 }
 
 /// Each request's (status, body) from `server`.
-fn answers(
+pub fn answers(
     server: &Server,
     requests: &[(String, &'static str, Value)],
 ) -> BTreeMap<String, (u16, Value)> {
@@ -321,7 +330,7 @@ fn answers(
         .collect()
 }
 
-fn assert_same(
+pub fn assert_same(
     expected: &BTreeMap<String, (u16, Value)>,
     got: &BTreeMap<String, (u16, Value)>,
     sim: &Server,

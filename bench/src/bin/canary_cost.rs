@@ -6,14 +6,28 @@
 //! of a failed batch (n 64-bit multiplications, one n-point multi-scalar multiplication),
 //! which runs only when the device's check fails. POP, min_pk.
 //!
-//! Run: `cargo run --release -p tollgate-bench --bin canary_cost --no-default-features`.
+//! Then (`--whole`) the host's CPU time per item on the whole-verification device path
+//! (host/src/engine/device/whole.rs), beside the CPU service's per-item time in the same run:
+//! screening a signature at parse time (`ItemSignature::parse` deferred), hash_to_field, the
+//! whole-path canary (`LaneCanary::new`, per batch), the driver's host work on the device's
+//! results (a compressed x to words and y's sign, each projective G1 and G2 result normalised,
+//! the lanes' Fp12 values read), the lanes' product and the one final exponentiation per batch
+//! (`LaneCanary::holds`); against the CPU service's decoding (`decode_signature`) and its
+//! engine's batch check (`CpuEngine::verify_batch`), per item.
+//!
+//! Run: `cargo run --release -p tollgate-bench --bin canary_cost --no-default-features
+//! [-- --whole]`.
 
 use std::time::Instant;
 
-use blst::{blst_p1_affine, blst_p2_affine, min_pk};
+use blst::{blst_fp12, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine, min_pk};
 use clap::Parser;
 use rand_core::{OsRng, RngCore};
-use tollgate::engine::device::{pairing_check, Canary, CanaryPoint};
+use tollgate::codec::{decode_public_key, decode_signature, ItemSignature, PublicKey, Signature};
+use tollgate::engine::device::drivers::codec;
+use tollgate::engine::device::{hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary};
+use tollgate::engine::{CpuEngine, Engine, SignedItem};
+use tollgate::suite::Suite;
 use tollgate_bench::{load_average, median};
 
 #[derive(Debug, Parser)]
@@ -24,6 +38,12 @@ struct Args {
     /// Repetitions of each timing (median).
     #[arg(long, default_value_t = 11)]
     repeat: usize,
+    /// Measure the whole-verification path's host share instead.
+    #[arg(long)]
+    whole: bool,
+    /// Lanes of one MillerLoop job (the device's K: one Fp12 value each).
+    #[arg(long, default_value_t = 40)]
+    lanes: usize,
 }
 
 const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
@@ -82,6 +102,11 @@ fn time(repeat: usize, mut f: impl FnMut()) -> f64 {
 fn main() {
     let args = Args::parse();
     println!("load average before: {}", load_average());
+    if args.whole {
+        whole_path(&args);
+        println!("load average after: {}", load_average());
+        return;
+    }
     println!(
         "| n | make canary, µs | check device answer, µs | CPU share n items, ms | CPU share n + 1 items, ms | canary total, ms | share of the CPU share | audit arithmetic (failure path only), ms |"
     );
@@ -130,4 +155,120 @@ fn main() {
         );
     }
     println!("load average after: {}", load_average());
+}
+
+/// Device words of a projective point with a random Z (as the device returns them): blst's
+/// limbs, which are the device's Montgomery words.
+fn projective_words(limbs: &[[u64; 6]]) -> Vec<u32> {
+    limbs
+        .iter()
+        .flatten()
+        .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+        .collect()
+}
+
+/// The whole path's host share per item against the CPU service's, in the same run.
+fn whole_path(args: &Args) {
+    let suite = Suite::default();
+    println!(
+        "| n | screen, µs/item | hash_to_field, µs/item | canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for &n in &args.batches {
+        let b = batch(n);
+        let compressed: Vec<Vec<u8>> = b
+            .sigs
+            .iter()
+            .map(|s| min_pk::Signature::from(*s).compress().to_vec())
+            .collect();
+        let per_item = |ms: f64| ms * 1e3 / n as f64;
+        let screen = per_item(time(args.repeat, || {
+            for bytes in &compressed {
+                let parsed = ItemSignature::parse(suite.variant, bytes.clone(), true);
+                std::hint::black_box(parsed.unwrap());
+            }
+        }));
+        let h2f = per_item(time(args.repeat, || {
+            for message in &b.messages {
+                std::hint::black_box(hash_to_field(message, DST));
+            }
+        }));
+        let canary_us = 1e3
+            * time(args.repeat, || {
+                std::hint::black_box(LaneCanary::new(DST, n).unwrap());
+            });
+        // What the driver does per item on the host: the x words and y's sign of a
+        // compressed signature, its decoded point's sign fix, the blinded key (G1) and the
+        // hash (G2) normalised from projective; per lane: one Fp12 read.
+        let (mut g1, mut g2) = (blst_p1::default(), blst_p2::default());
+        unsafe {
+            blst::blst_p1_from_affine(&mut g1, &b.keys[0]);
+            blst::blst_p1_double(&mut g1, &g1);
+            blst::blst_p2_from_affine(&mut g2, &b.sigs[0]);
+            blst::blst_p2_double(&mut g2, &g2);
+        }
+        let g1_words = projective_words(&[g1.x.l, g1.y.l, g1.z.l]);
+        let g2_words = projective_words(&[
+            g2.x.fp[0].l,
+            g2.x.fp[1].l,
+            g2.y.fp[0].l,
+            g2.y.fp[1].l,
+            g2.z.fp[0].l,
+            g2.z.fp[1].l,
+        ]);
+        let fp12_words = projective_words(&[g1.x.l; 12]);
+        let lanes = args.lanes * (n + 1).div_ceil(args.lanes);
+        let driver = per_item(time(args.repeat, || {
+            for bytes in &compressed {
+                let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
+                let y = &g2_words[24..48];
+                std::hint::black_box(codec::g2_point_with_sign(&x, y, largest).unwrap());
+                let key = codec::encode_g1(&codec::decode_g1(&g1_words).unwrap()).unwrap();
+                let hash = codec::encode_g2(&codec::decode_g2(&g2_words).unwrap()).unwrap();
+                std::hint::black_box((key, hash));
+            }
+            for _ in 0..lanes.min(n + 1) {
+                std::hint::black_box(codec::decode_fp12(&fp12_words).unwrap());
+            }
+        }));
+        let canary = LaneCanary::new(DST, n).unwrap();
+        let values: Vec<blst_fp12> = (0..lanes)
+            .map(|_| codec::decode_fp12(&fp12_words).unwrap())
+            .collect();
+        let finish = 1e3
+            * time(args.repeat, || {
+                let product = values.iter().fold(blst_fp12::default(), |acc, v| acc * *v);
+                std::hint::black_box(canary.holds(&product));
+            });
+        let host = screen + h2f + driver + (canary_us + finish) / n as f64;
+        // The CPU service: decoding at parse time, then its engine's batch check.
+        let decode = per_item(time(args.repeat, || {
+            for bytes in &compressed {
+                std::hint::black_box(decode_signature(suite.variant, bytes).unwrap());
+            }
+        }));
+        let items: Vec<SignedItem> = (0..n)
+            .map(|i| {
+                let key = min_pk::PublicKey::from(b.keys[i]).compress();
+                SignedItem {
+                    public_key: decode_public_key(suite.variant, &key).unwrap(),
+                    message: b.messages[i].clone(),
+                    signature: Signature::G2(min_pk::Signature::from(b.sigs[i])).into(),
+                }
+            })
+            .collect();
+        assert!(items
+            .iter()
+            .all(|i| matches!(i.public_key, PublicKey::G1(_))));
+        let refs: Vec<&SignedItem> = items.iter().collect();
+        let engine = CpuEngine::new();
+        let check = per_item(time(args.repeat, || {
+            assert!(engine.verify_batch(suite, &refs).unwrap().all_valid());
+        }));
+        let cpu = decode + check;
+        println!(
+            "| {n} | {screen:.2} | {h2f:.2} | {canary_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
+            cpu / host
+        );
+    }
 }

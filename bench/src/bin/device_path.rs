@@ -313,7 +313,9 @@ fn main() -> anyhow::Result<()> {
             .map(|i| SignedItem {
                 public_key: decode_public_key(SUITE.variant, &unhex(&i.public_key)).expect("pk"),
                 message: unhex(&i.message),
-                signature: decode_signature(SUITE.variant, &unhex(&i.signature)).expect("sig"),
+                signature: decode_signature(SUITE.variant, &unhex(&i.signature))
+                    .expect("sig")
+                    .into(),
             })
             .collect();
         let refs: Vec<&SignedItem> = items.iter().collect();
@@ -321,7 +323,10 @@ fn main() -> anyhow::Result<()> {
             (0..args.rounds)
                 .map(|_| {
                     let start = Instant::now();
-                    assert!(CpuEngine::new().verify_batch(SUITE, &refs).expect("engine"));
+                    assert!(CpuEngine::new()
+                        .verify_batch(SUITE, &refs)
+                        .expect("engine")
+                        .all_valid());
                     start.elapsed()
                 })
                 .collect(),

@@ -340,12 +340,14 @@ fn import_arithmetic(registrations: &[Value], clients: usize) -> anyhow::Result<
                             let proof = field("proof_of_possession").expect("hex");
                             SignedItem {
                                 public_key: decode_public_key(Variant::MinPk, &key).unwrap(),
-                                signature: decode_signature(Variant::MinPk, &proof).unwrap(),
+                                signature: decode_signature(Variant::MinPk, &proof).unwrap().into(),
                                 message: key,
                             }
                         });
                         let refs: Vec<&SignedItem> = items.iter().collect();
-                        ensure!(engine.verify_batch_with_dst(Variant::MinPk, dst, &refs)?);
+                        ensure!(engine
+                            .verify_batch_with_dst(Variant::MinPk, dst, &refs)?
+                            .all_valid());
                     }
                     Ok(())
                 })

@@ -235,7 +235,9 @@ fn main() -> anyhow::Result<()> {
         .map(|i| SignedItem {
             public_key: decode_public_key(SUITE.variant, &items.pks[i]).expect("pk"),
             message: items.msgs[i].clone(),
-            signature: decode_signature(SUITE.variant, &items.sigs[i]).expect("sig"),
+            signature: decode_signature(SUITE.variant, &items.sigs[i])
+                .expect("sig")
+                .into(),
         })
         .collect();
     let request = VerifyRequest {
@@ -271,7 +273,7 @@ fn main() -> anyhow::Result<()> {
             let refs: Vec<&SignedItem> = signed.iter().collect();
             let (rate, t) = measure(n - n % size, min_time, || {
                 refs.chunks_exact(size)
-                    .all(|c| engine.verify_batch(SUITE, c).expect("engine"))
+                    .all(|c| engine.verify_batch(SUITE, c).expect("engine").all_valid())
             });
             eng[k].push(rate, t.into_iter().map(|d| d / (n / size) as u32).collect());
             let (rate, t) = measure(n - n % size, min_time, || {

@@ -16,7 +16,8 @@
 //! more checks than bisecting it. A job's first bad item is always found by bisection (nothing
 //! is known yet); the job's later ranges then follow its own density, never another job's.
 
-use super::{Engine, EngineError, SignedItem};
+use super::{Engine, EngineError, ItemVerdict, SignedItem};
+use crate::codec::ItemError;
 use crate::suite::Suite;
 
 /// Counters of one `verify_each` call.
@@ -28,12 +29,12 @@ pub struct BisectStats {
     pub splits: u64,
 }
 
-/// One verdict per item (true = valid), in order.
+/// One verdict per item, in order.
 pub fn verify_each(
     engine: &dyn Engine,
     suite: Suite,
     items: &[&SignedItem],
-) -> Result<(Vec<bool>, BisectStats), EngineError> {
+) -> Result<(Vec<ItemVerdict>, BisectStats), EngineError> {
     verify_jobs(engine, suite, items, &[items.len()])
 }
 
@@ -52,40 +53,75 @@ pub fn bisect<T, E>(
 }
 
 /// One verdict per item of `items`, the items of consecutive jobs of `job_lens` items each.
+///
+/// The first check is of the whole batch. The items whose deferred signature it rejects get
+/// their decoding error and leave the search; the verdict on the others says whether anything
+/// is left to find. Decoding does not depend on the batch, so later checks reject nothing new;
+/// should one (a different engine after a fallback), that item's rejection is its verdict.
 pub fn verify_jobs(
     engine: &dyn Engine,
     suite: Suite,
     items: &[&SignedItem],
     job_lens: &[usize],
-) -> Result<(Vec<bool>, BisectStats), EngineError> {
-    let mut check = |batch: &[&SignedItem]| engine.verify_batch(suite, batch);
-    let mut verdicts = vec![false; items.len()];
-    let mut stats = BisectStats::default();
+) -> Result<(Vec<ItemVerdict>, BisectStats), EngineError> {
     debug_assert_eq!(job_lens.iter().sum::<usize>(), items.len());
-    let jobs: Vec<usize> = job_lens.iter().copied().filter(|&n| n > 0).collect();
+    let mut verdicts: Vec<ItemVerdict> = vec![Ok(()); items.len()];
+    let mut stats = BisectStats::default();
     if items.is_empty() {
         return Ok((verdicts, stats));
     }
-    if jobs.len() == 1 {
-        Search::new(&mut check, &mut stats).split(items, &mut verdicts, false)?;
-        return Ok((verdicts, stats));
-    }
     stats.checks += 1;
-    if check(items)? {
-        verdicts.fill(true);
+    let first = engine.verify_batch(suite, items)?;
+    for &(index, error) in &first.rejected {
+        verdicts[index] = Err(error);
+    }
+    if first.others_valid {
         return Ok((verdicts, stats));
     }
-    let (mut items, mut rest) = (items, verdicts.as_mut_slice());
+    // The items left, by job, with their positions in `items`.
+    let mut left: Vec<(usize, &SignedItem)> = Vec::with_capacity(items.len());
+    let mut lens = Vec::with_capacity(job_lens.len());
+    let mut start = 0;
+    for &len in job_lens {
+        let before = left.len();
+        left.extend(
+            (start..start + len)
+                .filter(|&i| verdicts[i].is_ok())
+                .map(|i| (i, items[i])),
+        );
+        start += len;
+        if left.len() > before {
+            lens.push(left.len() - before);
+        }
+    }
+    let mut rejected = Vec::new();
+    let mut check = |batch: &[(usize, &SignedItem)]| -> Result<bool, EngineError> {
+        let refs: Vec<&SignedItem> = batch.iter().map(|(_, item)| *item).collect();
+        let verdict = engine.verify_batch(suite, &refs)?;
+        rejected.extend(verdict.rejected.iter().map(|&(at, e)| (batch[at].0, e)));
+        Ok(verdict.all_valid())
+    };
+    let mut valid = vec![false; left.len()];
+    let (mut rest_items, mut rest) = (&left[..], valid.as_mut_slice());
     let mut others_passed = true;
-    for (index, &len) in jobs.iter().enumerate() {
-        let (job_items, later_items) = items.split_at(len);
+    for (index, &len) in lens.iter().enumerate() {
+        let (job_items, later_items) = rest_items.split_at(len);
         let (job_verdicts, later_verdicts) = rest.split_at_mut(len);
-        let known_bad = others_passed && index + 1 == jobs.len();
-        // Each job starts with no density estimate: another request's bad items say nothing
-        // about this one's.
+        // One job left: it failed the first check. Several: each is checked on its own, the
+        // last known to fail if all others passed. Each job starts with no density estimate:
+        // another request's bad items say nothing about this one's.
+        let known_bad = lens.len() == 1 || (others_passed && index + 1 == lens.len());
         Search::new(&mut check, &mut stats).split(job_items, job_verdicts, known_bad)?;
         others_passed &= job_verdicts.iter().all(|&v| v);
-        (items, rest) = (later_items, later_verdicts);
+        (rest_items, rest) = (later_items, later_verdicts);
+    }
+    for ((index, _), valid) in left.iter().zip(valid) {
+        if !valid {
+            verdicts[*index] = Err(ItemError::InvalidSignature);
+        }
+    }
+    for (index, error) in rejected {
+        verdicts[index] = Err(error);
     }
     Ok((verdicts, stats))
 }
@@ -212,7 +248,7 @@ mod tests {
                     } else {
                         message
                     },
-                    signature: decode_signature(suite.variant, &signature).unwrap(),
+                    signature: decode_signature(suite.variant, &signature).unwrap().into(),
                 }
             })
             .collect()
@@ -224,7 +260,12 @@ mod tests {
         let refs: Vec<&SignedItem> = items.iter().collect();
         let engine = CpuEngine::on_caller_thread();
         let (verdicts, stats) = verify_each(&engine, Suite::default(), &refs).unwrap();
-        let expected: Vec<bool> = (0..n).map(|i| !bad.contains(&i)).collect();
+        let expected: Vec<ItemVerdict> = (0..n)
+            .map(|i| match bad.contains(&i) {
+                true => Err(ItemError::InvalidSignature),
+                false => Ok(()),
+            })
+            .collect();
         assert_eq!(verdicts, expected);
         stats.checks
     }
@@ -249,6 +290,35 @@ mod tests {
         // Two bad items, one per half: far fewer than the 64 checks of going item by item.
         let checks = run(64, &[3, 50]);
         assert!(checks <= 4 * 6 + 1, "{checks} checks for 2 bad items of 64");
+    }
+
+    #[test]
+    fn a_rejected_deferred_signature_gets_its_error_and_leaves_the_search() {
+        use crate::codec::ItemSignature;
+        let suite = Suite::default();
+        let mut items = items(16, &[11]);
+        // x = 0: canonical, screened, but no point of G2 (the error the parser would give).
+        let mut zero_x = vec![0u8; 96];
+        zero_x[0] = 0x80;
+        let error = decode_signature(suite.variant, &zero_x).unwrap_err();
+        items[4].signature = ItemSignature::parse(suite.variant, zero_x, true).unwrap();
+        for item in items.iter_mut().skip(5).take(3) {
+            let bytes = item.signature.decoded().unwrap().to_bytes();
+            item.signature = ItemSignature::parse(suite.variant, bytes, true).unwrap();
+        }
+        let refs: Vec<&SignedItem> = items.iter().collect();
+        for lens in [vec![16], vec![4, 4, 8]] {
+            let engine = CpuEngine::on_caller_thread();
+            let (verdicts, _) = verify_jobs(&engine, suite, &refs, &lens).unwrap();
+            let expected: Vec<ItemVerdict> = (0..16)
+                .map(|i| match i {
+                    4 => Err(error),
+                    11 => Err(ItemError::InvalidSignature),
+                    _ => Ok(()),
+                })
+                .collect();
+            assert_eq!(verdicts, expected, "jobs {lens:?}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rand_core::{OsRng, RngCore};
 
 use super::batch_equation::{self, KeyTerm};
 use super::grouping::{grouping_pays, same_message_groups};
-use super::{Engine, EngineError, SignedItem};
+use super::{decode_on_cpu, BatchVerdict, Decoded, Engine, EngineError, SignedItem};
 use crate::codec::{PublicKey, Signature};
 use crate::suite::{Suite, Variant};
 
@@ -83,12 +83,12 @@ macro_rules! batch_check {
         let mut pks = Vec::with_capacity($items.len());
         let mut sigs = Vec::with_capacity($items.len());
         let mut msgs = Vec::with_capacity($items.len());
-        for item in $items {
-            match (&item.public_key, &item.signature) {
+        for (public_key, signature, message) in $items {
+            match (*public_key, signature) {
                 ($pk(pk), $sig(sig)) => {
                     pks.push(pk);
                     sigs.push(*sig);
-                    msgs.push(item.message.as_slice());
+                    msgs.push(*message);
                 }
                 _ => return Err(EngineError::VariantMismatch($variant)),
             }
@@ -214,10 +214,25 @@ impl CpuEngine {
         variant: Variant,
         dst: &[u8],
         items: &[&SignedItem],
-    ) -> Result<bool, EngineError> {
+    ) -> Result<BatchVerdict, EngineError> {
         if items.is_empty() {
             return Err(EngineError::Empty);
         }
+        let (rejected, kept) = decode_on_cpu(items);
+        let others_valid = kept.is_empty() || self.check_decoded(variant, dst, &kept)?;
+        Ok(BatchVerdict {
+            rejected,
+            others_valid,
+        })
+    }
+
+    /// The batch check of items whose signatures are decoded.
+    pub(crate) fn check_decoded(
+        &self,
+        variant: Variant,
+        dst: &[u8],
+        items: &[Decoded<'_>],
+    ) -> Result<bool, EngineError> {
         match variant {
             Variant::MinPk => batch_check!(
                 min_pk,
@@ -250,7 +265,11 @@ impl Engine for CpuEngine {
         "cpu"
     }
 
-    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError> {
+    fn verify_batch(
+        &self,
+        suite: Suite,
+        items: &[&SignedItem],
+    ) -> Result<BatchVerdict, EngineError> {
         self.verify_batch_with_dst(suite.variant, suite.dst(), items)
     }
 
@@ -384,7 +403,7 @@ mod tests {
                 SignedItem {
                     public_key,
                     message,
-                    signature,
+                    signature: signature.into(),
                 }
             })
             .collect()
@@ -402,7 +421,7 @@ mod tests {
                     for engine in [CpuEngine::new(), CpuEngine::on_caller_thread()] {
                         assert_eq!(
                             engine.verify_batch(suite, &items).unwrap(),
-                            bad.is_empty(),
+                            BatchVerdict::of(bad.is_empty()),
                             "{variant:?}, {n} items, {distinct} messages, bad {bad:?}, {:?}",
                             engine.threads
                         );

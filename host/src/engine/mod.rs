@@ -1,7 +1,10 @@
 //! Verification engines: the arithmetic behind the service, behind one trait so that callers
-//! never know which backend they hold. Inputs arrive decoded and validated (see `codec`);
-//! an engine only computes. Bisection, which turns one batch verdict into per-item verdicts,
-//! is written once here for every backend.
+//! never know which backend they hold. Inputs arrive decoded and validated (see `codec`),
+//! except the signatures of an engine that says it decodes them itself
+//! ([`Engine::decodes_signatures`]): those arrive screened (`codec::ItemSignature`), every
+//! engine accepts both forms, and a batch's verdict names the items whose deferred signature
+//! is no point of the group ([`BatchVerdict`]). Bisection, which turns one batch verdict into
+//! per-item verdicts, is written once here for every backend.
 
 mod batch_equation;
 mod bisect;
@@ -13,7 +16,7 @@ mod grouping;
 pub use bisect::{bisect, verify_each, verify_jobs, BisectStats};
 pub use cpu::CpuEngine;
 
-use crate::codec::{PublicKey, Signature};
+use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
 use crate::suite::Suite;
 
 /// One signature to verify. `message` is what is hashed to the curve: for the AUG scheme the
@@ -22,7 +25,54 @@ use crate::suite::Suite;
 pub struct SignedItem {
     pub public_key: PublicKey,
     pub message: Vec<u8>,
-    pub signature: Signature,
+    pub signature: ItemSignature,
+}
+
+/// One item's answer: valid, or why not.
+pub type ItemVerdict = Result<(), ItemError>;
+
+/// What an engine found of a batch: the items whose deferred signature it refused (positions
+/// in the batch, with the error the parser would have given), and the verdict on the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchVerdict {
+    /// Items whose signature is not a point of the group (off the curve or the subgroup).
+    pub rejected: Vec<(usize, ItemError)>,
+    /// Whether every other item verifies (true when none is left).
+    pub others_valid: bool,
+}
+
+impl BatchVerdict {
+    /// A verdict with nothing rejected.
+    pub fn of(valid: bool) -> Self {
+        BatchVerdict {
+            rejected: Vec::new(),
+            others_valid: valid,
+        }
+    }
+
+    /// Whether every item of the batch verifies.
+    pub fn all_valid(&self) -> bool {
+        self.rejected.is_empty() && self.others_valid
+    }
+}
+
+/// An item with its signature decoded: key, signature, message.
+pub(crate) type Decoded<'a> = (&'a PublicKey, Signature, &'a [u8]);
+
+/// The items of a batch with their signatures decoded on the CPU (`ItemSignature::decoded`):
+/// the refused ones (positions, errors) and the others.
+pub(crate) fn decode_on_cpu<'a>(
+    items: &[&'a SignedItem],
+) -> (Vec<(usize, ItemError)>, Vec<Decoded<'a>>) {
+    let mut rejected = Vec::new();
+    let mut decoded = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match item.signature.decoded() {
+            Ok(signature) => decoded.push((&item.public_key, signature, item.message.as_slice())),
+            Err(error) => rejected.push((index, error)),
+        }
+    }
+    (rejected, decoded)
 }
 
 /// An engine could not compute a verdict (as opposed to computing "invalid").
@@ -48,11 +98,23 @@ pub trait Engine: Send + Sync {
     /// Backend name for metrics and /v1/info (`cpu`, later `device`).
     fn backend(&self) -> &'static str;
 
-    /// Random-linear-combination check of all `items` (same `suite`): true iff every item
-    /// verifies, except with probability at most 2^-64 per call when some item is invalid.
-    /// A batch of valid items always passes. Blinding scalars are non-zero 64-bit values from
-    /// the OS CSPRNG, fresh for every call.
-    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError>;
+    /// Whether this engine decodes the signatures of `suite` itself now, so that requests
+    /// should carry them screened but undecoded (`ItemSignature::Deferred`). Engines accept
+    /// both forms whatever they answer here.
+    fn decodes_signatures(&self, _suite: Suite) -> bool {
+        false
+    }
+
+    /// Random-linear-combination check of all `items` (same `suite`): the items whose
+    /// deferred signature is no point of the group, each with its error, and whether every
+    /// other item verifies, except with probability at most 2^-64 per call when some item is
+    /// invalid. A batch of valid items always passes. Blinding scalars are non-zero 64-bit
+    /// values from the OS CSPRNG, fresh for every call.
+    fn verify_batch(
+        &self,
+        suite: Suite,
+        items: &[&SignedItem],
+    ) -> Result<BatchVerdict, EngineError>;
 
     /// Core aggregate verification: e(g, signature) == Π e(public_keys[i], H(messages[i])).
     /// Messages are final (augmented for AUG); distinctness is the caller's business.

@@ -426,7 +426,7 @@ fn decode_entry(
         Candidate {
             public_key,
             message: compressed,
-            signature: proof,
+            signature: proof.into(),
         },
     ))
 }

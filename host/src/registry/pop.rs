@@ -15,7 +15,9 @@ pub type Candidate = SignedItem;
 /// CPU engine's batch check (random linear combination) under the proof-of-possession tag.
 fn check_batch(variant: Variant, batch: &[&Candidate]) -> Result<bool, EngineError> {
     let dst = Suite::new(Scheme::Pop, variant).pop_dst();
-    CpuEngine::new().verify_batch_with_dst(variant, dst, batch)
+    CpuEngine::new()
+        .verify_batch_with_dst(variant, dst, batch)
+        .map(|verdict| verdict.all_valid())
 }
 
 /// One verdict per candidate (true = its proof verifies), in order. Candidates may mix
@@ -52,7 +54,7 @@ mod tests {
         Candidate {
             public_key: decode_public_key(Variant::MinPk, &compressed).unwrap(),
             message: compressed,
-            signature: decode_signature(Variant::MinPk, &proof).unwrap(),
+            signature: decode_signature(Variant::MinPk, &proof).unwrap().into(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::queue::{Job, Queue, Queued, Reply, Work};
 use super::RequestError;
 use crate::api::wire::Priority;
-use crate::engine::{verify_jobs, Engine, EngineError, SignedItem};
+use crate::engine::{verify_jobs, Engine, EngineError, ItemVerdict, SignedItem};
 use crate::metrics::Metrics;
 use crate::suite::Suite;
 
@@ -128,7 +128,7 @@ impl Batcher {
         }
     }
 
-    fn observe(&self, started: Instant, size: usize, verdicts: Option<&Vec<bool>>) {
+    fn observe(&self, started: Instant, size: usize, verdicts: Option<&Vec<ItemVerdict>>) {
         let backend = self.engine.backend();
         self.metrics.batch_size.observe(size as f64);
         self.metrics

@@ -27,9 +27,9 @@ use crate::api::wire::{
 };
 use crate::codec::{
     check_compressed_encoding, decode_signature, encode_public_key, encode_signature, parse_hex,
-    ItemError, KeyCache, PublicKey,
+    ItemError, ItemSignature, KeyCache, PublicKey,
 };
-use crate::engine::{CpuEngine, Engine, SignedItem};
+use crate::engine::{CpuEngine, Engine, ItemVerdict, SignedItem};
 use crate::metrics::Metrics;
 use crate::registry::{KeyRef, KeyRefs, Registry};
 use crate::suite::{Scheme, Suite, Variant};
@@ -276,14 +276,17 @@ impl Service {
 
     /// One signed item (its key already named by `key`), strictly decoded, message
     /// augmented for AUG.
+    /// With `defer`, a signature is only screened (length, flags, x < p) and its
+    /// decompression and subgroup check are left to the engine (`codec::ItemSignature`).
     pub fn decode_item(
         &self,
         suite: Suite,
         key: KeyRef<'_>,
         item: &Item,
+        defer: bool,
     ) -> Result<SignedItem, ItemError> {
         let (public_key, pk_bytes) = self.resolve_key(suite.variant, key)?;
-        let signature = decode_signature(suite.variant, &parse_hex(&item.signature)?)?;
+        let signature = ItemSignature::parse(suite.variant, parse_hex(&item.signature)?, defer)?;
         let message = augment(suite, &pk_bytes, parse_hex(&item.message)?);
         Ok(SignedItem {
             public_key,
@@ -293,7 +296,11 @@ impl Service {
     }
 
     /// Queues `job` for the batcher and waits for its verdicts.
-    async fn verify_bulk(&self, job: Job, caller: Caller) -> Result<Vec<bool>, RequestError> {
+    async fn verify_bulk(
+        &self,
+        job: Job,
+        caller: Caller,
+    ) -> Result<Vec<ItemVerdict>, RequestError> {
         let (reply, answer) = oneshot::channel();
         let suspect = caller
             .addr
@@ -323,7 +330,7 @@ impl Service {
         caller: &Caller,
         (weight, cost): (usize, usize),
         decode: impl FnOnce(&Service) -> (T, Option<Job>) + Send + 'static,
-    ) -> Result<(T, Option<Vec<bool>>), RequestError> {
+    ) -> Result<(T, Option<Vec<ItemVerdict>>), RequestError> {
         let started = Instant::now();
         let result = match priority {
             Priority::Bulk => self.decode_and_verify_bulk(caller, cost, decode).await,
@@ -368,7 +375,7 @@ impl Service {
         caller: &Caller,
         cost: usize,
         decode: impl FnOnce(&Service) -> (T, Option<Job>) + Send + 'static,
-    ) -> Result<(T, Option<Vec<bool>>), RequestError> {
+    ) -> Result<(T, Option<Vec<ItemVerdict>>), RequestError> {
         let still_there = caller.clone();
         let _ticket = self
             .admission
@@ -416,6 +423,7 @@ impl Service {
         suite: Suite,
         request: &[Item],
         screened: Vec<Option<ItemError>>,
+        defer: bool,
     ) -> (Vec<Option<ItemError>>, Vec<usize>, Vec<SignedItem>) {
         let mut results = Vec::with_capacity(request.len());
         let mut positions = Vec::new();
@@ -426,7 +434,7 @@ impl Service {
                 continue;
             }
             let key = KeyRef::of_item(index, item).expect("checked before decoding");
-            match self.decode_item(suite, key, item) {
+            match self.decode_item(suite, key, item, defer) {
                 Ok(decoded) => {
                     positions.push(index);
                     items.push(decoded);
@@ -465,9 +473,12 @@ impl Service {
             .sum();
         let weight = (request.items.len(), cost);
         let screened_out = screened.iter().filter(|refused| refused.is_some()).count();
+        // Only the bulk engine may decode signatures itself: the interactive lane's is the CPU.
+        let defer = request.priority == Priority::Bulk && self.engine.decodes_signatures(suite);
         let ((mut results, positions), verdicts) = self
             .decode_and_verify(request.priority, caller, weight, move |s| {
-                let (results, positions, items) = s.decode_items(suite, &request.items, screened);
+                let (results, positions, items) =
+                    s.decode_items(suite, &request.items, screened, defer);
                 let job = (!items.is_empty()).then_some(Job::Items { suite, items });
                 ((results, positions), job)
             })
@@ -477,9 +488,9 @@ impl Service {
         // they cost the server work, and a client that sends them pays for it in its later
         // admissions. Items refused by the screening before admission cost nothing.
         let mut failed = results.iter().filter(|error| error.is_some()).count() - screened_out;
-        for (position, valid) in positions.into_iter().zip(verdicts.unwrap_or_default()) {
-            if !valid {
-                results[position] = Some(ItemError::InvalidSignature);
+        for (position, verdict) in positions.into_iter().zip(verdicts.unwrap_or_default()) {
+            if let Err(error) = verdict {
+                results[position] = Some(error);
                 failed += 1;
             }
         }
@@ -673,12 +684,14 @@ fn split(decoded: Result<Job, ItemError>) -> (Option<ItemError>, Option<Job>) {
 }
 
 /// The answer of an aggregate endpoint: the decoding error, else the one verdict.
-fn single_verdict(refused: Option<ItemError>, verdicts: Option<Vec<bool>>) -> VerdictResponse {
-    let valid = verdicts.is_some_and(|v| v == [true]);
-    verdict(match refused {
-        Some(error) => Err(error),
-        None if valid => Ok(()),
-        None => Err(ItemError::InvalidSignature),
+fn single_verdict(
+    refused: Option<ItemError>,
+    verdicts: Option<Vec<ItemVerdict>>,
+) -> VerdictResponse {
+    verdict(match (refused, verdicts.as_deref()) {
+        (Some(error), _) => Err(error),
+        (None, Some([one])) => *one,
+        (None, _) => Err(ItemError::InvalidSignature),
     })
 }
 

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::{Caller, RequestError};
+use crate::codec::ItemError;
 use crate::codec::{PublicKey, Signature};
-use crate::engine::{verify_each, BisectStats, Engine, EngineError, SignedItem};
+use crate::engine::{verify_each, BisectStats, Engine, EngineError, ItemVerdict, SignedItem};
 use crate::suite::Suite;
 
 /// Decoded verification work: what an engine is asked, without the way the answer goes back.
@@ -52,7 +53,7 @@ impl Job {
     }
 
     /// The verdicts of this job alone on `engine`: one per item, or one for an aggregate.
-    pub fn run(&self, engine: &dyn Engine) -> Result<(Vec<bool>, BisectStats), EngineError> {
+    pub fn run(&self, engine: &dyn Engine) -> Result<(Vec<ItemVerdict>, BisectStats), EngineError> {
         match self {
             Job::Items { suite, items } => {
                 let refs: Vec<&SignedItem> = items.iter().collect();
@@ -66,7 +67,7 @@ impl Job {
             } => {
                 let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
                 let valid = engine.verify_aggregate(*suite, public_keys, &messages, signature)?;
-                Ok((vec![valid], BisectStats::default()))
+                Ok((vec![aggregate_verdict(valid)], BisectStats::default()))
             }
             Job::FastAggregate {
                 suite,
@@ -76,14 +77,18 @@ impl Job {
             } => {
                 let sum = engine.aggregate_public_keys(public_keys)?;
                 let valid = engine.verify_aggregate(*suite, &[sum], &[message], signature)?;
-                Ok((vec![valid], BisectStats::default()))
+                Ok((vec![aggregate_verdict(valid)], BisectStats::default()))
             }
         }
     }
 }
 
+fn aggregate_verdict(valid: bool) -> ItemVerdict {
+    valid.then_some(()).ok_or(ItemError::InvalidSignature)
+}
+
 /// The answer to a job: its verdicts, or why there are none.
-pub type Reply = oneshot::Sender<Result<Vec<bool>, RequestError>>;
+pub type Reply = oneshot::Sender<Result<Vec<ItemVerdict>, RequestError>>;
 
 /// A job with the channel its answer goes back on.
 pub struct Work {

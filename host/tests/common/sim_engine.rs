@@ -54,7 +54,9 @@ pub fn signed_items(suite: Suite, first_key: u64, n: u64, label: &str) -> Vec<Si
             SignedItem {
                 public_key: decode_public_key(suite.variant, &sk.public_key(suite.variant))
                     .unwrap(),
-                signature: decode_signature(suite.variant, &sk.sign(suite, &message)).unwrap(),
+                signature: decode_signature(suite.variant, &sk.sign(suite, &message))
+                    .unwrap()
+                    .into(),
                 message,
             }
         })

@@ -12,7 +12,12 @@ use tollgate_drivers::{Device, DeviceError};
 /// Where the accelerator is and how to treat it (`tollgate serve` options).
 #[derive(Clone, Debug, Default, PartialEq, clap::Args)]
 pub struct DeviceArgs {
-    /// Manifest the device's identity must match. [default: bitstreams/tollgate/manifest.json
+    /// The accelerator design: tollgate_verify (whole batch verification on the device) or
+    /// tollgate (blinding only). Names the simulated model and the default manifest.
+    /// [default: tollgate_verify]
+    #[arg(long, env = "TOLLGATE_DEVICE_DESIGN")]
+    pub device_design: Option<String>,
+    /// Manifest the device's identity must match. [default: bitstreams/<design>/manifest.json
     /// of the source tree this binary was built from]
     #[arg(long, env = "TOLLGATE_DEVICE_MANIFEST")]
     pub device_manifest: Option<PathBuf>,
@@ -90,11 +95,18 @@ pub enum DeviceOpenError {
 }
 
 impl DeviceArgs {
+    /// The design to open: the whole-verification design unless told otherwise.
+    fn design(&self) -> &str {
+        self.device_design
+            .as_deref()
+            .unwrap_or(tollgate_abi::VERIFY_DESIGN)
+    }
+
     fn manifest_path(&self) -> PathBuf {
         self.device_manifest.clone().unwrap_or_else(|| {
             tollgate_drivers::Manifest::path_in(
                 &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
-                tollgate_abi::DESIGN,
+                self.design(),
             )
         })
     }
@@ -148,7 +160,7 @@ impl DeviceArgs {
         let manifest = tollgate_drivers::Manifest::load(&self.manifest_path())?;
         let policy = self.policy()?;
         let raw = match transport {
-            Transport::Sim => open_sim()?,
+            Transport::Sim => open_sim(self.design())?,
             Transport::Pcie => self.open_pcie()?,
         };
         let transport_box: Box<dyn tollgate_drivers::RegisterAccess> = match self.inject_fault {
@@ -182,13 +194,15 @@ impl DeviceArgs {
 }
 
 #[cfg(feature = "sim")]
-fn open_sim() -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
-    Ok(Box::new(
-        tollgate_drivers::backends::sim::SimTransport::open()?,
-    ))
+fn open_sim(design: &str) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+    use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
+    Ok(Box::new(SimTransport::open_design(
+        design,
+        LinkModel::default(),
+    )?))
 }
 
 #[cfg(not(feature = "sim"))]
-fn open_sim() -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
+fn open_sim(_design: &str) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
     Err(DeviceOpenError::SimNotBuilt)
 }

@@ -16,12 +16,12 @@
 //! (a 64-bit k would fall to a kangaroo search of ~2³² steps).
 
 use blst::{
-    blst_hash_to_g1, blst_hash_to_g2, blst_keygen, blst_p1, blst_p1_add_or_double, blst_p1_affine,
-    blst_p1_affine_is_equal, blst_p1_cneg, blst_p1_from_affine, blst_p1_to_affine, blst_p2,
-    blst_p2_add_or_double, blst_p2_affine, blst_p2_affine_is_equal, blst_p2_cneg,
-    blst_p2_from_affine, blst_p2_to_affine, blst_scalar, blst_scalar_from_uint64,
-    blst_sign_pk_in_g1, blst_sign_pk_in_g2, blst_sk_mul_n_check, blst_sk_to_pk_in_g1,
-    blst_sk_to_pk_in_g2, MultiPoint,
+    blst_fp12, blst_hash_to_g1, blst_hash_to_g2, blst_keygen, blst_p1, blst_p1_add_or_double,
+    blst_p1_affine, blst_p1_affine_is_equal, blst_p1_cneg, blst_p1_from_affine, blst_p1_to_affine,
+    blst_p2, blst_p2_add_or_double, blst_p2_affine, blst_p2_affine_compress,
+    blst_p2_affine_generator, blst_p2_affine_is_equal, blst_p2_cneg, blst_p2_from_affine,
+    blst_p2_to_affine, blst_scalar, blst_scalar_from_uint64, blst_sign_pk_in_g1,
+    blst_sign_pk_in_g2, blst_sk_mul_n_check, blst_sk_to_pk_in_g1, blst_sk_to_pk_in_g2, MultiPoint,
 };
 use rand_core::{OsRng, RngCore};
 use tollgate_abi::{G1_WORDS, G2_WORDS, SCALAR_WORDS};
@@ -184,9 +184,18 @@ fn times(a: &blst_scalar, r: u64) -> blst_scalar {
     product
 }
 
-impl<K: CanaryPoint, S: CanaryPoint> Canary<K, S> {
-    /// A fresh canary for a batch of `items` items under the hash tag `dst`.
-    pub fn new(dst: &[u8], items: usize) -> Result<Self, EngineError> {
+/// The secrets of one canary, fresh from the OS CSPRNG.
+struct Draw {
+    k: blst_scalar,
+    d: blst_scalar,
+    scalar: u64,
+    message: [u8; 32],
+    position: usize,
+}
+
+impl Draw {
+    /// For a batch of `items` items: the canary goes at one of `items + 1` positions.
+    fn new(items: usize) -> Result<Draw, EngineError> {
         let (k, d) = (random_scalar()?, random_scalar()?);
         let scalar = blinding_scalars(1)?[0];
         let mut message = [0u8; 32];
@@ -198,15 +207,33 @@ impl<K: CanaryPoint, S: CanaryPoint> Canary<K, S> {
         }
         // Modulo bias ≤ items / 2⁶⁴: negligible.
         let position = (u64::from_le_bytes(position) % (items as u64 + 1)) as usize;
-        let delta = S::base_mul(&d);
-        Ok(Canary {
-            position,
+        Ok(Draw {
+            k,
+            d,
             scalar,
             message,
-            key: K::base_mul(&k),
-            signature: S::hash_mul(dst, &message, &k).add(&delta, false),
-            blinded_key: K::base_mul(&times(&k, scalar)),
-            correction: S::base_mul(&times(&d, scalar)),
+            position,
+        })
+    }
+
+    /// k·H(m) + d·g: the canary's signature, off by Δ = d·g.
+    fn signature<S: CanaryPoint>(&self, dst: &[u8]) -> S {
+        S::hash_mul(dst, &self.message, &self.k).add(&S::base_mul(&self.d), false)
+    }
+}
+
+impl<K: CanaryPoint, S: CanaryPoint> Canary<K, S> {
+    /// A fresh canary for a batch of `items` items under the hash tag `dst`.
+    pub fn new(dst: &[u8], items: usize) -> Result<Self, EngineError> {
+        let draw = Draw::new(items)?;
+        Ok(Canary {
+            position: draw.position,
+            scalar: draw.scalar,
+            message: draw.message,
+            key: K::base_mul(&draw.k),
+            signature: draw.signature(dst),
+            blinded_key: K::base_mul(&times(&draw.k, draw.scalar)),
+            correction: S::base_mul(&times(&draw.d, draw.scalar)),
         })
     }
 
@@ -246,6 +273,69 @@ impl<K: CanaryPoint, S: CanaryPoint> Canary<K, S> {
     /// The device's sum with the canary's r·Δ taken out: the signature side of the check.
     pub fn signature_side(&self, sum: &S) -> S {
         sum.add(&self.correction, true)
+    }
+}
+
+/// The canary of a whole-verification batch (min_pk, super::whole): the device decodes,
+/// hashes, blinds and pairs it like any item, so a faithful device's lane product carries the
+/// canary's e(r·k·g₁, H(m))·e(−g₁, r·(k·H(m) + Δ)) = e(g₁, g₂)^(−r·d), a value only the host
+/// knows. The host multiplies the product by `target` = ML(g₂, (r·d)·g₁) before the one final
+/// exponentiation: 1 iff the batch is valid. A device that drops the canary, ignores its
+/// scalar, alters its signature or returns constant lanes leaves e(g₁, g₂) to a power it
+/// cannot predict, and the check fails.
+pub struct LaneCanary {
+    /// Its position among the batch's items.
+    pub position: usize,
+    /// Its blinding scalar r.
+    pub scalar: u64,
+    message: [u8; 32],
+    key: blst_p1_affine,
+    signature: blst_p2_affine,
+    target: blst_fp12,
+}
+
+impl LaneCanary {
+    /// A fresh canary for a batch of `items` items under the hash tag `dst`.
+    pub fn new(dst: &[u8], items: usize) -> Result<Self, EngineError> {
+        let draw = Draw::new(items)?;
+        let corrected = blst_p1_affine::base_mul(&times(&draw.d, draw.scalar));
+        // SAFETY: blst's generator is a static point.
+        let g2 = unsafe { *blst_p2_affine_generator() };
+        Ok(LaneCanary {
+            position: draw.position,
+            scalar: draw.scalar,
+            message: draw.message,
+            key: blst_p1_affine::base_mul(&draw.k),
+            signature: draw.signature(dst),
+            target: blst_fp12::miller_loop(&g2, &corrected),
+        })
+    }
+
+    /// The message it signs (hashed like the items').
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    pub fn key(&self) -> &blst_p1_affine {
+        &self.key
+    }
+
+    pub fn signature(&self) -> &blst_p2_affine {
+        &self.signature
+    }
+
+    /// Its signature as the device decodes it: compressed.
+    pub fn compressed(&self) -> [u8; 96] {
+        let mut out = [0u8; 96];
+        // SAFETY: `out` has the 96 bytes blst writes; the point is valid.
+        unsafe { blst_p2_affine_compress(out.as_mut_ptr(), &self.signature) };
+        out
+    }
+
+    /// Whether the device's lane product, with the canary's share cancelled, finally
+    /// exponentiates to 1: the batch's verdict.
+    pub fn holds(&self, product: &blst_fp12) -> bool {
+        (*product * self.target).final_exp() == blst_fp12::default()
     }
 }
 
@@ -395,5 +485,62 @@ mod tests {
             let messages: [&[u8]; 2] = [b"a", b"b"];
             assert_eq!(canary.messages(&messages)[canary.position], canary.message);
         }
+    }
+
+    /// A whole-path device simulated with blst: the lanes' product Π ML(H(mᵢ), rᵢ·pkᵢ) ·
+    /// ML(Σ rᵢσᵢ, −g₁) of the items with the canary among them, under `device`.
+    fn lane_product(cancelling: bool, device: Device) -> bool {
+        let (messages, mut keys, mut sigs) = items(cancelling);
+        let canary = LaneCanary::new(DST, keys.len()).unwrap();
+        let mut scalars = blinding_scalars(keys.len()).unwrap();
+        let mut messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        keys.insert(canary.position, *canary.key());
+        sigs.insert(canary.position, *canary.signature());
+        scalars.insert(canary.position, canary.scalar);
+        messages.insert(canary.position, canary.message());
+        match device {
+            Device::Honest => {}
+            Device::ScalarsIgnored => scalars.iter_mut().for_each(|r| *r = 1),
+            Device::Dropped(n) => {
+                (keys[n], sigs[n], scalars[n]) = (keys[n + 1], sigs[n + 1], scalars[n + 1])
+            }
+        }
+        let minus_g1 = unsafe {
+            let mut g = *blst::blst_p1_generator();
+            blst_p1_cneg(&mut g, true);
+            let mut out = blst_p1_affine::default();
+            blst_p1_to_affine(&mut out, &g);
+            out
+        };
+        let mut product = blst_fp12::miller_loop(&msm_g2(&sigs, &scalars), &minus_g1);
+        for ((key, r), message) in keys.iter().zip(&scalars).zip(&messages) {
+            let hash = blst_p2_affine::hash_mul(DST, message, &times(&one(), 1));
+            product *= blst_fp12::miller_loop(&hash, &mul_g1(key, *r));
+        }
+        canary.holds(&product)
+    }
+
+    /// The scalar 1.
+    fn one() -> blst_scalar {
+        let mut s = blst_scalar::default();
+        s.b[0] = 1;
+        s
+    }
+
+    #[test]
+    fn the_lane_canary_holds_for_exactly_an_honest_device_on_a_valid_batch() {
+        assert!(lane_product(false, Device::Honest));
+        assert!(!lane_product(true, Device::Honest));
+        assert!(!lane_product(false, Device::ScalarsIgnored));
+        assert!(!lane_product(true, Device::ScalarsIgnored));
+        for n in 0..8 {
+            assert!(!lane_product(false, Device::Dropped(n)), "item {n} dropped");
+        }
+        // Constant lanes: the product of a device that computes nothing.
+        let canary = LaneCanary::new(DST, 8).unwrap();
+        assert!(!canary.holds(&blst_fp12::default()));
+        let compressed = canary.compressed();
+        let decoded = min_pk::Signature::uncompress(&compressed).unwrap();
+        assert_eq!(blst_p2_affine::from(decoded), *canary.signature());
     }
 }

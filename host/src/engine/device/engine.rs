@@ -8,7 +8,7 @@ use tollgate_drivers::{codec, Device, JobOutput};
 use tracing::warn;
 
 use super::super::fallback::FallbackReason;
-use super::super::{Engine, EngineError, SignedItem};
+use super::super::{decode_on_cpu, BatchVerdict, Decoded, Engine, EngineError, SignedItem};
 use super::audit::{self, Decode};
 use super::canary::{Canary, CanaryPoint};
 use super::overlap::overlapped_check;
@@ -24,7 +24,7 @@ impl DeviceEngine {
         &self,
         device: &mut Device,
         suite: Suite,
-        items: &[&SignedItem],
+        items: &[Decoded<'_>],
         scalars: &[u64],
     ) -> Result<Result<bool, FallbackReason>, EngineError> {
         let shared = &self.shared;
@@ -39,10 +39,10 @@ impl DeviceEngine {
                 Vec::with_capacity(per_item(G1_WORDS)),
             ),
         };
-        for (item, r) in items.iter().zip(scalars) {
+        for ((public_key, signature, _), r) in items.iter().zip(scalars) {
             keys.extend(codec::encode_scalar(*r));
             sigs.extend(codec::encode_scalar(*r));
-            match (suite.variant, &item.public_key, &item.signature) {
+            match (suite.variant, public_key, signature) {
                 (Variant::MinPk, PublicKey::G1(pk), Signature::G2(sig)) => {
                     push_g1(&mut keys, pk.into());
                     push_g2(&mut sigs, sig.into());
@@ -54,7 +54,7 @@ impl DeviceEngine {
                 _ => return Err(EngineError::VariantMismatch(suite.variant)),
             }
         }
-        let messages: Vec<&[u8]> = items.iter().map(|item| item.message.as_slice()).collect();
+        let messages: Vec<&[u8]> = items.iter().map(|(_, _, message)| *message).collect();
         let verdict = match suite.variant {
             Variant::MinPk => self.blinded_check(
                 device,
@@ -134,6 +134,46 @@ impl DeviceEngine {
         verdict
     }
 
+    /// A batch whose signatures are decoded, on the blinding path: the device blinds, the CPU
+    /// pairs (`device_batch`); small batches stay on the CPU.
+    fn blinded_batch(&self, suite: Suite, items: &[Decoded<'_>]) -> Result<bool, EngineError> {
+        let (variant, dst) = (suite.variant, suite.dst());
+        let opcodes = match variant {
+            Variant::MinPk => [Opcode::ScalarMulG1, Opcode::MultiScalarG2],
+            Variant::MinSig => [Opcode::ScalarMulG2, Opcode::MultiScalarG1],
+        };
+        if items.len() < self.shared.policy.min_batch || !self.serves(&opcodes) {
+            return self.cpu.check_decoded(variant, dst, items);
+        }
+        let scalars = blinding_scalars(items.len())?;
+        let verdict = match self.shared.acquire() {
+            Ok(mut device) => self.device_batch(&mut device, suite, items, &scalars)?,
+            Err(reason) => Err(reason),
+        };
+        match verdict {
+            Err(reason) => {
+                self.shared.metrics.fallback(reason);
+                self.cpu.check_decoded(variant, dst, items)
+            }
+            Ok(false) => {
+                // Never report "invalid" on the device's word alone.
+                let cpu = self.cpu.check_decoded(variant, dst, items)?;
+                if cpu {
+                    self.disagreement("device failed a batch the CPU verifies");
+                }
+                Ok(cpu)
+            }
+            Ok(true) if self.shared.sample() => {
+                let cpu = self.cpu.check_decoded(variant, dst, items)?;
+                if !cpu {
+                    self.disagreement("device passed a batch the CPU rejects");
+                }
+                Ok(cpu)
+            }
+            Ok(true) => Ok(true),
+        }
+    }
+
     /// Sum of points on the device; `None` input words mean "keep it on the CPU".
     fn device_sum(&self, opcode: Opcode, input: &[u32]) -> Result<JobOutput, FallbackReason> {
         let mut device = self.shared.acquire()?;
@@ -141,7 +181,7 @@ impl DeviceEngine {
     }
 
     /// A device-made result the CPU recomputed differently.
-    fn disagreement(&self, what: &str) {
+    pub(super) fn disagreement(&self, what: &str) {
         warn!(what, "device and CPU disagree; device out of service");
         let mut device = self
             .shared
@@ -170,40 +210,27 @@ impl Engine for DeviceEngine {
         "device"
     }
 
-    fn verify_batch(&self, suite: Suite, items: &[&SignedItem]) -> Result<bool, EngineError> {
+    fn decodes_signatures(&self, suite: Suite) -> bool {
+        self.whole_path(suite) && self.device_up()
+    }
+
+    fn verify_batch(
+        &self,
+        suite: Suite,
+        items: &[&SignedItem],
+    ) -> Result<BatchVerdict, EngineError> {
         if items.is_empty() {
             return Err(EngineError::Empty);
         }
-        if items.len() < self.shared.policy.min_batch {
-            return self.cpu.verify_batch(suite, items);
+        if self.whole_path(suite) && items.len() >= self.shared.policy.min_batch {
+            return self.whole_batch(suite, items);
         }
-        let scalars = blinding_scalars(items.len())?;
-        let verdict = match self.shared.acquire() {
-            Ok(mut device) => self.device_batch(&mut device, suite, items, &scalars)?,
-            Err(reason) => Err(reason),
-        };
-        match verdict {
-            Err(reason) => {
-                self.shared.metrics.fallback(reason);
-                self.cpu.verify_batch(suite, items)
-            }
-            Ok(false) => {
-                // Never report "invalid" on the device's word alone.
-                let cpu = self.cpu.verify_batch(suite, items)?;
-                if cpu {
-                    self.disagreement("device failed a batch the CPU verifies");
-                }
-                Ok(cpu)
-            }
-            Ok(true) if self.shared.sample() => {
-                let cpu = self.cpu.verify_batch(suite, items)?;
-                if !cpu {
-                    self.disagreement("device passed a batch the CPU rejects");
-                }
-                Ok(cpu)
-            }
-            Ok(true) => Ok(true),
-        }
+        let (rejected, kept) = decode_on_cpu(items);
+        let others_valid = kept.is_empty() || self.blinded_batch(suite, &kept)?;
+        Ok(BatchVerdict {
+            rejected,
+            others_valid,
+        })
     }
 
     fn verify_aggregate(
@@ -243,7 +270,8 @@ impl Engine for DeviceEngine {
 
     fn aggregate_public_keys(&self, keys: &[PublicKey]) -> Result<PublicKey, EngineError> {
         let variant = keys.first().ok_or(EngineError::Empty)?.variant();
-        if keys.len() < self.shared.policy.min_points {
+        if keys.len() < self.shared.policy.min_points || !self.serves(&[sum_opcode(variant, true)])
+        {
             return self.cpu.aggregate_public_keys(keys);
         }
         let mut input = Vec::with_capacity(keys.len() * variant_words(variant, true));
@@ -256,11 +284,11 @@ impl Engine for DeviceEngine {
         }
         let result = match variant {
             Variant::MinPk => self
-                .device_sum(Opcode::AggregateG1, &input)
+                .device_sum(sum_opcode(variant, true), &input)
                 .and_then(|out| sum_g1(&out.words, true))
                 .map(|p| PublicKey::G1(min_pk::PublicKey::from(p))),
             Variant::MinSig => self
-                .device_sum(Opcode::AggregateG2, &input)
+                .device_sum(sum_opcode(variant, true), &input)
                 .and_then(|out| sum_g2(&out.words, true))
                 .map(|p| PublicKey::G2(min_sig::PublicKey::from(p))),
         };
@@ -288,7 +316,9 @@ impl Engine for DeviceEngine {
 
     fn aggregate_signatures(&self, signatures: &[Signature]) -> Result<Signature, EngineError> {
         let variant = signatures.first().ok_or(EngineError::Empty)?.variant();
-        if signatures.len() < self.shared.policy.min_points {
+        if signatures.len() < self.shared.policy.min_points
+            || !self.serves(&[sum_opcode(variant, false)])
+        {
             return self.cpu.aggregate_signatures(signatures);
         }
         let mut input = Vec::with_capacity(signatures.len() * variant_words(variant, false));
@@ -301,11 +331,11 @@ impl Engine for DeviceEngine {
         }
         let result = match variant {
             Variant::MinPk => self
-                .device_sum(Opcode::AggregateG2, &input)
+                .device_sum(sum_opcode(variant, false), &input)
                 .and_then(|out| sum_g2(&out.words, true))
                 .map(|p| Signature::G2(min_pk::Signature::from(p))),
             Variant::MinSig => self
-                .device_sum(Opcode::AggregateG1, &input)
+                .device_sum(sum_opcode(variant, false), &input)
                 .and_then(|out| sum_g1(&out.words, true))
                 .map(|p| Signature::G1(min_sig::Signature::from(p))),
         };
@@ -328,5 +358,13 @@ impl Engine for DeviceEngine {
             }
         }
         Ok(sum)
+    }
+}
+
+/// The opcode that sums keys (`keys`) or signatures of `variant`.
+fn sum_opcode(variant: Variant, keys: bool) -> Opcode {
+    match (variant, keys) {
+        (Variant::MinPk, true) | (Variant::MinSig, false) => Opcode::AggregateG1,
+        (Variant::MinPk, false) | (Variant::MinSig, true) => Opcode::AggregateG2,
     }
 }

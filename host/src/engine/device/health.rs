@@ -5,14 +5,18 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard, PoisonError, TryLockError};
 use std::time::Instant;
 
+use blst::blst_p1_affine;
 use blst::min_pk;
 use rand::Rng;
-use tollgate_abi::{Opcode, G1_WORDS};
-use tollgate_drivers::{Device, JobOutput};
+use tollgate_abi::{Opcode, G1_WORDS, SCALAR_WORDS};
+use tollgate_drivers::batch::StageCycles;
+use tollgate_drivers::codec;
+use tollgate_drivers::{Device, DeviceError, JobOutput};
 use tracing::{info, warn};
 
 use super::super::fallback::FallbackReason;
-use super::points::{push_g1, sum_g1};
+use super::canary::CanaryPoint;
+use super::points::{item_points, push_g1, result_g1};
 use super::{Shared, PROBER_TICK, PROVENANCE_ENTRIES};
 use crate::codec::PublicKey;
 
@@ -56,21 +60,34 @@ impl Shared {
                 self.count_transfer(device, &output);
                 Ok(output)
             }
-            Err(error) => {
-                let reason = FallbackReason::of(&error);
-                let label = if reason == FallbackReason::Timeout {
-                    "timeout"
-                } else {
-                    "error"
-                };
-                self.metrics.jobs.with_label_values(&[label]).inc();
-                warn!(?opcode, %error, "device job failed; the CPU takes over");
-                if device.down_reason().is_some() {
-                    self.take_out_of_service();
-                }
-                Err(reason)
-            }
+            Err(error) => Err(self.failed_job(device, &error)),
         }
+    }
+
+    /// Counts a failed job and takes the device out of service if the escalation ran out.
+    pub(super) fn failed_job(&self, device: &Device, error: &DeviceError) -> FallbackReason {
+        let reason = FallbackReason::of(error);
+        let label = if reason == FallbackReason::Timeout {
+            "timeout"
+        } else {
+            "error"
+        };
+        self.metrics.jobs.with_label_values(&[label]).inc();
+        warn!(%error, "device job failed; the CPU takes over");
+        if device.down_reason().is_some() {
+            self.take_out_of_service();
+        }
+        reason
+    }
+
+    /// Counts one completed stage of a whole-path batch (super::whole), which the driver ran.
+    pub(super) fn count_stage(&self, device: &Device, stage: &StageCycles) {
+        self.metrics.jobs.with_label_values(&["ok"]).inc();
+        self.metrics
+            .job_cycles
+            .with_label_values(&[&format!("{:?}", stage.opcode)])
+            .inc_by(stage.device_cycles);
+        self.count_time(device, stage.device_cycles, stage.transfer_cycles);
     }
 
     /// Whether the card is compute- or bus-bound, for /metrics.
@@ -82,11 +99,15 @@ impl Shared {
         m.transfer_bytes
             .with_label_values(&["from_device"])
             .inc_by(output.bytes_out);
+        self.count_time(device, output.device_cycles, output.transfer_cycles);
+    }
+
+    /// The device's computing and moving time of `cycles`, `transfer` of them moving data.
+    fn count_time(&self, device: &Device, cycles: u64, transfer: u64) {
         let hz = f64::from(device.identity().clock_khz.max(1)) * 1e3;
-        let compute = output.device_cycles - output.transfer_cycles;
-        m.busy_seconds.inc_by(compute as f64 / hz);
-        m.transfer_seconds
-            .inc_by(output.transfer_cycles as f64 / hz);
+        let compute = cycles.saturating_sub(transfer);
+        self.metrics.busy_seconds.inc_by(compute as f64 / hz);
+        self.metrics.transfer_seconds.inc_by(transfer as f64 / hz);
     }
 
     pub(super) fn take_out_of_service(&self) {
@@ -163,26 +184,28 @@ impl Shared {
 }
 
 /// A small job with an answer the CPU knows: the device must reproduce it before it is trusted
-/// again.
+/// again. Blinding keys (ScalarMulG1) is served by every design (both paths need it).
 pub(super) fn known_answer(device: &mut Device) -> Result<(), String> {
     let keys: Vec<min_pk::PublicKey> = (1u8..=3)
         .map(|seed| min_pk::SecretKey::key_gen(&[seed; 32], &[]).map(|sk| sk.sk_to_pk()))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("probe key generation: {e:?}"))?;
-    let mut input = Vec::with_capacity(keys.len() * G1_WORDS);
-    for key in &keys {
+    let scalars = [3u64, 1 << 40, u64::MAX];
+    let mut input = Vec::with_capacity(keys.len() * (SCALAR_WORDS + G1_WORDS));
+    for (key, r) in keys.iter().zip(scalars) {
+        input.extend(codec::encode_scalar(r));
         push_g1(&mut input, key.into());
     }
     let output = device
-        .run(Opcode::AggregateG1, &input)
+        .run(Opcode::ScalarMulG1, &input)
         .map_err(|e| e.to_string())?;
-    let got = sum_g1(&output.words, true).map_err(|r| format!("probe result: {}", r.label()))?;
-    let refs: Vec<&min_pk::PublicKey> = keys.iter().collect();
-    let expected = min_pk::AggregatePublicKey::aggregate(&refs, false)
-        .map_err(|e| format!("probe reference: {e:?}"))?
-        .to_public_key();
-    if min_pk::PublicKey::from(got) != expected {
-        return Err("probe: wrong aggregate".into());
+    let got = item_points(&output.words, G1_WORDS, keys.len(), result_g1)
+        .map_err(|r| format!("probe result: {}", r.label()))?;
+    let right = keys.iter().zip(scalars).zip(&got).all(|((key, r), got)| {
+        blst_p1_affine::multi_scaled(&[blst_p1_affine::from(*key)], &[r]).equals(got)
+    });
+    if !right {
+        return Err("probe: wrong blinded keys".into());
     }
     Ok(())
 }

@@ -1,33 +1,39 @@
-//! The device engine: the accelerator computes what it is built for (aggregation of points, the
-//! 64-bit blinding multiplications of batch verification), the CPU (blst) finishes the rest
-//! (hashing to the curve, Miller loops, the final exponentiation), and the CPU engine stands
-//! behind every answer the device cannot give or cannot be trusted with. See `fallback` for
-//! the policy.
+//! The device engine: the accelerator computes what its design serves, the CPU (blst) finishes
+//! the rest, and the CPU engine stands behind every answer the device cannot give or cannot be
+//! trusted with. See `fallback` for the policy.
 //!
-//! Batch verification with the device (min_pk; min_sig swaps the groups): for blinding scalars
-//! rᵢ the device returns rᵢ·pkᵢ for each item (ScalarMul) and S = Σ rᵢ·σᵢ (MultiScalar); the
-//! CPU checks Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
+//! Two paths for batch verification (min_pk; min_sig swaps the groups):
+//! - whole (`whole`, min_pk on a design serving the verification opcodes, `tollgate_verify`):
+//!   the device decodes the signatures (which the parser left undecoded:
+//!   `Engine::decodes_signatures`), hashes to G2, blinds and runs every Miller loop; the CPU
+//!   computes hash_to_field, the canary and one final exponentiation per batch;
+//! - blinding (min_sig, or the standard design): for blinding scalars rᵢ the device returns
+//!   rᵢ·pkᵢ for each item (ScalarMul) and S = Σ rᵢ·σᵢ (MultiScalar); the CPU checks
+//!   Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
 //!
-//! Every device batch carries a secret canary item (`canary`) whose blinded values the host
-//! predicts, so that well-formed but wrong device answers are caught; a batch the device fails
-//! has its device outputs recomputed on the CPU (`audit`) before the CPU confirms it.
+//! Every device batch carries a secret canary item (`canary`) whose contribution the host
+//! predicts, so that well-formed but wrong device answers are caught; every device "invalid"
+//! is confirmed on the CPU, and a blinding-path batch the device fails has its device outputs
+//! recomputed on the CPU (`audit`).
 //!
-//! Modules: `engine` (the `Engine` implementation: what goes to the device, what the CPU
-//! confirms), `canary` (the batch's canary item), `audit` (a
-//! failed batch's device outputs recomputed), `points` (the glue between blst points and the device's words), `pairing` (the
-//! CPU's share of a device-backed batch check), `overlap` (that share run while the device
-//! computes), `health` (the device's lock, job accounting,
-//! taking it out of service and the prober that brings it back), `args` (the `tollgate serve`
-//! options and opening a transport).
+//! Modules: `engine` (the `Engine` implementation and the blinding path), `whole` (the whole
+//! path), `hash_to_field` (the host's share of hashing on the whole path), `canary` (the
+//! batch's canary item), `audit` (a failed batch's device outputs recomputed), `points` (the
+//! glue between blst points and the device's words), `pairing` (the CPU's share of a
+//! blinding-path batch check), `overlap` (that share run while the device computes), `health`
+//! (the device's lock, job accounting, taking it out of service and the prober that brings it
+//! back), `args` (the `tollgate serve` options and opening a transport).
 
 mod args;
 mod audit;
 mod canary;
 mod engine;
+mod hash_to_field;
 mod health;
 mod overlap;
 mod pairing;
 mod points;
+mod whole;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,11 +41,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tollgate_abi::Opcode;
 use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
-pub use canary::{Canary, CanaryPoint};
+pub use canary::{Canary, CanaryPoint, LaneCanary};
+pub use hash_to_field::hash_to_field;
 pub use overlap::{overlapped_check, KeysTo, Overlapped};
 pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
 
@@ -72,6 +80,8 @@ struct Shared {
 /// Accelerator first, CPU behind it.
 pub struct DeviceEngine {
     cpu: CpuEngine,
+    /// The opcodes the device's design serves (its identity's capabilities).
+    serves: Vec<Opcode>,
     shared: Arc<Shared>,
     prober: Option<JoinHandle<()>>,
 }
@@ -80,6 +90,10 @@ impl DeviceEngine {
     /// Takes an opened (identity-checked) device into service and starts its prober.
     pub fn start(device: Device, policy: Policy, metrics: DeviceMetrics) -> DeviceEngine {
         metrics.up.set(1);
+        let serves = Opcode::ALL
+            .into_iter()
+            .filter(|&op| device.identity().supports(op))
+            .collect();
         let shared = Arc::new(Shared {
             device: Mutex::new(device),
             in_service: AtomicBool::new(true),
@@ -96,9 +110,15 @@ impl DeviceEngine {
             .ok();
         DeviceEngine {
             cpu: CpuEngine::new(),
+            serves,
             shared,
             prober,
         }
+    }
+
+    /// Whether the device's design serves every one of `opcodes`.
+    fn serves(&self, opcodes: &[Opcode]) -> bool {
+        opcodes.iter().all(|op| self.serves.contains(op))
     }
 
     /// Whether the device is in service now.

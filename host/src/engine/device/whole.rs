@@ -1,0 +1,254 @@
+//! Whole batch verification on the device (min_pk, the verification design): the device
+//! decodes the signatures (DecodeG2: square root, on-curve and subgroup residues), hashes the
+//! messages to G2 after the host's hash_to_field, blinds the keys and sums the blinded
+//! signatures, and runs every Miller loop, (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ), into its lanes'
+//! Fp12 values (`tollgate_drivers::batch`). The host screens the encodings at parse time
+//! (`codec::ItemSignature`), computes hash_to_field and the secret canary
+//! (super::canary::LaneCanary), multiplies the lane values and does ONE final exponentiation.
+//!
+//! Trust, as on the blinding path: a device "invalid" is confirmed on the CPU, a device
+//! rejection of a signature (not a point of G2) is confirmed by the CPU's own decoding of that
+//! signature, a sample of "valid" batches is re-verified, and the canary makes a device that
+//! skips, alters or short-cuts work fail the check. A failed check the CPU does not confirm
+//! condemns the device (counted as a canary failure: only the canary can fail a batch of
+//! valid items).
+
+use blst::{blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
+use tollgate_abi::Opcode;
+use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem};
+use tollgate_drivers::Device;
+use tracing::warn;
+
+use super::super::fallback::FallbackReason;
+use super::super::{BatchVerdict, Engine, EngineError, SignedItem};
+use super::canary::LaneCanary;
+use super::hash_to_field::hash_to_field;
+use super::points::blinding_scalars;
+use super::DeviceEngine;
+use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
+use crate::suite::{Suite, Variant};
+
+/// The opcodes of the whole path: a device serving all of them takes min_pk batches whole.
+const WHOLE_OPCODES: [Opcode; 5] = [
+    Opcode::DecodeG2,
+    Opcode::HashToG2,
+    Opcode::ScalarMulG1,
+    Opcode::MultiScalarG2,
+    Opcode::MillerLoop,
+];
+
+/// A signature on its way to the device.
+enum Lane<'a> {
+    /// Decoded at parse time (or the canary's, which the host made).
+    Point(blst_p2_affine),
+    /// For the device to decode.
+    Compressed(&'a [u8]),
+}
+
+/// One entry of the device batch: the item's position (`None`: the canary), key, message,
+/// signature (`S`: a [`Lane`] before decoding, a point after).
+struct Entry<'a, S> {
+    item: Option<usize>,
+    key: blst_p1_affine,
+    message: &'a [u8],
+    signature: S,
+}
+
+impl DeviceEngine {
+    /// Whether `suite`'s batches go to the device whole.
+    pub(super) fn whole_path(&self, suite: Suite) -> bool {
+        suite.variant == Variant::MinPk && self.serves(&WHOLE_OPCODES)
+    }
+
+    /// A min_pk batch on the whole path, the CPU behind every answer it cannot trust.
+    pub(super) fn whole_batch(
+        &self,
+        suite: Suite,
+        items: &[&SignedItem],
+    ) -> Result<BatchVerdict, EngineError> {
+        let attempt = match self.shared.acquire() {
+            Ok(mut device) => self.device_whole(&mut device, suite, items)?,
+            Err(reason) => Err(reason),
+        };
+        match attempt {
+            Err(reason) => {
+                self.shared.metrics.fallback(reason);
+                self.cpu.verify_batch(suite, items)
+            }
+            Ok(found) if !found.others_valid => {
+                // Never "invalid" on the device's word alone.
+                let cpu = self.cpu.verify_batch(suite, items)?;
+                if cpu.others_valid {
+                    self.shared.metrics.canary_failures.inc();
+                    self.disagreement("device failed a batch the CPU verifies");
+                }
+                Ok(cpu)
+            }
+            Ok(found) if self.shared.sample() => {
+                let cpu = self.cpu.verify_batch(suite, items)?;
+                // The device refuses the identity as a signature outright (it never
+                // verifies), the CPU counts it among the others: compare whole verdicts.
+                if found.all_valid() && !cpu.all_valid() {
+                    self.disagreement("device passed a batch the CPU rejects");
+                }
+                Ok(cpu)
+            }
+            Ok(found) => Ok(found),
+        }
+    }
+
+    /// The device's verdict on `items`: rejections (each confirmed by the CPU's decoding) and
+    /// whether the rest verify; `Err` when the device could not answer or was caught wrong.
+    fn device_whole(
+        &self,
+        device: &mut Device,
+        suite: Suite,
+        items: &[&SignedItem],
+    ) -> Result<Result<BatchVerdict, FallbackReason>, EngineError> {
+        let dst = suite.dst();
+        let mut rejected = Vec::new();
+        let mut entries = Vec::with_capacity(items.len() + 1);
+        for (index, item) in items.iter().enumerate() {
+            let PublicKey::G1(key) = &item.public_key else {
+                return Err(EngineError::VariantMismatch(suite.variant));
+            };
+            let signature = match &item.signature {
+                ItemSignature::Decoded(Signature::G2(signature)) => {
+                    let point = blst_p2_affine::from(*signature);
+                    // SAFETY: a valid reference to an affine point.
+                    if unsafe { blst_p2_affine_is_inf(&point) } {
+                        // The identity never verifies against a key that is not: no work.
+                        rejected.push((index, ItemError::InvalidSignature));
+                        continue;
+                    }
+                    Lane::Point(point)
+                }
+                ItemSignature::Decoded(Signature::G1(_)) => {
+                    return Err(EngineError::VariantMismatch(suite.variant))
+                }
+                ItemSignature::Deferred(deferred) => Lane::Compressed(deferred.bytes()),
+            };
+            entries.push(Entry {
+                item: Some(index),
+                key: (*key).into(),
+                message: &item.message,
+                signature,
+            });
+        }
+        let canary = LaneCanary::new(dst, entries.len())?;
+        let canary_bytes = canary.compressed();
+        entries.insert(
+            canary.position,
+            Entry {
+                item: None,
+                key: *canary.key(),
+                message: canary.message(),
+                signature: Lane::Compressed(&canary_bytes),
+            },
+        );
+        let entries = match self.decode(device, items, entries, &mut rejected) {
+            Ok(entries) => entries,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let scalars = blinding_scalars(entries.len())?;
+        let lane_items: Vec<MinPkItem> = entries
+            .iter()
+            .zip(scalars)
+            .map(|(entry, scalar)| MinPkItem {
+                public_key: entry.key,
+                signature: entry.signature,
+                u: hash_to_field(entry.message, dst),
+                scalar: match entry.item {
+                    Some(_) => scalar,
+                    None => canary.scalar,
+                },
+            })
+            .collect();
+        let lanes = match batch::min_pk_lane_values(device, &lane_items) {
+            Ok(lanes) => lanes,
+            Err(error) => return Ok(Err(self.lane_failure(device, &error))),
+        };
+        for stage in &lanes.stages {
+            self.shared.count_stage(device, stage);
+        }
+        rejected.sort_unstable_by_key(|(index, _)| *index);
+        Ok(Ok(BatchVerdict {
+            rejected,
+            others_valid: canary.holds(&lanes.product()),
+        }))
+    }
+
+    /// Decodes the entries' compressed signatures on the device. A rejected item's signature
+    /// is decoded on the CPU too: its error is then the CPU's (the one the API documents) and
+    /// the item leaves the batch; a signature the CPU accepts, or a rejected canary, means the
+    /// device is wrong.
+    fn decode<'a>(
+        &self,
+        device: &mut Device,
+        items: &[&SignedItem],
+        entries: Vec<Entry<'a, Lane<'a>>>,
+        rejected: &mut Vec<(usize, ItemError)>,
+    ) -> Result<Vec<Entry<'a, blst_p2_affine>>, FallbackReason> {
+        let compressed: Vec<&[u8]> = entries
+            .iter()
+            .filter_map(|entry| match entry.signature {
+                Lane::Compressed(bytes) => Some(bytes),
+                Lane::Point(_) => None,
+            })
+            .collect();
+        let decoded = batch::decode_signatures(device, &compressed)
+            .map_err(|error| self.lane_failure(device, &error))?;
+        if decoded.len() != compressed.len() {
+            return Err(self.caught(device, FallbackReason::BadResult, "decoding lost items"));
+        }
+        let mut decoded = decoded.into_iter();
+        let mut points = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let result = match entry.signature {
+                Lane::Point(point) => Ok(point),
+                // As many results as compressed signatures: checked above.
+                Lane::Compressed(_) => decoded.next().ok_or(FallbackReason::BadResult)?,
+            };
+            let signature = match (result, entry.item) {
+                (Ok(point), _) => point,
+                (Err(_), None) => {
+                    self.shared.metrics.canary_failures.inc();
+                    let what = "device rejected the canary's signature";
+                    return Err(self.caught(device, FallbackReason::BadResult, what));
+                }
+                (Err(_), Some(index)) => match items[index].signature.decoded() {
+                    Err(error) => {
+                        rejected.push((index, error));
+                        continue;
+                    }
+                    Ok(_) => {
+                        let what = "device rejected a signature the CPU decodes";
+                        return Err(self.caught(device, FallbackReason::Disagreement, what));
+                    }
+                },
+            };
+            points.push(Entry {
+                item: entry.item,
+                key: entry.key,
+                message: entry.message,
+                signature,
+            });
+        }
+        Ok(points)
+    }
+
+    /// A device result caught wrong: the device leaves service until its probe passes.
+    fn caught(&self, device: &mut Device, reason: FallbackReason, what: &str) -> FallbackReason {
+        warn!(what, "device caught wrong; the CPU takes over");
+        self.shared.condemn(device, reason, what);
+        reason
+    }
+
+    /// The reason a failed stage stands for, counted as `Shared::job` counts a failed job.
+    fn lane_failure(&self, device: &mut Device, error: &BatchCheckError) -> FallbackReason {
+        match error {
+            BatchCheckError::Device(error) => self.shared.failed_job(device, error),
+            other => self.caught(device, FallbackReason::BadResult, &other.to_string()),
+        }
+    }
+}

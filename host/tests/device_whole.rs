@@ -1,0 +1,165 @@
+//! Whole batch verification on the Verilated verification design (`tollgate serve --backend
+//! sim`, its default design): the device decodes the signatures the parser left encoded,
+//! hashes, blinds and runs the Miller loops; the host finishes with one final exponentiation.
+//! Every answer equals `--backend cpu`'s: the external suite's verify and batch_verify cases,
+//! and a random batch with bad items of every kind (wrong message, infinity, off the curve,
+//! off the subgroup: those two with their documented codes through the deferred path); /metrics
+//! shows the device's stages ran; each well-formed-but-wrong fault (`corrupt`, `scalars-one`,
+//! `drop-item`) is caught (fallback counted) with every verdict right.
+//!
+//! Simulation costs ~30k cycles per item on the device (~1 s each at ~35k cycles/s), so the
+//! batches are small, one server serves each test, and only one simulator runs at a time
+//! (sim_e2e::simulator).
+
+use crate::common;
+use crate::sim_e2e::{
+    answers, assert_same, device_report, metric, sim_server_of, simulator, vector_requests, JOBS_OK,
+};
+
+use std::collections::BTreeMap;
+
+use common::{key, signed_item, vectors_dir, Server};
+use serde_json::{json, Value};
+use tollgate::suite::Suite;
+
+/// The signature of the suite's deserialization_G2 case `file`.
+fn g2_vector(file: &str) -> Value {
+    let path = vectors_dir().join("deserialization_G2").join(file);
+    let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    case["input"]["signature"].clone()
+}
+
+/// A batch of 7 items: valid ones, and a wrong message, the identity, a signature off the
+/// curve and one off the subgroup (canonical encodings: only the device's decoding refuses
+/// them).
+fn mixed_batch() -> Value {
+    let suite = Suite::default();
+    let mut items: Vec<Value> = (0..7u64)
+        .map(|i| signed_item(suite, &key(40 + i), format!("whole {i}").as_bytes()))
+        .collect();
+    items[1]["message"] = json!("0x0badbeef");
+    let mut infinity = vec![0u8; 96];
+    infinity[0] = 0xc0;
+    items[3]["signature"] = json!(tollgate::api::wire::to_hex(&infinity));
+    items[4]["signature"] = g2_vector("deserialization_fails_not_in_curve.json");
+    items[5]["signature"] = g2_vector("deserialization_fails_not_in_G2.json");
+    json!({ "items": items })
+}
+
+/// The external suite's /v1/verify requests (verify and batch_verify cases), and the mixed
+/// batch.
+fn requests() -> Vec<(String, &'static str, Value)> {
+    let mut requests: Vec<_> = vector_requests()
+        .into_iter()
+        .filter(|(name, ..)| name.starts_with("verify/") || name.starts_with("batch_verify/"))
+        .collect();
+    assert!(
+        requests.len() >= 30,
+        "only {} vector requests",
+        requests.len()
+    );
+    requests.push(("mixed batch".into(), "/v1/verify", mixed_batch()));
+    requests
+}
+
+fn cpu_answers(requests: &[(String, &'static str, Value)]) -> BTreeMap<String, (u16, Value)> {
+    let expected = answers(&Server::start(&["--backend", "cpu"]), requests);
+    let mixed = &expected["mixed batch"].1["results"];
+    let codes: Vec<&Value> = (0..7).map(|i| &mixed[i]["error"]).collect();
+    let none = Value::Null;
+    assert_eq!(
+        codes,
+        [
+            &none,
+            &json!("invalid_signature"),
+            &none,
+            &json!("invalid_signature"),
+            &json!("not_on_curve"),
+            &json!("not_in_subgroup"),
+            &none,
+        ],
+        "the reference's own answer"
+    );
+    expected
+}
+
+/// The sample `name{label="value"}` of /metrics.
+fn sample(name: &str, label: &str, value: &str) -> String {
+    format!(r#"{name}{{{label}="{value}"}}"#)
+}
+
+#[test]
+fn the_device_verifies_whole_batches_with_the_cpu_answers() {
+    let requests = requests();
+    let expected = cpu_answers(&requests);
+    let _simulator = simulator();
+    // Default design and reverification off: every device verdict stands on its own.
+    let sim = sim_server_of(2, &["--device-reverify-fraction", "0"]);
+    let got = answers(&sim, &requests);
+    assert_same(&expected, &got, &sim, "whole path vs cpu");
+    for opcode in [
+        "DecodeG2",
+        "HashToG2",
+        "ScalarMulG1",
+        "MultiScalarG2",
+        "MillerLoop",
+    ] {
+        let cycles = metric(
+            &sim,
+            &sample("tollgate_device_job_cycles_total", "opcode", opcode),
+        );
+        assert!(cycles > 0.0, "no {opcode} cycles ({})", device_report(&sim));
+    }
+    assert!(metric(&sim, JOBS_OK) > 0.0);
+    for reason in [
+        "timeout",
+        "device_error",
+        "bad_result",
+        "disagreement",
+        "down",
+    ] {
+        let fallbacks = metric(&sim, &sample("tollgate_fallbacks_total", "reason", reason));
+        assert_eq!(fallbacks, 0.0, "{reason} ({})", device_report(&sim));
+    }
+    assert_eq!(metric(&sim, "tollgate_device_canary_failures_total"), 0.0);
+}
+
+#[test]
+fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
+    let valid: Vec<Value> = (0..4u64)
+        .map(|i| {
+            signed_item(
+                Suite::default(),
+                &key(60 + i),
+                format!("fault {i}").as_bytes(),
+            )
+        })
+        .collect();
+    let requests = vec![
+        (
+            "valid batch".to_string(),
+            "/v1/verify",
+            json!({ "items": valid }),
+        ),
+        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
+    ];
+    let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
+    let _simulator = simulator();
+    for fault in ["corrupt", "scalars-one", "drop-item"] {
+        let sim = sim_server_of(
+            2,
+            &["--device-reverify-fraction", "0", "--inject-fault", fault],
+        );
+        let got = answers(&sim, &requests);
+        assert_same(&expected, &got, &sim, fault);
+        let caught: f64 = ["bad_result", "disagreement"]
+            .iter()
+            .map(|reason| metric(&sim, &sample("tollgate_fallbacks_total", "reason", reason)))
+            .sum();
+        assert!(
+            caught >= 1.0,
+            "{fault}: not caught ({})",
+            device_report(&sim)
+        );
+    }
+}
