@@ -15,7 +15,7 @@
 
 use blst::{blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
 use tollgate_abi::Opcode;
-use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem};
+use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem, StageCycles};
 use tollgate_drivers::Device;
 use tracing::warn;
 
@@ -28,14 +28,6 @@ use super::DeviceEngine;
 use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
 use crate::suite::{Suite, Variant};
 
-/// The opcodes of the whole path: a device serving all of them takes min_pk batches whole.
-const WHOLE_OPCODES: [Opcode; 5] = [
-    Opcode::DecodeG2,
-    Opcode::HashToG2,
-    Opcode::ScalarMulG1,
-    Opcode::MultiScalarG2,
-    Opcode::MillerLoop,
-];
 
 /// A signature on its way to the device.
 enum Lane<'a> {
@@ -57,7 +49,7 @@ struct Entry<'a, S> {
 impl DeviceEngine {
     /// Whether `suite`'s batches go to the device whole.
     pub(super) fn whole_path(&self, suite: Suite) -> bool {
-        suite.variant == Variant::MinPk && self.serves(&WHOLE_OPCODES)
+        suite.variant == Variant::MinPk && self.serves(&Opcode::MIN_PK_BATCH)
     }
 
     /// A min_pk batch on the whole path, the CPU behind every answer it cannot trust.
@@ -196,8 +188,19 @@ impl DeviceEngine {
                 Lane::Point(_) => None,
             })
             .collect();
+        // The driver reports no stage for decoding: its cost is the device's busy cycles.
+        let before = device.counters().ok();
         let decoded = batch::decode_signatures(device, &compressed)
             .map_err(|error| self.lane_failure(device, &error))?;
+        if let (Some(before), Ok(after)) = (before, device.counters()) {
+            let stage = StageCycles {
+                opcode: Opcode::DecodeG2,
+                items: compressed.len(),
+                device_cycles: after.busy_cycles.saturating_sub(before.busy_cycles),
+                transfer_cycles: 0,
+            };
+            self.shared.count_stage(device, &stage);
+        }
         if decoded.len() != compressed.len() {
             return Err(self.caught(device, FallbackReason::BadResult, "decoding lost items"));
         }
