@@ -39,6 +39,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 # --- end of key registry block -------------------------------------------------------------
 
+# The build and the tests' own Verilator models, PostgreSQL clusters and SQLite stores take about
+# 3 GiB (measured on a fresh clone, 2 Dec 2026): say so up front rather than fail half-way
+# with "No space left on device".
+free_kib=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ "$free_kib" -lt $((4 * 1024 * 1024)) ]; then
+  echo "warning: $((free_kib / 1024)) MiB free here; the tests need about 3 GiB" >&2
+fi
+
 # A clean clone builds everything once: incremental compilation would only add its bookkeeping.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 

@@ -42,6 +42,10 @@ pub struct DeviceConfig {
     pub poll_cycles: u32,
     /// The same pause on real hardware.
     pub poll_pause: Duration,
+    /// No wait on a board lasts longer than this, whatever the cycle budget comes to: a
+    /// deadline in wall time is cycles over the reported clock, and a device that never
+    /// answers must not hold the batch beyond an absolute bound.
+    pub max_wall_wait: Duration,
 }
 
 impl Default for DeviceConfig {
@@ -62,6 +66,8 @@ impl Default for DeviceConfig {
             margin: 2,
             poll_cycles: 64,
             poll_pause: Duration::from_micros(5),
+            // The largest job (1,363 hashes to G2, margin 2) is ~0.14 s at 250 MHz.
+            max_wall_wait: Duration::from_secs(10),
         }
     }
 }
@@ -92,6 +98,12 @@ impl DeviceConfig {
     /// The deadline's share for moving `bytes` bytes by DMA (a job's input and output).
     pub fn transfer_cycles(&self, bytes: usize) -> u64 {
         self.margin.max(1) * bytes as u64 / self.dma_bytes_per_cycle.max(1)
+    }
+
+    /// `cycles` of a `clock_khz` clock in wall time, at most [`DeviceConfig::max_wall_wait`].
+    pub fn wall_wait(&self, cycles: u64, clock_khz: u32) -> Duration {
+        let khz = u64::from(clock_khz.max(1));
+        Duration::from_micros(cycles.saturating_mul(1000) / khz).min(self.max_wall_wait)
     }
 
     /// Every cost scaled by `factor` (a slow host or link), polling unchanged.
@@ -150,6 +162,14 @@ mod tests {
             config.compute_cycles(&SHAPE, Opcode::AggregateG2, 4) - config.base_cycles,
             2 * (config.compute_cycles(&SHAPE, Opcode::AggregateG2, 2) - config.base_cycles)
         );
+    }
+
+    #[test]
+    fn wall_waits_follow_the_clock_up_to_the_absolute_cap() {
+        let config = DeviceConfig::default();
+        assert_eq!(config.wall_wait(250_000, 250_000), Duration::from_millis(1));
+        assert_eq!(config.wall_wait(u64::MAX, 250_000), config.max_wall_wait);
+        assert_eq!(config.wall_wait(1 << 40, 0), config.max_wall_wait);
     }
 
     #[test]

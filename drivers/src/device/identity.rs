@@ -84,6 +84,9 @@ pub struct Manifest {
     pub abi_version: AbiVersion,
     /// The design hash the identity page must report, 64 hex digits.
     pub design_hash: String,
+    /// The clock the design was built for; the identity page must report the same.
+    #[serde(default)]
+    pub clock_mhz: Option<u32>,
     /// Where it was read from (for messages).
     #[serde(skip)]
     pub path: PathBuf,
@@ -217,6 +220,28 @@ pub enum IdentityMismatch {
         /// [`regs::AGGREGATE_FANIN`] as read.
         fanin: u32,
     },
+    /// The device reports a clock its manifest does not give, or one outside
+    /// [`CLOCK_KHZ_RANGE`]: deadlines in wall time are computed from it.
+    #[error(
+        "device reports a {device_khz} kHz clock; its manifest gives {}, the driver takes {} to {} kHz",
+        manifest_mhz.map_or("no clock".to_string(), |mhz| format!("{mhz} MHz")),
+        CLOCK_KHZ_RANGE.start(), CLOCK_KHZ_RANGE.end()
+    )]
+    Clock {
+        /// [`regs::CLOCK_KHZ`] as read.
+        device_khz: u32,
+        /// From the manifest.
+        manifest_mhz: Option<u32>,
+    },
+    /// The device reports more lanes or a larger aggregation fan-in than any design has: the
+    /// job layout and the result checks allocate per lane.
+    #[error("device reports {lanes} lanes and aggregation fan-in {fanin}, beyond {MAX_LANES} and {MAX_AGGREGATE_FANIN}")]
+    ImplausibleShape {
+        /// [`regs::LANES`] as read.
+        lanes: u32,
+        /// [`regs::AGGREGATE_FANIN`] as read.
+        fanin: u32,
+    },
     /// The device claims no opcode at all, or one its ABI version does not define.
     #[error(
         "device capabilities {capabilities:#x} name no opcode, or one ABI {}.{} does not define",
@@ -230,7 +255,20 @@ pub enum IdentityMismatch {
     },
 }
 
-/// Checks a device's identity against the manifest and the driver's own ABI.
+/// The clocks the driver believes a device's identity page about (10 MHz to 1 GHz): an FPGA
+/// design runs within this, and a wall-time deadline computed from a clock outside it would be
+/// meaningless (1 kHz would stretch every wait 250,000-fold).
+pub const CLOCK_KHZ_RANGE: std::ops::RangeInclusive<u32> = 10_000..=1_000_000;
+
+/// The most lanes a device may report: several times any design's (29 and 40 today).
+pub const MAX_LANES: u32 = 256;
+
+/// The largest aggregation fan-in a device may report (3 today).
+pub const MAX_AGGREGATE_FANIN: u32 = 64;
+
+/// Checks a device's identity against the manifest and the driver's own ABI. Every value
+/// that later sizes an allocation or a deadline is either matched against the manifest or
+/// bounded here (the buffers' DMA memory by [`super::MAX_DMA_BYTES`] when the device opens).
 pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMismatch> {
     if identity.magic != MAGIC {
         return Err(IdentityMismatch::Magic {
@@ -266,6 +304,21 @@ pub fn check(identity: &Identity, manifest: &Manifest) -> Result<(), IdentityMis
     }
     if identity.lanes == 0 || identity.aggregate_fanin == 0 {
         return Err(IdentityMismatch::NoLanes {
+            lanes: identity.lanes,
+            fanin: identity.aggregate_fanin,
+        });
+    }
+    let clock_matches = manifest
+        .clock_mhz
+        .is_none_or(|mhz| u64::from(mhz) * 1000 == u64::from(identity.clock_khz));
+    if !clock_matches || !CLOCK_KHZ_RANGE.contains(&identity.clock_khz) {
+        return Err(IdentityMismatch::Clock {
+            device_khz: identity.clock_khz,
+            manifest_mhz: manifest.clock_mhz,
+        });
+    }
+    if identity.lanes > MAX_LANES || identity.aggregate_fanin > MAX_AGGREGATE_FANIN {
+        return Err(IdentityMismatch::ImplausibleShape {
             lanes: identity.lanes,
             fanin: identity.aggregate_fanin,
         });
@@ -409,11 +462,84 @@ mod tests {
 
         let no_lanes = Identity {
             lanes: 0,
-            ..identity
+            ..identity.clone()
         };
         let error = check(&no_lanes, &manifest).unwrap_err();
         assert_eq!(error, IdentityMismatch::NoLanes { lanes: 0, fanin: 3 });
         assert!(error.to_string().contains("0 lanes"), "{error}");
+    }
+
+    #[test]
+    fn the_clock_and_the_shape_are_matched_or_bounded_before_they_size_anything() {
+        let (identity, manifest) = good();
+        // 250 MHz in the manifest: the page must say 250,000 kHz.
+        let slow = Identity {
+            clock_khz: 1,
+            ..identity.clone()
+        };
+        let error = check(&slow, &manifest).unwrap_err();
+        assert_eq!(
+            error,
+            IdentityMismatch::Clock {
+                device_khz: 1,
+                manifest_mhz: Some(250)
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("1 kHz clock; its manifest gives 250 MHz"),
+            "{error}"
+        );
+        let other = Identity {
+            clock_khz: 300_000,
+            ..identity.clone()
+        };
+        assert!(matches!(
+            check(&other, &manifest),
+            Err(IdentityMismatch::Clock { .. })
+        ));
+        // A manifest without a clock: the page's own clock must still be plausible.
+        let unclocked = Manifest {
+            clock_mhz: None,
+            ..manifest.clone()
+        };
+        assert_eq!(check(&identity, &unclocked), Ok(()));
+        for khz in [
+            CLOCK_KHZ_RANGE.start() - 1,
+            CLOCK_KHZ_RANGE.end() + 1,
+            u32::MAX,
+        ] {
+            let implausible = Identity {
+                clock_khz: khz,
+                ..identity.clone()
+            };
+            assert!(matches!(
+                check(&implausible, &unclocked),
+                Err(IdentityMismatch::Clock { .. })
+            ));
+        }
+        for (lanes, fanin) in [
+            (MAX_LANES + 1, 3),
+            (40, MAX_AGGREGATE_FANIN + 1),
+            (u32::MAX, 3),
+        ] {
+            let huge = Identity {
+                lanes,
+                aggregate_fanin: fanin,
+                ..identity.clone()
+            };
+            assert_eq!(
+                check(&huge, &manifest),
+                Err(IdentityMismatch::ImplausibleShape { lanes, fanin })
+            );
+        }
+        let widest = Identity {
+            lanes: MAX_LANES,
+            aggregate_fanin: MAX_AGGREGATE_FANIN,
+            ..identity
+        };
+        assert_eq!(check(&widest, &manifest), Ok(()));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod identity;
 pub mod rings;
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tollgate_abi::layout::Shape;
 use tollgate_abi::{control, mem, regs, status, CompletionStatus, Descriptor, Opcode};
@@ -504,8 +504,8 @@ impl Device {
         match self.transport.cycles() {
             Some(now) => Deadline::Cycles(now + cycles),
             None => {
-                let khz = u64::from(self.identity.clock_khz.max(1));
-                Deadline::Wall(Instant::now() + Duration::from_micros(cycles * 1000 / khz))
+                let wait = self.config.wall_wait(cycles, self.identity.clock_khz);
+                Deadline::Wall(Instant::now() + wait)
             }
         }
     }
