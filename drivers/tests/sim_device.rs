@@ -187,18 +187,16 @@ fn check_aggregate<C: Curve>(device: &mut Device, n: usize, seed: u64) -> u32 {
     output.jobs
 }
 
-fn check_scalar_ops<C: Curve>(device: &mut Device, n: usize, seed: u64) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let points = points::<C>(n, &mut rng);
-    let scalars = scalars(n, &mut rng);
-    let items = scalar_items::<C>(&scalars, &points);
+/// `C::SCALAR_MUL` of `(scalars, points)` against arkworks.
+fn check_scalar_mul<C: Curve>(device: &mut Device, scalars: &[u64], points: &[C::P]) {
+    let output = device
+        .run(C::SCALAR_MUL, &scalar_items::<C>(scalars, points))
+        .unwrap();
     let expected: Vec<C::P> = scalars
         .iter()
-        .zip(&points)
+        .zip(points)
         .map(|(s, p)| *p * Fr::from(*s))
         .collect();
-
-    let output = device.run(C::SCALAR_MUL, &items).unwrap();
     assert_eq!(
         decode_all::<C>(&output.words),
         expected,
@@ -206,13 +204,23 @@ fn check_scalar_ops<C: Curve>(device: &mut Device, n: usize, seed: u64) {
         C::SCALAR_MUL
     );
     eprintln!(
-        "{:?}: {n} items, {} cycles",
+        "{:?}: {} items, {} cycles",
         C::SCALAR_MUL,
+        points.len(),
         output.device_cycles
     );
+}
 
-    let output = device.run(C::MULTI_SCALAR, &items).unwrap();
-    let sum: C::P = expected.iter().sum();
+/// `C::MULTI_SCALAR` of `(scalars, points)` against arkworks.
+fn check_multi_scalar<C: Curve>(device: &mut Device, scalars: &[u64], points: &[C::P]) {
+    let output = device
+        .run(C::MULTI_SCALAR, &scalar_items::<C>(scalars, points))
+        .unwrap();
+    let sum: C::P = scalars
+        .iter()
+        .zip(points)
+        .map(|(s, p)| *p * Fr::from(*s))
+        .sum();
     assert_eq!(
         sum_of::<C>(device, output.jobs, &output.words),
         sum,
@@ -220,10 +228,19 @@ fn check_scalar_ops<C: Curve>(device: &mut Device, n: usize, seed: u64) {
         C::MULTI_SCALAR
     );
     eprintln!(
-        "{:?}: {n} items, {} cycles",
+        "{:?}: {} items, {} cycles",
         C::MULTI_SCALAR,
+        points.len(),
         output.device_cycles
     );
+}
+
+fn check_scalar_ops<C: Curve>(device: &mut Device, n: usize, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let points = points::<C>(n, &mut rng);
+    let scalars = scalars(n, &mut rng);
+    check_scalar_mul::<C>(device, &scalars, &points);
+    check_multi_scalar::<C>(device, &scalars, &points);
 }
 
 #[test]

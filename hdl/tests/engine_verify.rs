@@ -1,6 +1,7 @@
 //! The whole-verification core (`EngineParams::verification`: decoding, hash to G2, subgroup
-//! check, cofactor clearing and the Miller loop on 29 lanes, with the constant table and the
-//! computed flags) Verilated and run against the cycle-level model (bit for bit, and the same
+//! check, cofactor clearing and the Miller loop on `VERIFY_LANES` lanes, with the constant
+//! table and the computed flags; its blinding programs are tested through the top level in
+//! tollgate-drivers' `sim_device::verify`) Verilated and run against the cycle-level model (bit for bit, and the same
 //! issue cycles) and against blst: hash_to_G2 of the Ethereum suite's vectors and of random
 //! messages under the three min_pk DSTs, with u = 0 (SWU's exceptional case) and
 //! Q0 + Q1 = infinity; signature decoding of valid, off-curve, off-subgroup and x = 0

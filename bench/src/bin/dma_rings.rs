@@ -8,7 +8,13 @@
 //! the host's wall time per batch measured in the device engine's serial order of before and
 //! its overlapped order of now (the device modelled by its projected job times).
 //!
-//! Run: `cargo run --release -p tollgate-bench --bin dma_rings`.
+//! `--part verify`: a whole min_pk batch check on one device of the verification design
+//! (`drivers::batch::decode_signatures`, then `min_pk_lane_values`: HashToG2, ScalarMulG1,
+//! MultiScalarG2, MillerLoop) on a few small batches; each stage's device cycles fitted per
+//! round (the fit's largest residual shows they are linear in rounds) and projected to large
+//! batches; the host's CPU per item on that path (wall time less the simulator's).
+//!
+//! Run: `cargo run --release -p tollgate-bench --bin dma_rings [-- --part curve|verify]`.
 
 use std::time::{Duration, Instant};
 
@@ -48,6 +54,23 @@ struct Args {
     /// Design clock in MHz.
     #[arg(long, default_value_t = 250.0)]
     clock_mhz: f64,
+    /// Which measurements: the standard design's (curve), the verification design's whole
+    /// batch check (verify), or both.
+    #[arg(long, value_enum, default_value = "all")]
+    part: Part,
+    /// Batch sizes run on the Verilated verification design (small: ~35k cycles/s).
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64,96")]
+    verify_batches: Vec<usize>,
+    /// Batch sizes the verification design's cycles are projected to.
+    #[arg(long, value_delimiter = ',', default_value = "64,256,1024,4096")]
+    verify_projected: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Curve,
+    Verify,
+    All,
 }
 
 const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
@@ -94,6 +117,12 @@ fn open(in_flight: usize, max_job_items: Option<usize>) -> anyhow::Result<Device
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.part != Part::Curve {
+        whole_verification::run(&args)?;
+    }
+    if args.part == Part::Verify {
+        return Ok(());
+    }
     let mut device = open(1, None)?;
     let shape: Shape = device.identity().shape();
 
@@ -418,4 +447,249 @@ fn batch_verification(
         );
     }
     Ok(())
+}
+
+/// `--part verify`: see the crate docs.
+mod whole_verification {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use ark_ff::BigInt;
+    use blst::{blst_p1_affine, blst_p2_affine};
+    use tollgate::engine::device::drivers::abi::layout::Shape;
+    use tollgate::engine::device::drivers::abi::{self, Opcode};
+    use tollgate::engine::device::drivers::backends::sim::{memory::LinkModel, SimTransport};
+    use tollgate::engine::device::drivers::batch::{self, MinPkItem};
+    use tollgate::engine::device::drivers::transport::fault::Fault;
+    use tollgate::engine::device::drivers::{
+        codec, Device, DeviceConfig, Manifest, RegisterAccess, TransportError,
+    };
+    use tollgate_bench::PerRound;
+    use tollgate_microcode::reference::hash_to_field;
+
+    use super::{projected_cycles, secret, Args, DST};
+
+    /// The simulator behind a stopwatch: the time its register accesses and clock advances
+    /// take is the simulation's; the rest of a call's wall time is the host's.
+    struct Stopwatch<T> {
+        inner: T,
+        spent: Arc<Mutex<Duration>>,
+    }
+
+    impl<T> Stopwatch<T> {
+        fn timed<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R {
+            let start = Instant::now();
+            let r = f(&mut self.inner);
+            *self.spent.lock().expect("not poisoned") += start.elapsed();
+            r
+        }
+    }
+
+    impl<T: RegisterAccess> RegisterAccess for Stopwatch<T> {
+        fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
+            self.timed(|t| t.read32(addr))
+        }
+        fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
+            self.timed(|t| t.write32(addr, value))
+        }
+        fn idle(&mut self, cycles: u32, pause: Duration) -> Result<(), TransportError> {
+            self.timed(|t| t.idle(cycles, pause))
+        }
+        fn full_reset(&mut self) -> Result<(), TransportError> {
+            self.timed(|t| t.full_reset())
+        }
+        fn cycles(&self) -> Option<u64> {
+            self.inner.cycles()
+        }
+        fn backend(&self) -> &'static str {
+            self.inner.backend()
+        }
+        fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
+            self.inner.dma_map(bytes)
+        }
+        fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
+            self.inner.dma_write(offset, bytes)
+        }
+        fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
+            self.inner.dma_read(offset, out)
+        }
+        fn arm_job_fault(&mut self, fault: Option<Fault>) -> bool {
+            self.inner.arm_job_fault(fault)
+        }
+    }
+
+    fn fq2_words(x: &ark_bls12_381::Fq2) -> Vec<u32> {
+        let limbs = |c: &ark_bls12_381::Fq| -> Vec<u32> {
+            let BigInt(l) = c.0;
+            l.iter()
+                .flat_map(|w| [*w as u32, (*w >> 32) as u32])
+                .collect()
+        };
+        [limbs(&x.c0), limbs(&x.c1)].concat()
+    }
+
+    /// A valid batch of `n`: compressed signatures and the items without them.
+    fn batch_of(n: usize) -> (Vec<Vec<u8>>, Vec<MinPkItem>) {
+        (0..n)
+            .map(|i| {
+                let sk = secret(i as u64 + 100);
+                let message = format!("whole verification {i}");
+                let sig = sk.sign(message.as_bytes(), DST, &[]);
+                let [u0, u1] = hash_to_field(message.as_bytes(), DST);
+                let item = MinPkItem {
+                    public_key: *<&blst_p1_affine>::from(&sk.sk_to_pk()),
+                    signature: blst_p2_affine::default(),
+                    u: [fq2_words(&u0), fq2_words(&u1)].concat(),
+                    scalar: 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
+                };
+                (sig.compress().to_vec(), item)
+            })
+            .unzip()
+    }
+
+    /// One stage's measurement in a batch: rounds of its jobs, device and transfer cycles.
+    type Sample = (f64, f64, f64);
+
+    pub fn run(args: &Args) -> anyhow::Result<()> {
+        let spent = Arc::new(Mutex::new(Duration::ZERO));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = Manifest::load(&Manifest::path_in(&root, abi::VERIFY_DESIGN))?;
+        let sim = SimTransport::open_design(abi::VERIFY_DESIGN, LinkModel::default())?;
+        let transport = Stopwatch {
+            inner: sim,
+            spent: spent.clone(),
+        };
+        let config = DeviceConfig {
+            poll_cycles: 256,
+            ..DeviceConfig::default()
+        };
+        let mut device = Device::open(Box::new(transport), manifest, config)?;
+        let shape: Shape = device.identity().shape();
+        let lanes = shape.lanes as usize;
+        let clock = args.clock_mhz * 1e6;
+        let in_sim = || *spent.lock().expect("not poisoned");
+
+        println!(
+            "Whole min_pk batch check on one `{}` device ({lanes} lanes), Verilated, at {} MHz.\n",
+            abi::VERIFY_DESIGN,
+            args.clock_mhz
+        );
+        println!("| batch | stage | items | rounds | device cycles | transfer cycles | per item |");
+        println!("|---|---|---|---|---|---|---|");
+        let mut samples: HashMap<Opcode, Vec<Sample>> = HashMap::new();
+        let mut host = Vec::new();
+        for &n in &args.verify_batches {
+            let (signatures, mut items) = batch_of(n);
+            let refs: Vec<&[u8]> = signatures.iter().map(Vec::as_slice).collect();
+            // Decoding's cycles from its own job (decode_signatures reports none), the
+            // host's share from decode_signatures itself.
+            let xs: Vec<u32> = refs
+                .iter()
+                .flat_map(|s| codec::compressed_g2_x(s).expect("valid encoding").0)
+                .collect();
+            let out = device.run(Opcode::DecodeG2, &xs)?;
+            let mut stages = vec![(Opcode::DecodeG2, n, out.device_cycles, out.transfer_cycles)];
+            let (wall, sim) = (Instant::now(), in_sim());
+            let decoded = batch::decode_signatures(&mut device, &refs)?;
+            let decode_host = wall.elapsed().saturating_sub(in_sim() - sim);
+            for (item, point) in items.iter_mut().zip(decoded) {
+                item.signature = point.map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let (wall, sim) = (Instant::now(), in_sim());
+            let values = batch::min_pk_lane_values(&mut device, &items)?;
+            let lanes_host = wall.elapsed().saturating_sub(in_sim() - sim);
+            anyhow::ensure!(values.verdict(), "a valid batch of {n} failed");
+            stages.extend(
+                values
+                    .stages
+                    .iter()
+                    .map(|s| (s.opcode, s.items, s.device_cycles, s.transfer_cycles)),
+            );
+            for (opcode, count, cycles, transfer) in stages {
+                let rounds = shape.rounds(opcode, count);
+                println!(
+                    "| {n} | {opcode:?} | {count} | {rounds} | {cycles} | {transfer} | {:.0} |",
+                    cycles as f64 / n as f64
+                );
+                samples.entry(opcode).or_default().push((
+                    f64::from(rounds),
+                    cycles as f64,
+                    transfer as f64,
+                ));
+            }
+            host.push((n, decode_host, lanes_host));
+        }
+
+        println!("\nPer stage, device cycles = fixed + per round × rounds (least squares over the batches above; the largest residual shows how linear they are):\n");
+        println!("| stage | fixed | per round | per item (÷ {lanes}) | largest residual | transfer per round |");
+        println!("|---|---|---|---|---|---|");
+        let mut fits = Vec::new();
+        for opcode in Opcode::MIN_PK_BATCH {
+            let jobs = &samples[&opcode];
+            let fit = PerRound::fit(&jobs.iter().map(|j| (j.0, j.1)).collect::<Vec<_>>());
+            let transfer = PerRound::fit(&jobs.iter().map(|j| (j.0, j.2)).collect::<Vec<_>>());
+            let residual = jobs
+                .iter()
+                .map(|j| (j.1 - fit.cycles(j.0)).abs())
+                .fold(0.0, f64::max);
+            println!(
+                "| {opcode:?} | {:.0} | {:.0} | {:.0} | {residual:.0} ({:.4} % of a round) | {:.0} |",
+                fit.fixed,
+                fit.per_round,
+                fit.per_round / lanes as f64,
+                100.0 * residual / fit.per_round,
+                transfer.per_round
+            );
+            fits.push((opcode, fit, transfer));
+        }
+
+        println!("\nProjected from the per-round fits (jobs split as the driver splits them; MillerLoop has n + 1 pairs), device cycles per verified signature:\n");
+        let names: Vec<String> = Opcode::MIN_PK_BATCH
+            .iter()
+            .map(|o| format!("{o:?}"))
+            .collect();
+        println!(
+            "| batch | {} | of which transfer | total | signatures/s per device at {} MHz |",
+            names.join(" | "),
+            args.clock_mhz
+        );
+        println!("|---|{}---|---|---|", "---|".repeat(names.len()));
+        for &n in &args.verify_projected {
+            let mut row = Vec::new();
+            let (mut total, mut transfer_total) = (0.0, 0.0);
+            for (opcode, fit, transfer) in &fits {
+                let items = if *opcode == Opcode::MillerLoop {
+                    n + 1
+                } else {
+                    n
+                };
+                let cycles = projected_cycles(*fit, &shape, *opcode, items) / n as f64;
+                transfer_total += projected_cycles(*transfer, &shape, *opcode, items) / n as f64;
+                total += cycles;
+                row.push(format!("{cycles:.0}"));
+            }
+            println!(
+                "| {n} | {} | {transfer_total:.0} | **{total:.0}** | {:.0} |",
+                row.join(" | "),
+                clock / total
+            );
+        }
+
+        println!("\nHost CPU on this path (wall time less the simulator's register accesses and clock advances; hash_to_field is the caller's and not included):\n");
+        println!(
+            "| batch | decode_signatures, µs/item | min_pk_lane_values, µs/item | total, µs/item |"
+        );
+        println!("|---|---|---|---|");
+        for (n, decode, lanes) in host {
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+            println!(
+                "| {n} | {:.2} | {:.2} | **{:.2}** |",
+                per(decode),
+                per(lanes),
+                per(decode + lanes)
+            );
+        }
+        Ok(())
+    }
 }

@@ -75,10 +75,15 @@
 //!
 //! [`Opcode::DecodeG2`], [`Opcode::HashToG2`] and [`Opcode::MillerLoop`] (see each for its item
 //! and result format) are served by the design [`VERIFY_DESIGN`], whose engine runs the
-//! verification microcode; [`DESIGN`] serves the six curve opcodes. Their items are Fp
-//! elements only (no scalars), so nothing is packed: each element crosses as 48 bytes, and a
-//! round's element count is even (2, 4 or 6 per item), which keeps the stream whole beats for
-//! any lane count. Padding items: x = 0 (DecodeG2) and u0 = u1 = 0 (HashToG2), whose results
+//! verification microcode; [`DESIGN`] serves the six curve opcodes. [`VERIFY_DESIGN`] also
+//! serves the two blinding opcodes of a batch check, [`Opcode::ScalarMulG1`] (rᵢ·pkᵢ) and
+//! [`Opcode::MultiScalarG2`] (Σ rᵢσᵢ), in the formats of ABI 3.0, so that one device runs a
+//! whole min_pk batch check ([`Opcode::MIN_PK_BATCH`]); both opcodes are defined since 3.0,
+//! so the minor stays 1 (the identity check refuses only opcodes newer than a device's minor).
+//! The verification opcodes' items are Fp elements only (no scalars), so nothing is packed:
+//! each element crosses as 48 bytes, and a round's element count is even (2, 4 or 6 per item),
+//! which keeps the stream whole beats for any lane count; the scalar opcodes need a lane count
+//! whose scalars fill whole beats (a multiple of 4 lanes). Padding items: x = 0 (DecodeG2) and u0 = u1 = 0 (HashToG2), whose results
 //! are dropped; for MillerLoop P = (0, 0) with Q = the G2 generator
 //! ([`layout::G2_GENERATOR_WORDS`]): with P's coordinates 0 every line contributes only its
 //! constant term, an Fp2 value, so a padded lane's value lies in Fp2 and the final
@@ -123,7 +128,7 @@ pub const TOP_MODULE: &str = "tollgate_top";
 /// Design name of the accelerator (its folder under `bitstreams/`).
 pub const DESIGN: &str = "tollgate";
 /// Verilog name of the whole-verification accelerator's top module: the same register map
-/// and rings in front of the verification engine, serving [`Opcode::VERIFY`].
+/// and rings in front of the verification engine, serving [`Opcode::MIN_PK_BATCH`].
 pub const VERIFY_TOP_MODULE: &str = "tollgate_top_verify";
 /// Design name of the whole-verification accelerator.
 pub const VERIFY_DESIGN: &str = "tollgate_verify";
@@ -711,6 +716,16 @@ impl Opcode {
 
     /// The verification stages of ABI 3.1 ([`VERIFY_DESIGN`] serves them).
     pub const VERIFY: [Opcode; 3] = [Opcode::DecodeG2, Opcode::HashToG2, Opcode::MillerLoop];
+
+    /// The stages of a min_pk batch check in the order they run: what [`VERIFY_DESIGN`]
+    /// serves (the verification stages and the two blinding opcodes).
+    pub const MIN_PK_BATCH: [Opcode; 5] = [
+        Opcode::DecodeG2,
+        Opcode::HashToG2,
+        Opcode::ScalarMulG1,
+        Opcode::MultiScalarG2,
+        Opcode::MillerLoop,
+    ];
 
     /// The ABI minor version that defined the opcode: a device of an older minor that claims
     /// it in [`regs::CAPABILITIES`] is not what it says it is.

@@ -1,19 +1,28 @@
-//! The device's stages of a min_pk batch check (random linear combination, POP/BASIC/AUG alike:
-//! the caller hashes with its scheme's DST): signatures decoded (DecodeG2), messages hashed to
-//! G2 (HashToG2), keys blinded (r·pk, ScalarMulG1), signatures blinded and summed (Σ rᵢσᵢ,
-//! MultiScalarG2), then one Miller loop per (rᵢ·pkᵢ, H(mᵢ)) and for (−g₁, Σ rᵢσᵢ) (MillerLoop).
-//! The result is the lanes' Miller values: the batch is valid iff their product, after one
-//! final exponentiation, is 1 ([`LaneValues::verdict`]).
+//! A min_pk batch check (random linear combination, POP/BASIC/AUG alike: the caller hashes
+//! with its scheme's DST) on one device of the design `tollgate_verify`, which serves every
+//! stage ([`Opcode::MIN_PK_BATCH`]):
 //!
-//! Two designs serve these opcodes today (ABI 3.1): the verification design the decoding,
-//! hashing and Miller loops, the standard one the blinding; so the call takes both devices.
-//! What stays on the CPU: the flag/length/x < p checks and the sign of y, normalising the
-//! device's projective points, adding the lanes' partial sums, the final exponentiation.
+//! 1. [`decode_signatures`]: the host's checks (length, flags, x < p; the compressed identity
+//!    needs no device), then DecodeG2 for the rest; per item the affine point, its y chosen
+//!    by the sort flag, or a [`Rejection`].
+//! 2. [`min_pk_lane_values`]: messages hashed to G2 (HashToG2), keys blinded (rᵢ·pkᵢ,
+//!    ScalarMulG1), signatures blinded and summed (Σ rᵢσᵢ, MultiScalarG2), then one Miller
+//!    loop per (rᵢ·pkᵢ, H(mᵢ)) and for (−g₁, Σ rᵢσᵢ) (MillerLoop). The result is the lanes'
+//!    Miller values: the batch is valid iff their product ([`LaneValues::product`]), after one
+//!    final exponentiation, is 1; the caller may fold values of its own (a canary's) into the
+//!    product before that one exponentiation.
+//!
+//! What stays on the CPU, per item a few field multiplications: the encoding checks and the
+//! sign of y, normalising each stage's projective points with one inversion per stage
+//! ([`codec::g1_affine_points`], Montgomery's trick, every point checked on its curve), the
+//! sum of the lanes' partial Σ rᵢσᵢ, and the caller's final exponentiation.
 
 use blst::{
-    blst_fp12, blst_p1, blst_p1_affine, blst_p1_cneg, blst_p1_generator, blst_p1_to_affine, min_pk,
+    blst_fp12, blst_p1, blst_p1_affine, blst_p1_affine_is_inf, blst_p1_cneg, blst_p1_generator,
+    blst_p1_to_affine, blst_p2, blst_p2_add_or_double_affine, blst_p2_affine,
+    blst_p2_affine_is_inf, blst_p2_to_affine,
 };
-use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS, G1_WORDS};
+use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 
 use crate::codec::{self, CodecError};
 use crate::{Device, DeviceError};
@@ -23,37 +32,57 @@ use crate::{Device, DeviceError};
 pub struct MinPkItem {
     /// The public key, already KeyValidate'd by the caller (in G1, not infinity).
     pub public_key: blst_p1_affine,
-    /// The signature as received: 96 compressed bytes.
-    pub signature: Vec<u8>,
+    /// The signature, already decoded and in G2 ([`decode_signatures`]).
+    pub signature: blst_p2_affine,
     /// hash_to_field(message, DST): u0, u1 as HashToG2's item (48 words).
     pub u: Vec<u32>,
     /// The item's blinding scalar: non-zero, from the CSPRNG.
     pub scalar: u64,
 }
 
-/// Why the stages did not produce lane values.
+/// Why one signature has no point of G2. The curve and subgroup verdicts are the device's:
+/// a caller that must not reject a valid item on a device fault confirms them on the CPU.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// Not a canonical compressed encoding (length, flags, x ≥ p).
+    #[error("signature encoding: {0}")]
+    Encoding(CodecError),
+    /// No point of the curve has this x.
+    #[error("signature is not on the curve")]
+    NotOnCurve,
+    /// The point is on the curve but not in the subgroup G2.
+    #[error("signature is not in the subgroup G2")]
+    NotInSubgroup,
+}
+
+/// Why the device stages produced no result.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchCheckError {
     /// A device job failed.
     #[error(transparent)]
     Device(#[from] DeviceError),
-    /// Item `index`'s signature is not a canonical compressed encoding.
-    #[error("item {index}: signature encoding: {source}")]
-    Encoding {
+    /// Item `index`'s u is not HashToG2's 48 words.
+    #[error("item {index}: hash_to_field output of {words} words, expected {expected}")]
+    HashLength {
         /// Its position in the batch.
         index: usize,
-        /// What is wrong with it.
-        source: CodecError,
+        /// Words given.
+        words: usize,
+        /// HashToG2's item words.
+        expected: usize,
     },
-    /// Item `index`'s signature is not a point of G2 (off the curve or off the subgroup).
-    #[error("item {index}: signature is not in G2")]
-    NotInG2 {
-        /// Its position in the batch.
-        index: usize,
-    },
-    /// A device result was not a field element or point (a device fault).
+    /// A device result was not a field element, or not a point of its curve (a device fault).
     #[error("malformed device result: {0}")]
-    Result(String),
+    Result(#[from] CodecError),
+    /// Item `index`'s rᵢ·pkᵢ or H(mᵢ) came back as infinity, which no validated key and
+    /// non-zero scalar give, and a hash only with negligible probability: a device fault.
+    #[error("item {index}: {opcode:?} gave infinity")]
+    Infinity {
+        /// Its position in the batch.
+        index: usize,
+        /// The stage.
+        opcode: Opcode,
+    },
 }
 
 /// What one stage cost its device.
@@ -79,13 +108,18 @@ pub struct LaneValues {
 }
 
 impl LaneValues {
+    /// The product of the lane values (1 for none): the batch is valid iff its final
+    /// exponentiation is 1.
+    pub fn product(&self) -> blst_fp12 {
+        // blst's default Fp12 is 1.
+        self.values
+            .iter()
+            .fold(blst_fp12::default(), |acc, v| acc * *v)
+    }
+
     /// Whether the batch is valid: the lanes' product, finally exponentiated, is 1.
     pub fn verdict(&self) -> bool {
-        let product = self
-            .values
-            .iter()
-            .fold(blst_fp12::default(), |acc, v| acc * *v);
-        product.final_exp() == blst_fp12::default()
+        self.product().final_exp() == blst_fp12::default()
     }
 }
 
@@ -106,25 +140,56 @@ fn stage(
     Ok(output.words)
 }
 
-fn malformed(e: impl std::fmt::Display) -> BatchCheckError {
-    BatchCheckError::Result(e.to_string())
-}
-
-/// Affine coordinates (x, y) of a projective device point, normalised on the CPU.
-fn g1_affine(words: &[u32]) -> Result<Vec<u32>, BatchCheckError> {
-    let bytes = codec::decode_g1(words).map_err(malformed)?;
-    let affine = codec::encode_g1(&bytes).map_err(malformed)?;
-    Ok(affine[..2 * FP_WORDS].to_vec())
-}
-
-fn g2_affine(words: &[u32]) -> Result<Vec<u32>, BatchCheckError> {
-    let bytes = codec::decode_g2(words).map_err(malformed)?;
-    let affine = codec::encode_g2(&bytes).map_err(malformed)?;
-    Ok(affine[..2 * FP2_WORDS].to_vec())
+/// Decodes compressed min_pk signatures: per item its affine point (blst's, the identity for
+/// the compressed identity) or why it has none. Encoding errors and the identity are found
+/// on the host; the rest go to the device as one DecodeG2 stage (none if nothing is left).
+/// Errs only if the device fails or answers with something that is not a field element or
+/// whose root is not on the curve.
+pub fn decode_signatures(
+    device: &mut Device,
+    signatures: &[&[u8]],
+) -> Result<Vec<Result<blst_p2_affine, Rejection>>, BatchCheckError> {
+    let mut decoded = Vec::with_capacity(signatures.len());
+    let mut xs = Vec::with_capacity(signatures.len() * Opcode::DecodeG2.item_words());
+    let mut on_device = Vec::with_capacity(signatures.len());
+    for (index, bytes) in signatures.iter().enumerate() {
+        if codec::is_compressed_identity(bytes) {
+            decoded.push(Ok(blst_p2_affine::default()));
+            continue;
+        }
+        match codec::compressed_g2_x(bytes) {
+            Ok((x, largest)) => {
+                xs.extend(x);
+                on_device.push((index, largest));
+                // Replaced by the device's verdict below.
+                decoded.push(Err(Rejection::NotOnCurve));
+            }
+            Err(e) => decoded.push(Err(Rejection::Encoding(e))),
+        }
+    }
+    if on_device.is_empty() {
+        return Ok(decoded);
+    }
+    let results = device.run(Opcode::DecodeG2, &xs)?.words;
+    for ((index, largest), (x, result)) in on_device.into_iter().zip(
+        xs.chunks_exact(FP2_WORDS)
+            .zip(results.chunks_exact(Opcode::DecodeG2.result_words())),
+    ) {
+        let (y, residues) = result.split_at(FP2_WORDS);
+        let (curve, subgroup) = residues.split_at(FP2_WORDS);
+        decoded[index] = if !codec::fp2_is_zero(curve)? {
+            Err(Rejection::NotOnCurve)
+        } else if !codec::fp2_is_zero(subgroup)? {
+            Err(Rejection::NotInSubgroup)
+        } else {
+            Ok(codec::g2_affine_with_sign(x, y, largest)?)
+        };
+    }
+    Ok(decoded)
 }
 
 /// −g₁ as P of the batch's last pair.
-fn minus_g1() -> Vec<u32> {
+fn minus_g1() -> blst_p1_affine {
     let mut affine = blst_p1_affine::default();
     // SAFETY: blst's generator is a static point, copied; the outputs are valid, owned values.
     unsafe {
@@ -132,83 +197,104 @@ fn minus_g1() -> Vec<u32> {
         blst_p1_cneg(&mut point, true);
         blst_p1_to_affine(&mut affine, &point);
     }
-    codec::encode_g1_point(&affine)[..2 * FP_WORDS].to_vec()
+    affine
 }
 
-/// Runs the stages of a min_pk batch check of `items` (see the module docs) on `verify`
-/// (DecodeG2, HashToG2, MillerLoop) and `curve` (ScalarMulG1, MultiScalarG2).
+/// The sum of affine G2 points (the lanes' partial Σ rᵢσᵢ), affine.
+fn sum_g2(points: &[blst_p2_affine]) -> blst_p2_affine {
+    // blst's all-zero Jacobian point is infinity.
+    let mut sum = blst_p2::default();
+    for p in points {
+        // SAFETY: valid points in and out; blst allows the output to alias the first input.
+        unsafe {
+            if !blst_p2_affine_is_inf(p) {
+                let acc = sum;
+                blst_p2_add_or_double_affine(&mut sum, &acc, p);
+            }
+        }
+    }
+    let mut affine = blst_p2_affine::default();
+    // SAFETY: a valid point in, a valid output.
+    unsafe { blst_p2_to_affine(&mut affine, &sum) };
+    affine
+}
+
+/// Appends the finite pair (P, Q) as MillerLoop's item (P.x, P.y, Q.x, Q.y).
+fn push_pair(pairs: &mut Vec<u32>, p: &blst_p1_affine, q: &blst_p2_affine) {
+    pairs.extend_from_slice(&codec::encode_g1_point(p)[..2 * FP_WORDS]);
+    pairs.extend_from_slice(&codec::encode_g2_point(q)[..2 * FP2_WORDS]);
+}
+
+/// Runs the stages of a min_pk batch check of `items` (see the module docs) on `device`,
+/// which must serve [`Opcode::MIN_PK_BATCH`]. No items: no stages, no lane values (product 1).
 pub fn min_pk_lane_values(
-    verify: &mut Device,
-    curve: &mut Device,
+    device: &mut Device,
     items: &[MinPkItem],
 ) -> Result<LaneValues, BatchCheckError> {
-    // Decoding: the host's checks, then the root and the residues on the device.
-    let mut xs = Vec::with_capacity(items.len() * FP2_WORDS);
-    let mut largest = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let (x, flag) = codec::compressed_g2_x(&item.signature)
-            .map_err(|source| BatchCheckError::Encoding { index, source })?;
-        xs.extend(x);
-        largest.push(flag);
-    }
     let mut stages = Vec::new();
-    let decoded = stage(verify, Opcode::DecodeG2, &xs, &mut stages)?;
-    let mut blinded_sigs = Vec::with_capacity(items.len() * Opcode::MultiScalarG2.item_words());
-    for (index, (item, result)) in items
-        .iter()
-        .zip(decoded.chunks_exact(Opcode::DecodeG2.result_words()))
-        .enumerate()
-    {
-        if result[FP2_WORDS..].iter().any(|w| *w != 0) {
-            return Err(BatchCheckError::NotInG2 { index });
-        }
-        let x = &xs[index * FP2_WORDS..(index + 1) * FP2_WORDS];
-        let sigma = codec::g2_point_with_sign(x, &result[..FP2_WORDS], largest[index])
-            .map_err(malformed)?;
-        blinded_sigs.extend(codec::encode_scalar(item.scalar));
-        blinded_sigs.extend(sigma);
+    if items.is_empty() {
+        return Ok(LaneValues {
+            values: Vec::new(),
+            stages,
+        });
     }
-    // Hashing, blinding.
-    let us: Vec<u32> = items.iter().flat_map(|i| i.u.iter().copied()).collect();
-    let hashes = stage(verify, Opcode::HashToG2, &us, &mut stages)?;
-    let keys: Vec<u32> = items
-        .iter()
-        .flat_map(|i| {
-            codec::encode_scalar(i.scalar)
-                .into_iter()
-                .chain(codec::encode_g1_point(&i.public_key))
-        })
-        .collect();
-    let blinded_keys = stage(curve, Opcode::ScalarMulG1, &keys, &mut stages)?;
-    let partials = stage(curve, Opcode::MultiScalarG2, &blinded_sigs, &mut stages)?;
-    let partials = partials
-        .chunks_exact(Opcode::MultiScalarG2.result_words())
-        .map(|p| {
-            let bytes = codec::decode_g2(p).map_err(malformed)?;
-            min_pk::Signature::deserialize(&bytes).map_err(|e| malformed(format!("{e:?}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let refs: Vec<&min_pk::Signature> = partials.iter().collect();
-    let sum = min_pk::AggregateSignature::aggregate(&refs, false)
-        .map_err(|e| malformed(format!("{e:?}")))?
-        .to_signature();
-    let sum: &blst::blst_p2_affine = (&sum).into();
+    let expected = Opcode::HashToG2.item_words();
+    let mut us = Vec::with_capacity(items.len() * expected);
+    for (index, item) in items.iter().enumerate() {
+        if item.u.len() != expected {
+            return Err(BatchCheckError::HashLength {
+                index,
+                words: item.u.len(),
+                expected,
+            });
+        }
+        us.extend_from_slice(&item.u);
+    }
+    let hashes = codec::g2_affine_points(&stage(device, Opcode::HashToG2, &us, &mut stages)?)?;
+    // Blinding: the keys one by one, the signatures into K partial sums.
+    let scalar_items = |opcode: Opcode, point: &dyn Fn(&MinPkItem) -> Vec<u32>| {
+        let mut words = Vec::with_capacity(items.len() * opcode.item_words());
+        for item in items {
+            words.extend(codec::encode_scalar(item.scalar));
+            words.extend(point(item));
+        }
+        words
+    };
+    let keys = scalar_items(Opcode::ScalarMulG1, &|i| {
+        codec::encode_g1_point(&i.public_key)
+    });
+    let blinded_keys =
+        codec::g1_affine_points(&stage(device, Opcode::ScalarMulG1, &keys, &mut stages)?)?;
+    let signatures = scalar_items(Opcode::MultiScalarG2, &|i| {
+        codec::encode_g2_point(&i.signature)
+    });
+    let partials = stage(device, Opcode::MultiScalarG2, &signatures, &mut stages)?;
+    let sum = sum_g2(&codec::g2_affine_points(&partials)?);
     // The Miller loops: (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ).
     let mut pairs = Vec::with_capacity((items.len() + 1) * Opcode::MillerLoop.item_words());
-    for (key, hash) in blinded_keys
-        .chunks_exact(G1_WORDS)
-        .zip(hashes.chunks_exact(Opcode::HashToG2.result_words()))
-    {
-        pairs.extend(g1_affine(key)?);
-        pairs.extend(g2_affine(hash)?);
+    for (index, (key, hash)) in blinded_keys.iter().zip(&hashes).enumerate() {
+        // SAFETY: valid references to affine points.
+        let (key_inf, hash_inf) =
+            unsafe { (blst_p1_affine_is_inf(key), blst_p2_affine_is_inf(hash)) };
+        if key_inf || hash_inf {
+            let opcode = if key_inf {
+                Opcode::ScalarMulG1
+            } else {
+                Opcode::HashToG2
+            };
+            return Err(BatchCheckError::Infinity { index, opcode });
+        }
+        push_pair(&mut pairs, key, hash);
     }
-    pairs.extend(minus_g1());
-    pairs.extend(&codec::encode_g2_point(sum)[..2 * FP2_WORDS]);
-    let values = stage(verify, Opcode::MillerLoop, &pairs, &mut stages)?;
-    let values = values
+    // Σ rᵢσᵢ is infinity when the signatures are (the identity is a valid encoding): its
+    // pairing is 1 and the device takes finite points only.
+    // SAFETY: a valid reference to an affine point.
+    if !unsafe { blst_p2_affine_is_inf(&sum) } {
+        push_pair(&mut pairs, &minus_g1(), &sum);
+    }
+    let values = stage(device, Opcode::MillerLoop, &pairs, &mut stages)?
         .chunks_exact(Opcode::MillerLoop.result_words())
         .map(codec::decode_fp12)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(malformed)?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(LaneValues { values, stages })
 }

@@ -134,6 +134,15 @@ pub struct Fp2 {
 }
 
 impl Fp2 {
+    /// From the device's 24 words, c0 then c1, checking both are fully reduced.
+    pub fn from_mont_words(words: &[u32]) -> Result<Fp2, CodecError> {
+        super::check_len(words.len(), 2 * FP_WORDS, "words")?;
+        Ok(Fp2 {
+            c0: Fp::from_mont_words(&words[..FP_WORDS])?,
+            c1: Fp::from_mont_words(&words[FP_WORDS..])?,
+        })
+    }
+
     pub fn zero() -> Fp2 {
         Fp2 {
             c0: Fp::zero(),
@@ -148,7 +157,11 @@ impl Fp2 {
         }
     }
 
-    fn blst(&self) -> blst_fp2 {
+    pub fn is_zero(&self) -> bool {
+        self.c0.is_zero() && self.c1.is_zero()
+    }
+
+    pub fn blst(&self) -> blst_fp2 {
         blst_fp2 {
             fp: [self.c0.0, self.c1.0],
         }
@@ -189,11 +202,50 @@ impl Fp2 {
 
     /// `None` for zero.
     pub fn inverse(&self) -> Option<Fp2> {
-        (!(self.c0.is_zero() && self.c1.is_zero())).then(|| {
+        (!self.is_zero()).then(|| {
             let mut inverse = blst_fp2::default();
             // SAFETY: valid field elements in and out.
             unsafe { blst_fp2_inverse(&mut inverse, &self.blst()) };
             Fp2::of(inverse)
         })
+    }
+}
+
+/// What Montgomery's batch inversion needs of a field ([`super::normalise`]).
+pub trait Field: Copy {
+    fn one() -> Self;
+    fn is_zero(&self) -> bool;
+    fn mul(&self, other: &Self) -> Self;
+    /// `None` for zero.
+    fn inverse(&self) -> Option<Self>;
+}
+
+impl Field for Fp {
+    fn one() -> Fp {
+        Fp::one()
+    }
+    fn is_zero(&self) -> bool {
+        Fp::is_zero(self)
+    }
+    fn mul(&self, other: &Fp) -> Fp {
+        Fp::mul(self, other)
+    }
+    fn inverse(&self) -> Option<Fp> {
+        Fp::inverse(self)
+    }
+}
+
+impl Field for Fp2 {
+    fn one() -> Fp2 {
+        Fp2::one()
+    }
+    fn is_zero(&self) -> bool {
+        Fp2::is_zero(self)
+    }
+    fn mul(&self, other: &Fp2) -> Fp2 {
+        Fp2::mul(self, other)
+    }
+    fn inverse(&self) -> Option<Fp2> {
+        Fp2::inverse(self)
     }
 }

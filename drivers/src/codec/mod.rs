@@ -4,6 +4,9 @@
 //! the first byte.
 
 mod field;
+mod normalise;
+
+pub use normalise::{g1_affine_points, g2_affine_points};
 
 use blst::{
     blst_fp12, blst_fp2, blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine,
@@ -32,6 +35,9 @@ pub enum CodecError {
     /// A compressed or otherwise flagged encoding where an uncompressed one was required.
     #[error("expected an uncompressed point encoding")]
     BadFlags,
+    /// A point (from the device) that is not on its curve.
+    #[error("point not on the curve")]
+    NotOnCurve,
     /// Wrong number of words or bytes.
     #[error("expected {expected} {unit}, got {got}")]
     BadLength {
@@ -224,22 +230,24 @@ pub fn compressed_g2_x(bytes: &[u8]) -> Result<(Vec<u32>, bool), CodecError> {
     Ok((fp2_words(&x), flags & SORT_FLAG != 0))
 }
 
-/// The affine G2 point (x, ±y) as 72 device words (Z = 1), the sign of y chosen so that y is
-/// the lexicographically largest root iff `largest` (a compressed point's sort flag).
-pub fn g2_point_with_sign(x: &[u32], y: &[u32], largest: bool) -> Result<Vec<u32>, CodecError> {
-    check_len(x.len(), FP2_WORDS, "words")?;
-    check_len(y.len(), FP2_WORDS, "words")?;
-    let fp2 = |w: &[u32]| -> Result<Fp2, CodecError> {
-        Ok(Fp2 {
-            c0: Fp::from_mont_words(&w[..FP_WORDS])?,
-            c1: Fp::from_mont_words(&w[FP_WORDS..])?,
-        })
-    };
-    let (x, mut y) = (fp2(x)?, fp2(y)?);
+/// The affine G2 point (x, ±y) from DecodeG2's x (the item) and root y (24 words each), the
+/// sign of y chosen so that y is the lexicographically largest root iff `largest` (a
+/// compressed point's sort flag); checked to be on the curve.
+pub fn g2_affine_with_sign(
+    x: &[u32],
+    y: &[u32],
+    largest: bool,
+) -> Result<blst_p2_affine, CodecError> {
+    let (x, mut y) = (Fp2::from_mont_words(x)?, Fp2::from_mont_words(y)?);
     if y.is_lexicographically_largest() != largest {
         y = y.neg();
     }
-    Ok([fp2_words(&x), fp2_words(&y), fp2_words(&Fp2::one())].concat())
+    normalise::g2_point(&x, &y)
+}
+
+/// Whether the device's 24 words are the Fp2 element 0 (refusing words that are no element).
+pub fn fp2_is_zero(words: &[u32]) -> Result<bool, CodecError> {
+    Ok(Fp2::from_mont_words(words)?.is_zero())
 }
 
 fn fp2_words(value: &Fp2) -> Vec<u32> {
@@ -265,6 +273,14 @@ pub fn decode_fp12(words: &[u32]) -> Result<blst_fp12, CodecError> {
 /// Encodes a 64-bit scalar as its two words, low first.
 pub fn encode_scalar(scalar: u64) -> [u32; 2] {
     [scalar as u32, (scalar >> 32) as u32]
+}
+
+/// Whether `bytes` is the compressed encoding of G2's identity (the compression and infinity
+/// flags, then zeros): a valid signature encoding that needs no decoding.
+pub fn is_compressed_identity(bytes: &[u8]) -> bool {
+    bytes.len() == G2_COMPRESSED
+        && bytes[0] == COMPRESSION_FLAG | INFINITY_FLAG
+        && bytes[1..].iter().all(|b| *b == 0)
 }
 
 /// Whether the first byte of an encoding carries the compression flag (refused by the codec).

@@ -8,6 +8,8 @@ use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, SeedableRng};
 
 use super::*;
+use blst::blst_p2_affine;
+use tollgate_abi::{G1_WORDS, G2_WORDS};
 
 fn ark_mont_words(value: &Fq) -> Vec<u32> {
     // arkworks stores Fq in Montgomery form with R = 2^384, as six little-endian u64 limbs.
@@ -166,8 +168,122 @@ fn blst_points_encode_by_their_limbs_as_by_their_bytes() {
     );
 }
 
+/// `points` as device words, each with a random Z (infinity: Z = 0, X and Y random).
+fn g1_stage_words(points: &[G1Affine], rng: &mut StdRng) -> Vec<u32> {
+    points
+        .iter()
+        .flat_map(|p| match p.xy() {
+            Some((x, y)) => g1_projective_words(&x, &y, &Fq::rand(rng)),
+            None => g1_projective_words(&Fq::rand(rng), &Fq::rand(rng), &Fq::from(0u64)),
+        })
+        .collect()
+}
+
+fn g2_stage_words(points: &[G2Affine], rng: &mut StdRng) -> Vec<u32> {
+    points
+        .iter()
+        .flat_map(|p| {
+            let (x, y, z) = match p.xy() {
+                Some((x, y)) => (x, y, Fq2::rand(rng)),
+                None => (Fq2::rand(rng), Fq2::rand(rng), Fq2::from(0u64)),
+            };
+            [fq2_words(&(x * z)), fq2_words(&(y * z)), fq2_words(&z)].concat()
+        })
+        .collect()
+}
+
+/// Random points with infinity first, inside and last; the same point twice.
+fn stage_points<P: CurveGroup + UniformRand>(n: usize, rng: &mut StdRng) -> Vec<P::Affine> {
+    let mut points: Vec<P::Affine> = (0..n).map(|_| P::rand(rng).into_affine()).collect();
+    for at in [0, n / 2, n - 1] {
+        points[at] = P::Affine::zero();
+    }
+    points[1] = points[2];
+    points
+}
+
+#[test]
+fn batch_normalisation_equals_the_per_point_path() {
+    use blst::{blst_p1_affine, blst_p1_deserialize, blst_p2_deserialize, BLST_ERROR};
+    let mut rng = StdRng::seed_from_u64(6);
+    // Per point: one inversion, bytes, blst's deserialiser (which checks the curve).
+    let g1_one = |w: &[u32]| {
+        let mut p = blst_p1_affine::default();
+        let bytes = decode_g1(w).unwrap();
+        // SAFETY: 96 bytes in, a valid output.
+        let e = unsafe { blst_p1_deserialize(&mut p, bytes.as_ptr()) };
+        assert_eq!(e, BLST_ERROR::BLST_SUCCESS);
+        p
+    };
+    let g2_one = |w: &[u32]| {
+        let mut p = blst_p2_affine::default();
+        let bytes = decode_g2(w).unwrap();
+        // SAFETY: 192 bytes in, a valid output.
+        let e = unsafe { blst_p2_deserialize(&mut p, bytes.as_ptr()) };
+        assert_eq!(e, BLST_ERROR::BLST_SUCCESS);
+        p
+    };
+    for n in [1, 2, 9, 40] {
+        let g1 = if n < 4 {
+            (0..n)
+                .map(|_| G1Projective::rand(&mut rng).into_affine())
+                .collect()
+        } else {
+            stage_points::<G1Projective>(n, &mut rng)
+        };
+        let words = g1_stage_words(&g1, &mut rng);
+        let per_point: Vec<_> = words.chunks_exact(G1_WORDS).map(g1_one).collect();
+        assert_eq!(g1_affine_points(&words).unwrap(), per_point, "G1, {n}");
+        let g2 = if n < 4 {
+            (0..n)
+                .map(|_| G2Projective::rand(&mut rng).into_affine())
+                .collect()
+        } else {
+            stage_points::<G2Projective>(n, &mut rng)
+        };
+        let words = g2_stage_words(&g2, &mut rng);
+        let per_point: Vec<_> = words.chunks_exact(G2_WORDS).map(g2_one).collect();
+        assert_eq!(g2_affine_points(&words).unwrap(), per_point, "G2, {n}");
+    }
+    // A single infinity, and no points at all.
+    let inf = g1_stage_words(&[G1Affine::zero()], &mut rng);
+    assert_eq!(
+        g1_affine_points(&inf).unwrap(),
+        vec![blst_p1_affine::default()]
+    );
+    assert!(g2_affine_points(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn batch_normalisation_refuses_device_faults() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let points = stage_points::<G1Projective>(8, &mut rng);
+    let good = g1_stage_words(&points, &mut rng);
+    // A flipped bit of one coordinate: off the curve.
+    let mut flipped = good.clone();
+    flipped[G1_WORDS * 3 + 5] ^= 1 << 7;
+    assert_eq!(g1_affine_points(&flipped), Err(CodecError::NotOnCurve));
+    // (0 : 0 : Z) is no point (blst's check alone would read it as infinity).
+    let mut zeros = good.clone();
+    zeros[G1_WORDS * 3..G1_WORDS * 3 + 2 * FP_WORDS].fill(0);
+    assert_eq!(g1_affine_points(&zeros), Err(CodecError::NotOnCurve));
+    // A word string that is not a field element, and a ragged stage.
+    let mut unreduced = good.clone();
+    unreduced[..FP_WORDS].copy_from_slice(&tollgate_abi::P_WORDS);
+    assert_eq!(g1_affine_points(&unreduced), Err(CodecError::NotReduced));
+    assert!(matches!(
+        g1_affine_points(&good[1..]),
+        Err(CodecError::BadLength { .. })
+    ));
+    let g2 = stage_points::<G2Projective>(8, &mut rng);
+    let mut words = g2_stage_words(&g2, &mut rng);
+    words[G2_WORDS + 30] ^= 1;
+    assert_eq!(g2_affine_points(&words), Err(CodecError::NotOnCurve));
+}
+
 #[test]
 fn compressed_signatures_give_x_and_the_sign_picks_arkworks_y() {
+    use blst::min_pk;
     let mut rng = StdRng::seed_from_u64(5);
     for _ in 0..16 {
         let point = G2Projective::rand(&mut rng).into_affine();
@@ -178,13 +294,31 @@ fn compressed_signatures_give_x_and_the_sign_picks_arkworks_y() {
             x,
             [ark_mont_words(&point.x.c0), ark_mont_words(&point.x.c1)].concat()
         );
-        // Either root in, arkworks' point out.
-        let want = encode_g2(&uncompressed(&point)).unwrap();
+        // Either root in, arkworks' point out (as blst reads its bytes).
+        let want = *<&blst_p2_affine>::from(
+            &min_pk::Signature::deserialize(&uncompressed(&point)).unwrap(),
+        );
         for y in [point.y, -point.y] {
             let y = [ark_mont_words(&y.c0), ark_mont_words(&y.c1)].concat();
-            assert_eq!(g2_point_with_sign(&x, &y, largest).unwrap(), want);
+            assert_eq!(g2_affine_with_sign(&x, &y, largest).unwrap(), want);
         }
+        // A root the device got wrong is caught.
+        let y = fq2_words(&(point.y + Fq2::ONE));
+        assert_eq!(
+            g2_affine_with_sign(&x, &y, largest),
+            Err(CodecError::NotOnCurve)
+        );
     }
+    // The compressed identity (0xc0, then zeros) is told apart from every other encoding.
+    let mut identity = [0u8; G2_COMPRESSED];
+    identity[0] = 0xc0;
+    assert!(is_compressed_identity(&identity));
+    for bad in [&identity[..95], &[0xe0; 96][..], &[0x80; 96][..]] {
+        assert!(!is_compressed_identity(bad));
+    }
+    let mut not_zero = identity;
+    not_zero[95] = 1;
+    assert!(!is_compressed_identity(&not_zero));
     // Refused before the device: not compressed, infinity, x not below p, wrong length.
     let mut bytes = Vec::new();
     G2Affine::generator()

@@ -1,23 +1,28 @@
 //! The whole-verification design (`bitstreams/rtl/tollgate_top_verify.v`, ABI 3.1) on the sim
-//! backend: each verification opcode through the rings on the Verilated top level, against
-//! blst (arkworks only to make off-curve and off-subgroup inputs and to read the device's
-//! Montgomery words, which are arkworks' own representation), and the stages of a min_pk batch
-//! check (`tollgate_drivers::batch`) against blst's batch verdict. Prints the cycle counts
-//! bench/RESULTS.md quotes ("### Through the top level"; `-- --nocapture verify::`).
+//! backend: each of its opcodes through the rings on the Verilated top level, against blst
+//! and arkworks (arkworks also makes off-curve and off-subgroup inputs and reads the device's
+//! Montgomery words, which are arkworks' own representation), signature decoding
+//! (`tollgate_drivers::batch::decode_signatures`) against blst's verdicts, and a whole min_pk
+//! batch check on this one device (`batch::min_pk_lane_values`) against blst's batch verdict.
+//! Prints the cycle counts bench/RESULTS.md quotes (`-- --nocapture verify::`).
 
 use ark_bls12_381::{Fq, Fq2, G1Projective, G2Affine, G2Projective};
 use ark_ec::CurveGroup;
-use ark_ff::{BigInt, UniformRand, Zero};
+use ark_ff::{UniformRand, Zero};
 use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
 use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
-use tollgate_drivers::batch::{self, MinPkItem};
-use tollgate_drivers::{codec, Device, DeviceConfig, DeviceError, JobOutput, Manifest};
+use tollgate_drivers::batch::{self, MinPkItem, Rejection};
+use tollgate_drivers::codec::{self, CodecError};
+use tollgate_drivers::{Device, DeviceConfig, DeviceError, JobOutput, Manifest};
 use tollgate_microcode::reference::{hash_to_field, hash_to_g2};
 
-use super::{config, repo_root, uncompressed, Curve, G1, G2};
+use super::{
+    check_multi_scalar, check_scalar_mul, config, points, repo_root, scalars, uncompressed, Curve,
+    G1, G2,
+};
 
 /// The POP ciphersuite's DST (the default scheme).
 const POP_DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
@@ -49,21 +54,6 @@ fn fq2_words(x: &Fq2) -> Vec<u32> {
     [fq_words(&x.c0), fq_words(&x.c1)].concat()
 }
 
-fn fq_of(words: &[u32]) -> Fq {
-    let mut limbs = [0u64; 6];
-    for (i, l) in limbs.iter_mut().enumerate() {
-        *l = words[2 * i] as u64 | (words[2 * i + 1] as u64) << 32;
-    }
-    Fq::new_unchecked(BigInt::new(limbs))
-}
-
-fn fq2_of(words: &[u32]) -> Fq2 {
-    Fq2::new(
-        fq_of(&words[..FP_WORDS]),
-        fq_of(&words[FP_WORDS..FP2_WORDS]),
-    )
-}
-
 fn report(op: Opcode, items: usize, output: &JobOutput) {
     eprintln!(
         "verify top {op:?}: {items} items in {} device jobs ({} submissions), {} device cycles \
@@ -79,16 +69,22 @@ fn report(op: Opcode, items: usize, output: &JobOutput) {
 }
 
 #[test]
-fn the_verification_design_serves_its_opcodes_only_and_is_told_apart() {
+fn the_verification_design_serves_a_whole_batch_check_and_is_told_apart() {
     let device = open_verify(config());
     let identity = device.identity();
     assert_eq!(identity.abi_version, tollgate_abi::ABI_VERSION);
-    assert_eq!(identity.lanes, 29);
-    for op in Opcode::VERIFY {
-        assert!(identity.supports(op), "{op:?}");
+    // The fewest lanes ≥ 29 whose 8-byte scalars fill whole 32-byte beats.
+    assert_eq!(identity.lanes, 32);
+    for op in Opcode::ALL {
+        assert_eq!(
+            identity.supports(op),
+            Opcode::MIN_PK_BATCH.contains(&op),
+            "{op:?}"
+        );
+    }
+    for op in Opcode::MIN_PK_BATCH {
         assert!(identity.shape().max_items(op) >= 1_000, "{op:?}");
     }
-    assert!(Opcode::CURVE.iter().all(|op| !identity.supports(*op)));
     let mut device = device;
     assert!(matches!(
         device.run(Opcode::AggregateG1, &[0; 36]),
@@ -101,10 +97,28 @@ fn the_verification_design_serves_its_opcodes_only_and_is_told_apart() {
     assert!(SimTransport::open_design("no_such_design", LinkModel::default()).is_err());
 }
 
+#[test]
+fn blinding_on_the_verification_design_equals_arkworks() {
+    let mut device = open_verify(config());
+    let lanes = device.identity().lanes as usize;
+    let mut rng = StdRng::seed_from_u64(90);
+    // Two rounds: infinity first, in the middle and last; scalars 0, 1, 2, 2^64 − 1, 2^63.
+    let n = 2 * lanes;
+    let mut scalars = scalars(n, &mut rng);
+    let g1 = points::<G1>(n, &mut rng);
+    check_scalar_mul::<G1>(&mut device, &scalars, &g1);
+    // P at items 1 and K + 1 (one lane) with scalar 1 both times: the lane's accumulator
+    // adds P to P, the doubling case of the complete addition.
+    let g2 = points::<G2>(n, &mut rng);
+    assert_eq!((g2[1], n / 2 + 1), (g2[lanes + 1], lanes + 1));
+    scalars[lanes + 1] = 1;
+    check_multi_scalar::<G2>(&mut device, &scalars, &g2);
+}
+
 /// A compressed signature's x with blst's verdict on its encoding, and the y of the point
 /// when x is on the curve (in the subgroup or not).
 struct Candidate {
-    x: Fq2,
+    bytes: Vec<u8>,
     y: Option<Fq2>,
     blst_valid: bool,
 }
@@ -134,19 +148,20 @@ fn candidate(x: Fq2, greatest: bool) -> Candidate {
         (p, sig) => panic!("arkworks {p:?} and blst {:?} disagree on x", sig.is_ok()),
     }
     Candidate {
-        x,
+        bytes,
         y: point.map(|p| p.y),
         blst_valid,
     }
 }
 
 #[test]
-fn decode_g2_gives_blsts_verdicts_and_the_root() {
+fn signatures_decode_with_blsts_verdicts_and_points_by_position() {
     let mut device = open_verify(config());
     let lanes = device.identity().lanes as usize;
     let mut rng = StdRng::seed_from_u64(91);
     let mut items = Vec::new();
-    // Valid signatures (points of G2), then off-subgroup and off-curve x, then x = 0.
+    // Valid signatures (points of G2), then off-subgroup and off-curve x, then x = 0: one
+    // round of the device.
     for i in 0..12 {
         let p = (G2Projective::rand(&mut rng)).into_affine();
         items.push(candidate(p.x, i % 2 == 0));
@@ -172,45 +187,93 @@ fn decode_g2_gives_blsts_verdicts_and_the_root() {
         valid >= 12 && off_subgroup >= 4 && off_curve >= 4,
         "{valid} {off_subgroup} {off_curve}"
     );
-
-    let words: Vec<u32> = items.iter().flat_map(|c| fq2_words(&c.x)).collect();
-    let output = device.run(Opcode::DecodeG2, &words).unwrap();
-    report(Opcode::DecodeG2, items.len(), &output);
-    assert_eq!(
-        output.words.len(),
-        items.len() * Opcode::DecodeG2.result_words()
+    // Among them, the host's cases: the identity, and encodings refused before the device.
+    let mut identity = vec![0u8; 96];
+    identity[0] = 0xc0;
+    let mut uncompressed_flag = items[0].bytes.clone();
+    uncompressed_flag[0] &= 0x7F;
+    let mut x_is_p = items[1].bytes.clone();
+    x_is_p[48..].copy_from_slice(
+        &tollgate_abi::P_WORDS
+            .iter()
+            .rev()
+            .flat_map(|w| w.to_be_bytes())
+            .collect::<Vec<u8>>(),
     );
-    for (i, (c, result)) in items
-        .iter()
-        .zip(output.words.chunks_exact(Opcode::DecodeG2.result_words()))
-        .enumerate()
-    {
-        let (y, curve, subgroup) = (
-            fq2_of(&result[..FP2_WORDS]),
-            fq2_of(&result[FP2_WORDS..2 * FP2_WORDS]),
-            fq2_of(&result[2 * FP2_WORDS..]),
-        );
-        let device_valid = curve.is_zero() && subgroup.is_zero();
-        assert_eq!(
-            device_valid, c.blst_valid,
-            "item {i}: verdict differs from blst's"
-        );
-        assert_eq!(curve.is_zero(), c.y.is_some(), "item {i}: on-curve residue");
-        if let Some(want) = c.y {
-            assert!(y == want || y == -want, "item {i}: root is not ±y");
+    let host_cases: [(Vec<u8>, Result<blst_p2_affine, Rejection>); 4] = [
+        (identity, Ok(blst_p2_affine::default())),
+        (
+            uncompressed_flag,
+            Err(Rejection::Encoding(CodecError::BadFlags)),
+        ),
+        (x_is_p, Err(Rejection::Encoding(CodecError::NotReduced))),
+        (
+            items[2].bytes[..95].to_vec(),
+            Err(Rejection::Encoding(CodecError::BadLength {
+                expected: 96,
+                got: 95,
+                unit: "bytes",
+            })),
+        ),
+    ];
+    let mut signatures: Vec<&[u8]> = items.iter().map(|c| c.bytes.as_slice()).collect();
+    let at = [0, 7, 20, signatures.len()];
+    for ((bytes, _), at) in host_cases.iter().zip(at).rev() {
+        signatures.insert(at, bytes.as_slice());
+    }
+
+    let before = device.counters().unwrap();
+    let decoded = batch::decode_signatures(&mut device, &signatures).unwrap();
+    let after = device.counters().unwrap();
+    eprintln!(
+        "verify top decode_signatures: {} signatures, {} to the device ({} job), {} busy cycles",
+        signatures.len(),
+        items.len(),
+        after.jobs_done - before.jobs_done,
+        after.busy_cycles - before.busy_cycles
+    );
+    assert_eq!(after.jobs_done - before.jobs_done, 1, "one DecodeG2 job");
+    assert_eq!(decoded.len(), signatures.len());
+    let mut device_items = items.iter();
+    for (i, (bytes, result)) in signatures.iter().zip(&decoded).enumerate() {
+        if let Some((_, want)) = host_cases.iter().find(|(b, _)| b.as_slice() == *bytes) {
+            assert_eq!(result, want, "signature {i}");
+            continue;
+        }
+        let c = device_items.next().unwrap();
+        match (c.y, c.blst_valid) {
+            (Some(_), true) => {
+                let want = min_pk::Signature::from_bytes(bytes).unwrap();
+                assert_eq!(
+                    result.as_ref().ok(),
+                    Some(<&blst_p2_affine>::from(&want)),
+                    "signature {i}: blst's point"
+                );
+            }
+            (Some(_), false) => assert_eq!(result, &Err(Rejection::NotInSubgroup), "{i}"),
+            (None, _) => assert_eq!(result, &Err(Rejection::NotOnCurve), "{i}"),
         }
     }
+    assert!(device_items.next().is_none());
+    // Nothing for the device: no job.
+    let host_only: Vec<&[u8]> = host_cases.iter().map(|(b, _)| b.as_slice()).collect();
+    let decoded = batch::decode_signatures(&mut device, &host_only).unwrap();
+    assert_eq!(device.counters().unwrap().jobs_done, after.jobs_done);
+    assert!(decoded
+        .iter()
+        .zip(&host_cases)
+        .all(|(d, (_, want))| d == want));
 }
 
 #[test]
 fn hash_to_g2_in_split_jobs_in_flight_equals_blst() {
     // Two device jobs of one round each, both in the device at once.
     let mut device = open_verify(DeviceConfig {
-        max_job_items: Some(29),
+        max_job_items: Some(32),
         ..config()
     });
     let mut rng = StdRng::seed_from_u64(92);
-    let messages: Vec<Vec<u8>> = (0..58)
+    let messages: Vec<Vec<u8>> = (0..64)
         .map(|i| {
             let len = [0, 1, 32, 100][i % 4];
             (0..len).map(|_| rng.gen()).collect()
@@ -226,7 +289,7 @@ fn hash_to_g2_in_split_jobs_in_flight_equals_blst() {
     let output = device.run(Opcode::HashToG2, &words).unwrap();
     report(Opcode::HashToG2, messages.len(), &output);
     assert_eq!((output.jobs, output.attempts), (2, 2));
-    assert_eq!(output.bytes_in, 58 * 4 * 48);
+    assert_eq!(output.bytes_in, 64 * 4 * 48);
     for (i, (m, result)) in messages
         .iter()
         .zip(output.words.chunks_exact(Opcode::HashToG2.result_words()))
@@ -300,7 +363,7 @@ fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, boo
         let pk = sk.sk_to_pk();
         items.push(MinPkItem {
             public_key: *<&blst_p1_affine>::from(&pk),
-            signature: sig.compress().to_vec(),
+            signature: *<&blst_p2_affine>::from(&sig),
             u: [fq2_words(&u0), fq2_words(&u1)].concat(),
             scalar: rng.gen::<u64>() | 1,
         });
@@ -325,16 +388,24 @@ fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, boo
     (items, blst_verdict)
 }
 
-/// The stages of a batch of 12 on both devices against blst's batch verdict.
+/// Every stage of a batch of 12 on the one device against blst's batch verdict.
 fn check_batch(bad: Option<usize>, seed: u64) {
-    let mut verify = open_verify(config());
-    let (mut curve, _) = super::open();
+    let mut device = open_verify(config());
+    let lanes = device.identity().lanes as usize;
     let mut rng = StdRng::seed_from_u64(seed);
     let (items, blst_verdict) = batch(12, bad, &mut rng);
     assert_eq!(blst_verdict, bad.is_none());
-    let values = batch::min_pk_lane_values(&mut verify, &mut curve, &items).unwrap();
-    assert_eq!(values.values.len(), 29);
+    let values = batch::min_pk_lane_values(&mut device, &items).unwrap();
+    assert_eq!(values.values.len(), lanes, "one MillerLoop job");
+    assert_eq!(
+        values.stages.iter().map(|s| s.opcode).collect::<Vec<_>>(),
+        Opcode::MIN_PK_BATCH[1..]
+    );
     assert_eq!(values.verdict(), blst_verdict, "bad item {bad:?}");
+    assert_eq!(
+        values.product().final_exp() == blst_fp12::default(),
+        blst_verdict
+    );
     for s in &values.stages {
         eprintln!(
             "min_pk batch of {}: {:?} {} items, {} device cycles ({} transfer)",
@@ -348,34 +419,11 @@ fn check_batch(bad: Option<usize>, seed: u64) {
 }
 
 #[test]
-fn min_pk_batch_stages_on_the_devices_accept_a_valid_batch_like_blst() {
+fn a_valid_batch_passes_on_one_device_like_blst() {
     check_batch(None, 94);
 }
 
 #[test]
-fn min_pk_batch_stages_on_the_devices_reject_a_bad_item_like_blst() {
+fn a_batch_with_a_bad_item_fails_on_one_device_like_blst() {
     check_batch(Some(5), 95);
-}
-
-#[test]
-fn min_pk_batch_stages_report_a_signature_off_the_subgroup_by_position() {
-    let mut verify = open_verify(config());
-    let (mut curve, _) = super::open();
-    let mut rng = StdRng::seed_from_u64(96);
-    let (mut items, _) = batch(3, None, &mut rng);
-    let off = loop {
-        let x = Fq2::rand(&mut rng);
-        if let Some(p) = G2Affine::get_point_from_x_unchecked(x, true) {
-            if !p.is_in_correct_subgroup_assuming_on_curve() {
-                break p;
-            }
-        }
-    };
-    let mut bytes = Vec::new();
-    off.serialize_compressed(&mut bytes).unwrap();
-    items[1].signature = bytes;
-    assert!(matches!(
-        batch::min_pk_lane_values(&mut verify, &mut curve, &items),
-        Err(batch::BatchCheckError::NotInG2 { index: 1 })
-    ));
 }

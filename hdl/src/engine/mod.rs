@@ -29,7 +29,9 @@
 pub mod harness;
 mod verilog;
 
-pub use verilog::{core_body, EngineParams, Extensions, DRAIN_CYCLES, MIN_LANES, VERIFY_PROGRAMS};
+pub use verilog::{
+    core_body, EngineParams, Extensions, DRAIN_CYCLES, MIN_LANES, VERIFY_LANES, VERIFY_PROGRAMS,
+};
 
 use rust_hdl::prelude::*;
 

@@ -33,14 +33,23 @@ pub const MIN_LANES: usize = if MONT_MUL_LATENCY > ADD_SUB_LATENCY {
     ADD_SUB_LATENCY
 } + 2;
 
+/// Lanes of the whole-verification core: the fewest that hide the latencies ([`MIN_LANES`])
+/// rounded up so that the lanes' 8-byte scalars of a stream group fill whole memory-port beats
+/// (the top level's unpacker takes one element kind per beat). The per-item cycles do not
+/// depend on K; a few lanes more cost only register-file depth (see bench/RESULTS.md).
+pub const VERIFY_LANES: usize =
+    MIN_LANES.next_multiple_of(tollgate_abi::mem::BEAT_BYTES / tollgate_abi::SCALAR_BYTES);
+
 /// The programs of the whole-verification core: signature decoding, hash to G2 (with the
-/// subgroup check and cofactor clearing it is built from, also runnable alone) and the Miller
-/// loop, one pair per body run.
-pub const VERIFY_PROGRAMS: [ProgramKind; 5] = [
+/// subgroup check and cofactor clearing it is built from, also runnable alone), the blinding
+/// of a batch check (r·pk in G1, Σ rᵢσᵢ in G2) and the Miller loop, one pair per body run.
+pub const VERIFY_PROGRAMS: [ProgramKind; 7] = [
     ProgramKind::DecodeG2,
     ProgramKind::SubgroupCheckG2,
     ProgramKind::ClearCofactorG2,
     ProgramKind::HashToG2,
+    ProgramKind::ScalarMulG1,
+    ProgramKind::MultiScalarG2,
     ProgramKind::MillerLoop { pairs: 1 },
 ];
 
@@ -158,7 +167,7 @@ impl EngineParams {
     }
 
     /// The whole-verification core: [`VERIFY_PROGRAMS`] compiled for
-    /// `EngineConfig::VERIFY`'s register window on [`MIN_LANES`] lanes (the ROM does not
+    /// `EngineConfig::VERIFY`'s register window on [`VERIFY_LANES`] lanes (the ROM does not
     /// depend on K as long as K covers every latency: each dependence costs one instruction),
     /// compiled once. The model's multiplier latency is K, the longest any hazard-free
     /// schedule on K lanes may assume, so its hazard count (0 in the tests) covers this core.
@@ -166,8 +175,8 @@ impl EngineParams {
         static VERIFY: OnceLock<EngineParams> = OnceLock::new();
         VERIFY.get_or_init(|| {
             let config = EngineConfig {
-                lanes: MIN_LANES,
-                mul_latency: MIN_LANES,
+                lanes: VERIFY_LANES,
+                mul_latency: VERIFY_LANES,
                 ..EngineConfig::VERIFY
             };
             EngineParams::with_programs(config, &VERIFY_PROGRAMS)

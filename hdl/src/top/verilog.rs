@@ -48,16 +48,17 @@ impl TopParams {
         }
     }
 
-    /// `tollgate_top_verify`: the verification engine ([`EngineParams::verification`], 29
-    /// lanes) and the verification opcodes. Enough for 1,363 items of each per job (47
-    /// rounds: the output buffer bounds decoding and hashing, the input buffer the Miller
-    /// pairs).
+    /// `tollgate_top_verify`: the verification engine ([`EngineParams::verification`],
+    /// [`crate::engine::VERIFY_LANES`] lanes) and every stage of a min_pk batch check
+    /// ([`Opcode::MIN_PK_BATCH`]). Per job (32 lanes): 1,344 items of decoding, hashing and
+    /// Miller pairs (42 rounds: the output buffer bounds the first two, the input buffer the
+    /// pairs), 2,048 G1 scalar multiplications, 1,152 items of Σ rᵢσᵢ.
     pub fn verification() -> TopParams {
         TopParams {
             in_elements: BUFFER_ELEMENTS,
             out_elements: BUFFER_ELEMENTS,
             engine: EngineParams::verification(),
-            opcodes: &Opcode::VERIFY,
+            opcodes: &Opcode::MIN_PK_BATCH,
         }
     }
 
