@@ -41,8 +41,8 @@ struct Args {
     /// Measure the whole-verification path's host share instead.
     #[arg(long)]
     whole: bool,
-    /// Lanes of one MillerLoop job (the device's K: one Fp12 value each).
-    #[arg(long, default_value_t = 40)]
+    /// Lanes of the device (tollgate_verify's K: one Fp12 value and one partial Σ rᵢσᵢ each).
+    #[arg(long, default_value_t = 32)]
     lanes: usize,
 }
 
@@ -197,37 +197,60 @@ fn whole_path(args: &Args) {
             * time(args.repeat, || {
                 std::hint::black_box(LaneCanary::new(DST, n).unwrap());
             });
-        // What the driver does per item on the host: the x words and y's sign of a
-        // compressed signature, its decoded point's sign fix, the blinded key (G1) and the
-        // hash (G2) normalised from projective; per lane: one Fp12 read.
-        let (mut g1, mut g2) = (blst_p1::default(), blst_p2::default());
-        unsafe {
-            blst::blst_p1_from_affine(&mut g1, &b.keys[0]);
-            blst::blst_p1_double(&mut g1, &g1);
-            blst::blst_p2_from_affine(&mut g2, &b.sigs[0]);
-            blst::blst_p2_double(&mut g2, &g2);
-        }
-        let g1_words = projective_words(&[g1.x.l, g1.y.l, g1.z.l]);
-        let g2_words = projective_words(&[
-            g2.x.fp[0].l,
-            g2.x.fp[1].l,
-            g2.y.fp[0].l,
-            g2.y.fp[1].l,
-            g2.z.fp[0].l,
-            g2.z.fp[1].l,
-        ]);
-        let fp12_words = projective_words(&[g1.x.l; 12]);
-        let lanes = args.lanes * (n + 1).div_ceil(args.lanes);
+        // What the driver does on the host (drivers::batch): per signature its x words, the
+        // residues read and y's sign picked; each stage's projective points normalised (one
+        // inversion per stage); the items' and pairs' words; per lane one Fp12 read.
+        let doubled_g1: Vec<[u64; 6]> = b
+            .keys
+            .iter()
+            .flat_map(|key| {
+                let mut p = blst_p1::default();
+                unsafe {
+                    blst::blst_p1_from_affine(&mut p, key);
+                    blst::blst_p1_double(&mut p, &p);
+                }
+                [p.x.l, p.y.l, p.z.l]
+            })
+            .collect();
+        let doubled_g2: Vec<[u64; 6]> = b
+            .sigs
+            .iter()
+            .flat_map(|sig| {
+                let mut p = blst_p2::default();
+                unsafe {
+                    blst::blst_p2_from_affine(&mut p, sig);
+                    blst::blst_p2_double(&mut p, &p);
+                }
+                [p.x.fp[0].l, p.x.fp[1].l, p.y.fp[0].l, p.y.fp[1].l, p.z.fp[0].l, p.z.fp[1].l]
+            })
+            .collect();
+        let (g1_words, g2_words) = (projective_words(&doubled_g1), projective_words(&doubled_g2));
+        let roots: Vec<Vec<u32>> = b
+            .sigs
+            .iter()
+            .map(|sig| codec::encode_g2_point(sig)[24..48].to_vec())
+            .collect();
+        let residue = vec![0u32; 24];
+        let lanes = args.lanes;
+        let fp12_words = projective_words(&[b.keys[0].x.l; 12]);
         let driver = per_item(time(args.repeat, || {
-            for bytes in &compressed {
+            for (bytes, y) in compressed.iter().zip(&roots) {
                 let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
-                let y = &g2_words[24..48];
-                std::hint::black_box(codec::g2_point_with_sign(&x, y, largest).unwrap());
-                let key = codec::encode_g1(&codec::decode_g1(&g1_words).unwrap()).unwrap();
-                let hash = codec::encode_g2(&codec::decode_g2(&g2_words).unwrap()).unwrap();
-                std::hint::black_box((key, hash));
+                assert!(codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap());
+                std::hint::black_box(codec::g2_affine_with_sign(&x, y, largest).unwrap());
             }
-            for _ in 0..lanes.min(n + 1) {
+            let hashes = codec::g2_affine_points(&g2_words).unwrap();
+            let keys = codec::g1_affine_points(&g1_words).unwrap();
+            let partials = codec::g2_affine_points(&g2_words[..lanes.min(n) * 72]).unwrap();
+            let mut words = Vec::with_capacity(n * 200);
+            for ((key, hash), sig) in keys.iter().zip(&hashes).zip(&b.sigs) {
+                words.extend(codec::encode_g1_point(key));
+                words.extend(codec::encode_g2_point(sig));
+                words.extend(codec::encode_g1_point(key));
+                words.extend(codec::encode_g2_point(hash));
+            }
+            std::hint::black_box((words, partials));
+            for _ in 0..lanes {
                 std::hint::black_box(codec::decode_fp12(&fp12_words).unwrap());
             }
         }));
