@@ -20,7 +20,7 @@
 
 use std::time::Instant;
 
-use blst::{blst_fp12, blst_p1, blst_p1_affine, blst_p2, blst_p2_affine, min_pk};
+use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
 use clap::Parser;
 use rand_core::{OsRng, RngCore};
 use tollgate::codec::{decode_public_key, decode_signature, ItemSignature, PublicKey, Signature};
@@ -200,28 +200,26 @@ fn whole_path(args: &Args) {
         // What the driver does on the host (drivers::batch): per signature its x words, the
         // residues read and y's sign picked; each stage's projective points normalised (one
         // inversion per stage); the items' and pairs' words; per lane one Fp12 read.
+        // Homogeneous projective (X, Y, Z) = (λx, λy, λ) with λ ≠ 1, as the device returns points.
+        let lambda = b.keys[1].x;
+        let scale = |c: &blst::blst_fp| {
+            let mut out = blst::blst_fp::default();
+            unsafe { blst::blst_fp_mul(&mut out, c, &lambda) };
+            out.l
+        };
         let doubled_g1: Vec<[u64; 6]> = b
             .keys
             .iter()
-            .flat_map(|key| {
-                let mut p = blst_p1::default();
-                unsafe {
-                    blst::blst_p1_from_affine(&mut p, key);
-                    blst::blst_p1_double(&mut p, &p);
-                }
-                [p.x.l, p.y.l, p.z.l]
-            })
+            .flat_map(|key| [scale(&key.x), scale(&key.y), lambda.l])
             .collect();
+        let zero = [0u64; 6];
         let doubled_g2: Vec<[u64; 6]> = b
             .sigs
             .iter()
             .flat_map(|sig| {
-                let mut p = blst_p2::default();
-                unsafe {
-                    blst::blst_p2_from_affine(&mut p, sig);
-                    blst::blst_p2_double(&mut p, &p);
-                }
-                [p.x.fp[0].l, p.x.fp[1].l, p.y.fp[0].l, p.y.fp[1].l, p.z.fp[0].l, p.z.fp[1].l]
+                let [x0, x1] = &sig.x.fp;
+                let [y0, y1] = &sig.y.fp;
+                [scale(x0), scale(x1), scale(y0), scale(y1), lambda.l, zero]
             })
             .collect();
         let (g1_words, g2_words) = (projective_words(&doubled_g1), projective_words(&doubled_g2));
@@ -236,7 +234,9 @@ fn whole_path(args: &Args) {
         let driver = per_item(time(args.repeat, || {
             for (bytes, y) in compressed.iter().zip(&roots) {
                 let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
-                assert!(codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap());
+                assert!(
+                    codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap()
+                );
                 std::hint::black_box(codec::g2_affine_with_sign(&x, y, largest).unwrap());
             }
             let hashes = codec::g2_affine_points(&g2_words).unwrap();

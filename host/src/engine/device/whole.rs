@@ -28,7 +28,6 @@ use super::DeviceEngine;
 use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
 use crate::suite::{Suite, Variant};
 
-
 /// A signature on its way to the device.
 enum Lane<'a> {
     /// Decoded at parse time (or the canary's, which the host made).
