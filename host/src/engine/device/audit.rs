@@ -5,10 +5,22 @@
 //! an item of a batch that has bad items too would go unnoticed. The audit costs n 64-bit
 //! multiplications and one multi-scalar multiplication, a fraction of the CPU's confirmation
 //! (n hashes and Miller loops) it follows, and runs only on this failure path.
+//!
+//! On the whole path (super::whole) the device's output is the lanes' product: the audit
+//! ([`lanes_hold`]) recomputes it on the CPU from the same keys, scalars and messages and the
+//! CPU's own decoding of the signatures, and compares the two after the final exponentiation
+//! (values equal only up to factors it maps to 1). It costs about a CPU batch check, again
+//! only on the failure path.
 
+use blst::{
+    blst_fp12, blst_fp12_finalverify, blst_p1_affine, blst_p1_cneg, blst_p1_generator,
+    blst_p1_to_affine, blst_p2_affine, blst_p2_affine_is_inf,
+};
+use tollgate_abi::SCALAR_WORDS;
+
+use super::super::batch_equation::KeyPoint;
 use super::super::fallback::FallbackReason;
 use super::canary::CanaryPoint;
-use tollgate_abi::SCALAR_WORDS;
 
 /// A decoder of one point's device words (a job input item's point).
 pub type Decode<P> = fn(&[u32], bool) -> Result<P, FallbackReason>;
@@ -47,6 +59,37 @@ pub fn outputs_hold<P: CanaryPoint, S: CanaryPoint>(
             .zip(blinded)
             .all(|((key, r), got)| P::multi_scaled(&[*key], &[*r]).equals(got))
         && S::multi_scaled(&sigs, &sig_scalars).equals(sum)
+}
+
+/// One lane item as the device was given it: key, signature, message, scalar.
+pub type LaneTerm<'a> = (blst_p1_affine, blst_p2_affine, &'a [u8], u64);
+
+/// Whether the device's lane `product` is what `terms` give: Π ML(H(mᵢ), rᵢ·pkᵢ) ·
+/// ML(Σ rᵢσᵢ, −g₁) computed here, equal after the final exponentiation.
+pub fn lanes_hold(dst: &[u8], terms: &[LaneTerm<'_>], product: &blst_fp12) -> bool {
+    let blinded: Vec<blst_p1_affine> = terms
+        .iter()
+        .map(|(key, _, _, r)| blst_p1_affine::multi_scaled(&[*key], &[*r]))
+        .collect();
+    let hashes: Vec<blst_p2_affine> = terms
+        .iter()
+        .map(|(_, _, message, _)| blst_p1_affine::hash(dst, message))
+        .collect();
+    let signatures: Vec<blst_p2_affine> = terms.iter().map(|t| t.1).collect();
+    let scalars: Vec<u64> = terms.iter().map(|t| t.3).collect();
+    let sum = blst_p2_affine::multi_scaled(&signatures, &scalars);
+    let mut expected = blst_fp12::miller_loop_n(&hashes, &blinded);
+    // SAFETY: valid points; blst's generator is a static point, copied.
+    unsafe {
+        if !blst_p2_affine_is_inf(&sum) {
+            let mut minus_g1 = *blst_p1_generator();
+            blst_p1_cneg(&mut minus_g1, true);
+            let mut affine = blst_p1_affine::default();
+            blst_p1_to_affine(&mut affine, &minus_g1);
+            expected *= blst_fp12::miller_loop(&sum, &affine);
+        }
+        blst_fp12_finalverify(&expected, product)
+    }
 }
 
 #[cfg(test)]
@@ -96,5 +139,50 @@ mod tests {
         assert!(!check(&blinded[1..], &sum));
         let unblinded = blst_p2_affine::multi_scaled(&sigs, &[1; 4]);
         assert!(!check(&blinded, &unblinded));
+    }
+
+    #[test]
+    fn the_lanes_hold_for_the_device_s_inputs_and_not_for_altered_ones() {
+        const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+        let messages: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 9]).collect();
+        let terms: Vec<LaneTerm<'_>> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, message)| {
+                let sk = blst::min_pk::SecretKey::key_gen(&[i as u8 + 1; 32], &[]).unwrap();
+                let key = blst_p1_affine::from(sk.sk_to_pk());
+                // Item 2 signed another message: the lanes hold whatever the verdict.
+                let signed: &[u8] = if i == 2 { b"other" } else { message };
+                let signature = blst_p2_affine::from(sk.sign(signed, DST, &[]));
+                (key, signature, message.as_slice(), 1000 + i as u64)
+            })
+            .collect();
+        // A device's lanes: each pair's Miller loop apart, multiplied.
+        let lanes = |terms: &[LaneTerm<'_>]| {
+            let mut product = blst_fp12::default();
+            for (key, _, message, r) in terms {
+                let blinded = blst_p1_affine::multi_scaled(&[*key], &[*r]);
+                product *= blst_fp12::miller_loop(&blst_p1_affine::hash(DST, message), &blinded);
+            }
+            let signatures: Vec<blst_p2_affine> = terms.iter().map(|t| t.1).collect();
+            let scalars: Vec<u64> = terms.iter().map(|t| t.3).collect();
+            let sum = blst_p2_affine::multi_scaled(&signatures, &scalars);
+            let mut minus_g1 = unsafe { *blst_p1_generator() };
+            unsafe { blst_p1_cneg(&mut minus_g1, true) };
+            let mut affine = blst_p1_affine::default();
+            unsafe { blst_p1_to_affine(&mut affine, &minus_g1) };
+            product * blst_fp12::miller_loop(&sum, &affine)
+        };
+        assert!(lanes_hold(DST, &terms, &lanes(&terms)));
+        // The bad item's scalar read as 1 (a valid item's contribution is 1 whatever its
+        // scalar: harmless, and invisible).
+        let mut ignored = terms.clone();
+        ignored[2].3 = 1;
+        assert!(!lanes_hold(DST, &terms, &lanes(&ignored)));
+        // Item 1's key, signature and scalar in place of item 0's (the drop-item fault).
+        let mut dropped = terms.clone();
+        (dropped[0].0, dropped[0].1, dropped[0].3) = (terms[1].0, terms[1].1, terms[1].3);
+        assert!(!lanes_hold(DST, &terms, &lanes(&dropped)));
+        assert!(!lanes_hold(DST, &terms, &blst_fp12::default()));
     }
 }

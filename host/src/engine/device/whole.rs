@@ -13,7 +13,7 @@
 //! condemns the device (counted as a canary failure: only the canary can fail a batch of
 //! valid items).
 
-use blst::{blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
+use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
 use tollgate_abi::Opcode;
 use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem, StageCycles};
 use tollgate_drivers::Device;
@@ -21,6 +21,7 @@ use tracing::warn;
 
 use super::super::fallback::FallbackReason;
 use super::super::{BatchVerdict, Engine, EngineError, SignedItem};
+use super::audit;
 use super::canary::LaneCanary;
 use super::hash_to_field::hash_to_field;
 use super::points::blinding_scalars;
@@ -45,6 +46,15 @@ struct Entry<'a, S> {
     signature: S,
 }
 
+/// The device's answer on a batch, with what its audit needs: each lane item's position
+/// (`None`: the canary), key and scalar, the canary, the lanes' product.
+struct Found {
+    verdict: BatchVerdict,
+    lanes: Vec<(Option<usize>, blst_p1_affine, u64)>,
+    canary: LaneCanary,
+    product: blst_fp12,
+}
+
 impl DeviceEngine {
     /// Whether `suite`'s batches go to the device whole.
     pub(super) fn whole_path(&self, suite: Suite) -> bool {
@@ -66,12 +76,17 @@ impl DeviceEngine {
                 self.shared.metrics.fallback(reason);
                 self.cpu.verify_batch(suite, items)
             }
-            Ok(found) if !found.others_valid => {
-                // Never "invalid" on the device's word alone.
+            Ok(found) if !found.verdict.others_valid => {
+                // Never "invalid" on the device's word alone; and a confirmed "invalid" says
+                // nothing of the device's other items: the audit recomputes its lanes.
                 let cpu = self.cpu.verify_batch(suite, items)?;
                 if cpu.others_valid {
                     self.shared.metrics.canary_failures.inc();
                     self.disagreement("device failed a batch the CPU verifies");
+                } else if decoded_what_the_cpu_rejects(&found.verdict, &cpu) {
+                    self.disagreement("device decoded a signature the CPU rejects");
+                } else if !lanes_audit(suite.dst(), items, &found) {
+                    self.disagreement("device lane values of a failed batch differ from the CPU's");
                 }
                 Ok(cpu)
             }
@@ -79,12 +94,15 @@ impl DeviceEngine {
                 let cpu = self.cpu.verify_batch(suite, items)?;
                 // The device refuses the identity as a signature outright (it never
                 // verifies), the CPU counts it among the others: compare whole verdicts.
-                if found.all_valid() && !cpu.all_valid() {
+                let verdict = &found.verdict;
+                if (verdict.all_valid() && !cpu.all_valid())
+                    || decoded_what_the_cpu_rejects(verdict, &cpu)
+                {
                     self.disagreement("device passed a batch the CPU rejects");
                 }
                 Ok(cpu)
             }
-            Ok(found) => Ok(found),
+            Ok(found) => Ok(found.verdict),
         }
     }
 
@@ -95,7 +113,7 @@ impl DeviceEngine {
         device: &mut Device,
         suite: Suite,
         items: &[&SignedItem],
-    ) -> Result<Result<BatchVerdict, FallbackReason>, EngineError> {
+    ) -> Result<Result<Found, FallbackReason>, EngineError> {
         let dst = suite.dst();
         let mut rejected = Vec::new();
         let mut entries = Vec::with_capacity(items.len() + 1);
@@ -163,9 +181,19 @@ impl DeviceEngine {
             self.shared.count_stage(device, stage);
         }
         rejected.sort_unstable_by_key(|(index, _)| *index);
-        Ok(Ok(BatchVerdict {
-            rejected,
-            others_valid: canary.holds(&lanes.product()),
+        let product = lanes.product();
+        Ok(Ok(Found {
+            verdict: BatchVerdict {
+                rejected,
+                others_valid: canary.holds(&product),
+            },
+            lanes: entries
+                .iter()
+                .zip(&lane_items)
+                .map(|(entry, item)| (entry.item, entry.key, item.scalar))
+                .collect(),
+            canary,
+            product,
         }))
     }
 
@@ -253,4 +281,29 @@ impl DeviceEngine {
             other => self.caught(device, FallbackReason::BadResult, &other.to_string()),
         }
     }
+}
+
+/// Whether the CPU refused a signature the device decoded (a point off the curve or the
+/// subgroup that the device let into the batch).
+fn decoded_what_the_cpu_rejects(device: &BatchVerdict, cpu: &BatchVerdict) -> bool {
+    cpu.rejected
+        .iter()
+        .any(|(index, _)| !device.rejected.iter().any(|(at, _)| at == index))
+}
+
+/// The audit of a failed batch (super::audit::lanes_hold) on the CPU's own decoding of its
+/// signatures; a signature the CPU refuses is reported by `decoded_what_the_cpu_rejects`.
+fn lanes_audit(dst: &[u8], items: &[&SignedItem], found: &Found) -> bool {
+    let mut terms = Vec::with_capacity(found.lanes.len());
+    for &(item, key, scalar) in &found.lanes {
+        let (signature, message) = match item {
+            None => (*found.canary.signature(), found.canary.message()),
+            Some(index) => match items[index].signature.decoded() {
+                Ok(Signature::G2(signature)) => (signature.into(), items[index].message.as_slice()),
+                _ => return false,
+            },
+        };
+        terms.push((key, signature, message, scalar));
+    }
+    audit::lanes_hold(dst, &terms, &found.product)
 }
