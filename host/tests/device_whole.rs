@@ -135,13 +135,15 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
             )
         })
         .collect();
+    // The mixed batch first: the device's first batch fails anyway (its bad items), the CPU
+    // confirms that, and only the audit of the device's lanes can catch the fault there.
     let requests = vec![
+        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
         (
             "valid batch".to_string(),
             "/v1/verify",
             json!({ "items": valid }),
         ),
-        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
     ];
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     let _simulator = simulator();
@@ -161,5 +163,11 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
             "{fault}: not caught ({})",
             device_report(&sim)
         );
+        // Caught on the first (failing) batch by the audit: the probe fails under these
+        // faults too, so the valid batch is the CPU's and no canary failure is counted.
+        if fault != "corrupt" {
+            let canary = metric(&sim, "tollgate_device_canary_failures_total");
+            assert_eq!(canary, 0.0, "{fault}: caught by the canary, not the audit");
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! signature, a sample of "valid" batches is re-verified, and the canary makes a device that
 //! skips, alters or short-cuts work fail the check. A failed check the CPU does not confirm
 //! condemns the device (counted as a canary failure: only the canary can fail a batch of
-//! valid items).
+//! valid items); one it confirms is audited (super::audit::lanes_hold), so that a device
+//! fault hidden behind a batch's bad items is caught too.
 
 use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
 use tollgate_abi::Opcode;
