@@ -1,12 +1,12 @@
 //! The whole-verification core (`EngineParams::verification`: decoding, hash to G2, subgroup
-//! check, cofactor clearing and the Miller loop on `VERIFY_LANES` lanes, with the constant
-//! table and the computed flags; its blinding programs are tested through the top level in
-//! tollgate-drivers' `sim_device::verify`) Verilated and run against the cycle-level model (bit for bit, and the same
+//! check, cofactor clearing, the batch check's blinding (r·pk, Σ rᵢσᵢ) and the Miller loop on
+//! `VERIFY_LANES` lanes, with the constant table and the computed flags) Verilated and run against the cycle-level model (bit for bit, and the same
 //! issue cycles) and against blst: hash_to_G2 of the Ethereum suite's vectors and of random
 //! messages under the three min_pk DSTs, with u = 0 (SWU's exceptional case) and
 //! Q0 + Q1 = infinity; signature decoding of valid, off-curve, off-subgroup and x = 0
 //! encodings with blst's verdicts; subgroup check and cofactor clearing with infinity; one
-//! Miller-loop pair per lane, finished to arkworks' multi-pairing. Prints the cycle counts
+//! Miller-loop pair per lane, finished to arkworks' multi-pairing; r·pk and Σ rᵢσᵢ against
+//! arkworks with the edge scalars, infinity and P + P in a lane's sum. Prints the cycle counts
 //! bench/RESULTS.md quotes (`-- --nocapture engine_verify::`).
 //!
 //! The core's RTL is generated and verilated on first use (minutes of C++ once per target
@@ -14,7 +14,7 @@
 
 use std::sync::OnceLock;
 
-use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, G1Projective, G2Affine, G2Projective};
+use ark_bls12_381::{Bls12_381, Fq, Fq12, Fq2, Fr, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::{MillerLoopOutput, Pairing};
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{BigInteger, One, PrimeField, Zero};
@@ -23,10 +23,10 @@ use rand::{Rng, SeedableRng};
 use tollgate_hdl::engine::harness::{CoreSim, Run, Word};
 use tollgate_hdl::engine::{EngineParams, DRAIN_CYCLES};
 use tollgate_microcode::compile::programs::ProgramKind;
-use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
+use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 use tollgate_microcode::field::fp12_to_ark;
 use tollgate_microcode::model::{
-    fp12_from_words, g2_from_words, g2_words, miller_pair_words, Engine,
+    fp12_from_words, g1_from_words, g1_words, g2_from_words, g2_words, miller_pair_words, Engine,
 };
 use tollgate_microcode::pairing::{G1Affine as PairG1, G2Affine as PairG2};
 use tollgate_microcode::reference::{self, hash_to_field, vectors_dir, DSTS, VECTOR_DST};
@@ -290,4 +290,91 @@ fn verify_core_miller_loop_finishes_to_the_multi_pairing() {
         .expect("a Miller value is never 0");
     let (ps, qs): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
     assert_eq!(ours, Bls12_381::multi_pairing(ps, qs));
+}
+
+#[test]
+fn verify_core_blinds_keys_and_sums_signatures_like_arkworks() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let edge = [0u64, 1, 2, u64::MAX, 1 << 63];
+    let scalars: Vec<u64> = (0..2 * lanes())
+        .map(|i| edge.get(i).copied().unwrap_or_else(|| rng.gen()))
+        .collect();
+    // r·pk: one item per lane, infinity among them.
+    let keys: Vec<G1Projective> = (0..lanes())
+        .map(|i| match i {
+            6 => G1Projective::zero(),
+            _ => G1Projective::rand(&mut rng),
+        })
+        .collect();
+    let inputs: Vec<Vec<Word>> = keys
+        .iter()
+        .zip(&scalars)
+        .map(|(p, k)| {
+            std::iter::once(Word::Scalar(*k))
+                .chain(g1_words(&g1_from_ark(p)).into_iter().map(Word::Fp))
+                .collect()
+        })
+        .collect();
+    let run = core().run(ProgramKind::ScalarMulG1, &inputs, 1);
+    for (lane, (p, k)) in keys.iter().zip(&scalars).enumerate() {
+        assert_eq!(
+            g1_to_ark(&g1_from_words(&run.outputs[lane])),
+            *p * Fr::from(*k),
+            "r·pk, lane {lane}"
+        );
+    }
+    let issue = |kind: ProgramKind, rounds: usize| {
+        let e = params().rom.entry(kind);
+        ((e.prologue.len() + rounds * e.body.len() + e.epilogue.len()) * lanes()) as u64
+    };
+    assert_eq!(
+        run.cycles,
+        issue(ProgramKind::ScalarMulG1, 1) + PIPELINE_TAIL
+    );
+    eprintln!(
+        "verify core ScalarMulG1: {} items, {} cycles",
+        lanes(),
+        run.cycles
+    );
+
+    // Σ rᵢσᵢ, two items per lane; lane 1 adds P to P (the same point and scalar twice).
+    let mut sigs: Vec<G2Projective> = (0..2 * lanes())
+        .map(|_| G2Projective::rand(&mut rng))
+        .collect();
+    let mut scalars = scalars;
+    sigs[0] = G2Projective::zero();
+    sigs[lanes() + 1] = sigs[1];
+    scalars[lanes() + 1] = scalars[1];
+    let item = |round: usize, lane: usize| round * lanes() + lane;
+    let inputs: Vec<Vec<Word>> = (0..lanes())
+        .map(|lane| {
+            (0..2)
+                .flat_map(|round| {
+                    let i = item(round, lane);
+                    std::iter::once(Word::Scalar(scalars[i]))
+                        .chain(g2_words(&g2_from_ark(&sigs[i])).into_iter().map(Word::Fp))
+                })
+                .collect()
+        })
+        .collect();
+    let run = core().run(ProgramKind::MultiScalarG2, &inputs, 2);
+    for lane in 0..lanes() {
+        let want: G2Projective = (0..2)
+            .map(|round| sigs[item(round, lane)] * Fr::from(scalars[item(round, lane)]))
+            .sum();
+        assert_eq!(
+            g2_to_ark(&g2_from_words(&run.outputs[lane])),
+            want,
+            "Σ rσ, lane {lane}"
+        );
+    }
+    assert_eq!(
+        run.cycles,
+        issue(ProgramKind::MultiScalarG2, 2) + PIPELINE_TAIL
+    );
+    eprintln!(
+        "verify core MultiScalarG2: {} items, {} cycles",
+        2 * lanes(),
+        run.cycles
+    );
 }

@@ -83,11 +83,11 @@
 //! The verification opcodes' items are Fp elements only (no scalars), so nothing is packed:
 //! each element crosses as 48 bytes, and a round's element count is even (2, 4 or 6 per item),
 //! which keeps the stream whole beats for any lane count; the scalar opcodes need a lane count
-//! whose scalars fill whole beats (a multiple of 4 lanes). Padding items: x = 0 (DecodeG2) and u0 = u1 = 0 (HashToG2), whose results
-//! are dropped; for MillerLoop P = (0, 0) with Q = the G2 generator
-//! ([`layout::G2_GENERATOR_WORDS`]): with P's coordinates 0 every line contributes only its
-//! constant term, an Fp2 value, so a padded lane's value lies in Fp2 and the final
-//! exponentiation maps it to 1.
+//! whose scalars fill whole beats (a multiple of 4 lanes). Padding items: x = 0 (DecodeG2) and
+//! u0 = u1 = 0 (HashToG2), whose results are dropped; for MillerLoop P = (0, 0) with Q = the
+//! G2 generator ([`layout::G2_GENERATOR_WORDS`]): with P's coordinates 0 every line
+//! contributes only its constant term, an Fp2 value, so a padded lane's value lies in Fp2 and
+//! the final exponentiation maps it to 1.
 //!
 //! In host memory (ABI 3) an element is its 12 words as 48 little-endian bytes, with no
 //! padding, except that a scalar element crosses as its 2 words only (8 bytes; the device
