@@ -14,4 +14,5 @@ pub use device::{Counters, Device, DeviceConfig, DeviceError, Identity, JobOutpu
 /// The register map and job formats this driver speaks.
 pub use tollgate_abi as abi;
 pub use transport::fault::{Fault, FaultControl, FaultSpec, FaultyTransport};
+pub use transport::tap::{Tap, Tapped};
 pub use transport::{RegisterAccess, TransportError};

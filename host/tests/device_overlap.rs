@@ -19,7 +19,7 @@ use prometheus::Registry;
 use tollgate::engine::device::drivers::abi::regs;
 use tollgate::engine::device::drivers::backends::sim::SimTransport;
 use tollgate::engine::device::drivers::{
-    FaultControl, FaultSpec, FaultyTransport, RegisterAccess, TransportError,
+    FaultControl, FaultSpec, FaultyTransport, RegisterAccess, Tap, Tapped, TransportError,
 };
 use tollgate::engine::device::DeviceEngine;
 use tollgate::engine::{Engine, SignedItem};
@@ -80,9 +80,8 @@ struct GateState {
     gave_up: u32,
 }
 
-/// The simulator's transport with the gate in front of it (see the module's comment).
+/// The gate in front of the simulator's transport (see the module's comment).
 struct Gate {
-    inner: FaultyTransport<SimTransport>,
     state: Arc<Mutex<GateState>>,
     key_side: Arc<KeySide>,
     control: Arc<FaultControl>,
@@ -110,48 +109,17 @@ impl Gate {
     }
 }
 
-impl RegisterAccess for Gate {
-    fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
-        self.inner.read32(addr)
-    }
-
-    fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
+impl Tap for Gate {
+    fn write32(
+        &mut self,
+        inner: &mut dyn RegisterAccess,
+        addr: u32,
+        value: u32,
+    ) -> Result<(), TransportError> {
         if addr == regs::SQ_TAIL {
             self.doorbell();
         }
-        self.inner.write32(addr, value)
-    }
-
-    fn idle(&mut self, cycles: u32, pause: Duration) -> Result<(), TransportError> {
-        self.inner.idle(cycles, pause)
-    }
-
-    fn full_reset(&mut self) -> Result<(), TransportError> {
-        self.inner.full_reset()
-    }
-
-    fn cycles(&self) -> Option<u64> {
-        self.inner.cycles()
-    }
-
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
-        self.inner.dma_map(bytes)
-    }
-
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        self.inner.dma_write(offset, bytes)
-    }
-
-    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
-        self.inner.dma_read(offset, out)
-    }
-
-    fn arm_job_fault(&mut self, fault: Option<tollgate::engine::device::drivers::Fault>) -> bool {
-        self.inner.arm_job_fault(fault)
+        inner.write32(addr, value)
     }
 }
 
@@ -169,13 +137,13 @@ impl Rig {
     fn new() -> Rig {
         let control = FaultControl::new();
         let (state, key_side) = (Arc::default(), Arc::new(KeySide::default()));
+        let faulty = FaultyTransport::new(SimTransport::open().unwrap(), control.clone());
         let gate = Gate {
-            inner: FaultyTransport::new(SimTransport::open().unwrap(), control.clone()),
             state: Arc::clone(&state),
             key_side: Arc::clone(&key_side),
             control,
         };
-        let (engine, registry) = sim_engine(Box::new(gate));
+        let (engine, registry) = sim_engine(Box::new(Tapped::new(faulty, gate)));
         Rig {
             engine,
             registry,

@@ -461,9 +461,8 @@ mod whole_verification {
     use tollgate::engine::device::drivers::abi::{self, Opcode};
     use tollgate::engine::device::drivers::backends::sim::{memory::LinkModel, SimTransport};
     use tollgate::engine::device::drivers::batch::{self, MinPkItem};
-    use tollgate::engine::device::drivers::transport::fault::Fault;
     use tollgate::engine::device::drivers::{
-        codec, Device, DeviceConfig, Manifest, RegisterAccess, TransportError,
+        codec, Device, DeviceConfig, Manifest, RegisterAccess, Tap, Tapped, TransportError,
     };
     use tollgate_bench::PerRound;
     use tollgate_microcode::reference::hash_to_field;
@@ -483,52 +482,47 @@ mod whole_verification {
         Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
     }
 
-    /// The simulator behind a stopwatch: the CPU time its register accesses and clock
+    /// A stopwatch in front of the simulator: the CPU time its register accesses and clock
     /// advances take is the simulation's; the rest of a call's CPU time is the host's.
-    struct Stopwatch<T> {
-        inner: T,
+    struct Stopwatch {
         spent: Arc<Mutex<Duration>>,
     }
 
-    impl<T> Stopwatch<T> {
-        fn timed<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R {
+    impl Stopwatch {
+        fn timed<R>(&mut self, f: impl FnOnce() -> R) -> R {
             let start = thread_cpu();
-            let r = f(&mut self.inner);
+            let r = f();
             *self.spent.lock().expect("not poisoned") += thread_cpu() - start;
             r
         }
     }
 
-    impl<T: RegisterAccess> RegisterAccess for Stopwatch<T> {
-        fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
-            self.timed(|t| t.read32(addr))
+    impl Tap for Stopwatch {
+        fn read32(
+            &mut self,
+            inner: &mut dyn RegisterAccess,
+            addr: u32,
+        ) -> Result<u32, TransportError> {
+            self.timed(|| inner.read32(addr))
         }
-        fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
-            self.timed(|t| t.write32(addr, value))
+        fn write32(
+            &mut self,
+            inner: &mut dyn RegisterAccess,
+            addr: u32,
+            value: u32,
+        ) -> Result<(), TransportError> {
+            self.timed(|| inner.write32(addr, value))
         }
-        fn idle(&mut self, cycles: u32, pause: Duration) -> Result<(), TransportError> {
-            self.timed(|t| t.idle(cycles, pause))
+        fn idle(
+            &mut self,
+            inner: &mut dyn RegisterAccess,
+            cycles: u32,
+            pause: Duration,
+        ) -> Result<(), TransportError> {
+            self.timed(|| inner.idle(cycles, pause))
         }
-        fn full_reset(&mut self) -> Result<(), TransportError> {
-            self.timed(|t| t.full_reset())
-        }
-        fn cycles(&self) -> Option<u64> {
-            self.inner.cycles()
-        }
-        fn backend(&self) -> &'static str {
-            self.inner.backend()
-        }
-        fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
-            self.inner.dma_map(bytes)
-        }
-        fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-            self.inner.dma_write(offset, bytes)
-        }
-        fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
-            self.inner.dma_read(offset, out)
-        }
-        fn arm_job_fault(&mut self, fault: Option<Fault>) -> bool {
-            self.inner.arm_job_fault(fault)
+        fn full_reset(&mut self, inner: &mut dyn RegisterAccess) -> Result<(), TransportError> {
+            self.timed(|| inner.full_reset())
         }
     }
 
@@ -569,10 +563,12 @@ mod whole_verification {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let manifest = Manifest::load(&Manifest::path_in(&root, abi::VERIFY_DESIGN))?;
         let sim = SimTransport::open_design(abi::VERIFY_DESIGN, LinkModel::default())?;
-        let transport = Stopwatch {
-            inner: sim,
-            spent: spent.clone(),
-        };
+        let transport = Tapped::new(
+            sim,
+            Stopwatch {
+                spent: spent.clone(),
+            },
+        );
         // Few polls (the device's cycles come from its completions, not from the polls):
         // each poll's bookkeeping would otherwise count as the host's.
         let config = DeviceConfig {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tollgate_abi::regs;
 use tracing::warn;
 
+use super::tap::{Tap, Tapped};
 use super::{RegisterAccess, TransportError};
 
 /// A kind of misbehaviour.
@@ -182,17 +183,9 @@ impl FaultControl {
 }
 
 /// A transport that misbehaves as its [`FaultControl`] says, around a real one.
-pub struct FaultyTransport<T> {
-    inner: T,
-    control: Arc<FaultControl>,
-}
+pub type FaultyTransport<T> = Tapped<T, Arc<FaultControl>>;
 
-impl<T: RegisterAccess> FaultyTransport<T> {
-    /// Wraps `inner`; faults come from `control`.
-    pub fn new(inner: T, control: Arc<FaultControl>) -> FaultyTransport<T> {
-        FaultyTransport { inner, control }
-    }
-
+impl FaultControl {
     fn slow_down(&self) {
         // A slow fault delays every MMIO access while armed, job or not (a sick link). Under
         // ABI 2 every word crossed as MMIO; under ABI 3 only doorbells and registers do, and
@@ -202,67 +195,39 @@ impl<T: RegisterAccess> FaultyTransport<T> {
         if let Some(FaultSpec {
             fault: Fault::Slow(delay),
             ..
-        }) = self.control.armed()
+        }) = self.armed()
         {
             std::thread::sleep(delay);
         }
     }
 }
 
-impl<T: RegisterAccess> RegisterAccess for FaultyTransport<T> {
-    fn read32(&mut self, addr: u32) -> Result<u32, TransportError> {
+/// The control as the tap of a [`FaultyTransport`]: it slows the register accesses and arms
+/// the device-side faults at each doorbell.
+impl Tap for Arc<FaultControl> {
+    fn read32(&mut self, inner: &mut dyn RegisterAccess, addr: u32) -> Result<u32, TransportError> {
         self.slow_down();
-        self.inner.read32(addr)
+        inner.read32(addr)
     }
 
-    fn write32(&mut self, addr: u32, value: u32) -> Result<(), TransportError> {
+    fn write32(
+        &mut self,
+        inner: &mut dyn RegisterAccess,
+        addr: u32,
+        value: u32,
+    ) -> Result<(), TransportError> {
         self.slow_down();
         if addr == regs::SQ_TAIL {
-            let fault = self
-                .control
-                .take_for_job()
-                .filter(|f| !matches!(f, Fault::Slow(_)));
-            if !self.inner.arm_job_fault(fault) {
+            let fault = self.take_for_job().filter(|f| !matches!(f, Fault::Slow(_)));
+            if !inner.arm_job_fault(fault) {
                 warn!(
                     ?fault,
-                    backend = self.inner.backend(),
+                    backend = inner.backend(),
                     "fault cannot be injected here"
                 );
             }
         }
-        self.inner.write32(addr, value)
-    }
-
-    fn idle(&mut self, cycles: u32, pause: Duration) -> Result<(), TransportError> {
-        self.inner.idle(cycles, pause)
-    }
-
-    fn full_reset(&mut self) -> Result<(), TransportError> {
-        self.inner.full_reset()
-    }
-
-    fn cycles(&self) -> Option<u64> {
-        self.inner.cycles()
-    }
-
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
-    fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
-        self.inner.dma_map(bytes)
-    }
-
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        self.inner.dma_write(offset, bytes)
-    }
-
-    fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
-        self.inner.dma_read(offset, out)
-    }
-
-    fn arm_job_fault(&mut self, fault: Option<Fault>) -> bool {
-        self.inner.arm_job_fault(fault)
+        inner.write32(addr, value)
     }
 }
 

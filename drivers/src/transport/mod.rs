@@ -5,6 +5,7 @@
 //! memory port under Verilator).
 
 pub mod fault;
+pub mod tap;
 
 use std::time::Duration;
 
