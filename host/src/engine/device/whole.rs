@@ -9,7 +9,9 @@
 //! Trust, as on the blinding path: a device "invalid" is confirmed on the CPU, a device
 //! rejection of a signature (not a point of G2) is confirmed by the CPU's own decoding of that
 //! signature, a sample of "valid" batches is re-verified, and the canary makes a device that
-//! skips, alters or short-cuts work fail the check. A failed check the CPU does not confirm
+//! skips, alters or short-cuts work fail the check; the decoding job's negative canary
+//! (super::negative), which the device must reject, catches a device that accepts encodings
+//! off the curve or off the subgroup in every batch, not only in the sampled ones. A failed check the CPU does not confirm
 //! condemns the device (counted as a canary failure: only the canary can fail a batch of
 //! valid items); one it confirms is audited (super::audit::lanes_hold), so that a device
 //! fault hidden behind a batch's bad items is caught too.
