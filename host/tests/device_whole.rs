@@ -207,8 +207,21 @@ fn a_device_accepting_every_decoding_fails_the_negative_canary() {
             "decode-accepts",
         ],
     );
-    let got = answers(&sim, &requests);
-    assert_same(&expected, &got, &sim, "decode-accepts");
+    // The valid batch alone: nothing but the negative canary can catch the fault here.
+    let only = |name: &str| -> BTreeMap<_, _> {
+        expected
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(n, a)| (n.clone(), a.clone()))
+            .collect()
+    };
+    let got = answers(&sim, &requests[..1]);
+    assert_same(
+        &only("valid batch"),
+        &got,
+        &sim,
+        "decode-accepts, valid batch",
+    );
     // Off-subgroup class: the device's point is refused as the canary's (a canary failure);
     // off-curve class: its root is not on the curve, refused by the driver. Both: bad_result.
     let caught = metric(
@@ -216,4 +229,10 @@ fn a_device_accepting_every_decoding_fails_the_negative_canary() {
         &sample("tollgate_fallbacks_total", "reason", "bad_result"),
     );
     assert!(caught >= 1.0, "not caught ({})", device_report(&sim));
+    let got = answers(&sim, &requests[1..]);
+    let mixed: BTreeMap<_, _> = expected
+        .into_iter()
+        .filter(|(name, _)| name == "mixed batch")
+        .collect();
+    assert_same(&mixed, &got, &sim, "decode-accepts, mixed batch");
 }
