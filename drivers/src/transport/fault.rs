@@ -288,6 +288,7 @@ mod tests {
             "outside,jobs=3",
             "scalars-one",
             "drop-item,jobs=2",
+            "decode-accepts",
         ] {
             let spec: FaultSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
