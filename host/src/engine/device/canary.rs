@@ -575,6 +575,27 @@ mod tests {
     }
 
     #[test]
+    fn the_lane_canary_alone_is_an_invalid_item_that_its_target_cancels() {
+        let canary = LaneCanary::new(DST, 0).unwrap();
+        // Invalid on its own (key (k + d)·g₁, signature k·H(m)): a device that checked it as
+        // an item would say so, like any bad item's.
+        let key = min_pk::PublicKey::from(*canary.key());
+        let signature = min_pk::Signature::from(*canary.signature());
+        let verified = signature.verify(true, canary.message(), DST, &[], &key, true);
+        assert_eq!(verified, blst::BLST_ERROR::BLST_VERIFY_FAIL);
+        // Its lanes alone, blinded by r, finish to 1 with the target; with another r, not.
+        let lanes = |r: u64| {
+            let hash = blst_p2_affine::hash_mul(DST, canary.message(), &one());
+            let mut minus_g1 = unsafe { *blst::blst_p1_affine_generator() };
+            unsafe { blst_fp_cneg(&mut minus_g1.y, &minus_g1.y, true) };
+            blst_fp12::miller_loop(&hash, &mul_g1(canary.key(), r))
+                * blst_fp12::miller_loop(&msm_g2(&[*canary.signature()], &[r]), &minus_g1)
+        };
+        assert!(canary.holds(&lanes(canary.scalar)));
+        assert!(!canary.holds(&lanes(canary.scalar ^ 1)));
+    }
+
+    #[test]
     fn the_lane_canary_holds_for_exactly_an_honest_device_on_a_valid_batch() {
         assert!(lane_product(false, Device::Honest));
         assert!(!lane_product(true, Device::Honest));
