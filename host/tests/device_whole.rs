@@ -5,7 +5,8 @@
 //! and a random batch with bad items of every kind (wrong message, infinity, off the curve,
 //! off the subgroup: those two with their documented codes through the deferred path); /metrics
 //! shows the device's stages ran; each well-formed-but-wrong fault (`corrupt`, `scalars-one`,
-//! `drop-item`) is caught (fallback counted) with every verdict right.
+//! `drop-item`) is caught (fallback counted) with every verdict right, and a device that
+//! accepts every decoding (`decode-accepts`) is caught by the decoding job's negative canary.
 //!
 //! Simulation costs ~30k cycles per item on the device (~1 s each at ~35k cycles/s), so the
 //! batches are small, one server serves each test, and only one simulator runs at a time
@@ -170,4 +171,68 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
             assert_eq!(canary, 0.0, "{fault}: caught by the canary, not the audit");
         }
     }
+}
+
+#[test]
+fn a_device_accepting_every_decoding_fails_the_negative_canary() {
+    // `decode-accepts`: every DecodeG2 result says "on the curve, in G2". A batch of valid
+    // items alone then verifies as before (their residues are zero anyway): only the decoding
+    // job's negative canary, which the device must reject, shows the fault. The valid batch
+    // goes first, so nothing else can have caught it.
+    let valid: Vec<Value> = (0..4u64)
+        .map(|i| {
+            signed_item(
+                Suite::default(),
+                &key(80 + i),
+                format!("accepts {i}").as_bytes(),
+            )
+        })
+        .collect();
+    let requests = vec![
+        (
+            "valid batch".to_string(),
+            "/v1/verify",
+            json!({ "items": valid }),
+        ),
+        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
+    ];
+    let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
+    let _simulator = simulator();
+    let sim = sim_server_of(
+        2,
+        &[
+            "--device-reverify-fraction",
+            "0",
+            "--inject-fault",
+            "decode-accepts",
+        ],
+    );
+    // The valid batch alone: nothing but the negative canary can catch the fault here.
+    let only = |name: &str| -> BTreeMap<_, _> {
+        expected
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(n, a)| (n.clone(), a.clone()))
+            .collect()
+    };
+    let got = answers(&sim, &requests[..1]);
+    assert_same(
+        &only("valid batch"),
+        &got,
+        &sim,
+        "decode-accepts, valid batch",
+    );
+    // Off-subgroup class: the device's point is refused as the canary's (a canary failure);
+    // off-curve class: its root is not on the curve, refused by the driver. Both: bad_result.
+    let caught = metric(
+        &sim,
+        &sample("tollgate_fallbacks_total", "reason", "bad_result"),
+    );
+    assert!(caught >= 1.0, "not caught ({})", device_report(&sim));
+    let got = answers(&sim, &requests[1..]);
+    let mixed: BTreeMap<_, _> = expected
+        .into_iter()
+        .filter(|(name, _)| name == "mixed batch")
+        .collect();
+    assert_same(&mixed, &got, &sim, "decode-accepts, mixed batch");
 }

@@ -12,7 +12,8 @@
 //! whole-path canary (`LaneCanary::new`, per batch), the driver's host work on the device's
 //! results (a compressed x to words and y's sign, each projective G1 and G2 result normalised,
 //! the lanes' Fp12 values read), the lanes' product and the one final exponentiation per batch
-//! (`LaneCanary::holds`); against the CPU service's decoding (`decode_signature`) and its
+//! (`LaneCanary::holds`), the decoding job's negative canary (`NegativeCanary::new`, per
+//! batch); against the CPU service's decoding (`decode_signature`) and its
 //! engine's batch check (`CpuEngine::verify_batch`), per item.
 //!
 //! Run: `cargo run --release -p tollgate-bench --bin canary_cost --no-default-features
@@ -25,7 +26,9 @@ use clap::Parser;
 use rand_core::{OsRng, RngCore};
 use tollgate::codec::{decode_public_key, decode_signature, ItemSignature, PublicKey, Signature};
 use tollgate::engine::device::drivers::codec;
-use tollgate::engine::device::{hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary};
+use tollgate::engine::device::{
+    hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary, NegativeCanary,
+};
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::Suite;
 use tollgate_bench::{load_average, median};
@@ -167,13 +170,100 @@ fn projective_words(limbs: &[[u64; 6]]) -> Vec<u32> {
         .collect()
 }
 
+/// Where the lane canary's time goes: each blst operation it is made of, once (a 255-bit
+/// scalar each), with the one the key-side Δ removed (d·g₂).
+fn canary_parts(args: &Args) {
+    use blst::*;
+    let mut ikm = [0u8; 32];
+    OsRng.fill_bytes(&mut ikm);
+    let mut s = blst_scalar::default();
+    unsafe { blst_keygen(&mut s, ikm.as_ptr(), 32, [].as_ptr(), 0) };
+    let message = [7u8; 32];
+    let (mut out2, mut out1) = (blst_p2::default(), blst_p1::default());
+    let h2g = || unsafe {
+        let mut h = blst_p2::default();
+        blst_hash_to_g2(
+            &mut h,
+            message.as_ptr(),
+            32,
+            DST.as_ptr(),
+            DST.len(),
+            [].as_ptr(),
+            0,
+        );
+        h
+    };
+    let hash = h2g();
+    let mut hash_affine = blst_p2_affine::default();
+    unsafe { blst_p2_to_affine(&mut hash_affine, &hash) };
+    let g1 = unsafe { *blst_p1_affine_generator() };
+    let us = |f: &mut dyn FnMut()| 1e3 * time(args.repeat, f);
+    let parts = [
+        (
+            "hash_to_g2 of the message (H(m))",
+            us(&mut || {
+                std::hint::black_box(h2g());
+            }),
+        ),
+        (
+            "k·H(m): G2 variable-base multiplication",
+            us(&mut || unsafe {
+                blst_sign_pk_in_g1(&mut out2, &hash, &s);
+            }),
+        ),
+        (
+            "d·g₂: G2 fixed-base multiplication (old design only; removed)",
+            us(&mut || unsafe {
+                blst_sk_to_pk_in_g2(&mut out2, &s);
+            }),
+        ),
+        (
+            "s·g₁: G1 fixed-base multiplication (two per canary: key, correction)",
+            us(&mut || unsafe {
+                blst_sk_to_pk_in_g1(&mut out1, &s);
+            }),
+        ),
+        (
+            "Miller loop ML(H(m), ·) (old: ML(g₂, ·))",
+            us(&mut || {
+                std::hint::black_box(blst_fp12::miller_loop(&hash_affine, &g1));
+            }),
+        ),
+        (
+            "compress the signature",
+            us(&mut || {
+                std::hint::black_box(min_pk::Signature::from(hash_affine).compress());
+            }),
+        ),
+        (
+            "LaneCanary::new (all of it, new design)",
+            us(&mut || {
+                std::hint::black_box(LaneCanary::new(DST, 128).unwrap());
+            }),
+        ),
+        (
+            "NegativeCanary::new (the decoding job's negative canary)",
+            us(&mut || {
+                std::hint::black_box(NegativeCanary::new(128).unwrap());
+            }),
+        ),
+    ];
+    println!("| canary part | µs |");
+    println!("|---|---|");
+    for (part, cost) in parts {
+        println!("| {part} | {cost:.0} |");
+    }
+    println!();
+}
+
 /// The whole path's host share per item against the CPU service's, in the same run.
 fn whole_path(args: &Args) {
     let suite = Suite::default();
+    canary_parts(args);
     println!(
-        "| n | screen, µs/item | hash_to_field, µs/item | canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
+        "| n | screen, µs/item | hash_to_field, µs/item | canary, µs/batch | negative canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &args.batches {
         let b = batch(n);
         let compressed: Vec<Vec<u8>> = b
@@ -196,6 +286,10 @@ fn whole_path(args: &Args) {
         let canary_us = 1e3
             * time(args.repeat, || {
                 std::hint::black_box(LaneCanary::new(DST, n).unwrap());
+            });
+        let negative_us = 1e3
+            * time(args.repeat, || {
+                std::hint::black_box(NegativeCanary::new(n).unwrap());
             });
         // What the driver does on the host (drivers::batch): per signature its x words, the
         // residues read and y's sign picked; each stage's projective points normalised (one
@@ -263,7 +357,7 @@ fn whole_path(args: &Args) {
                 let product = values.iter().fold(blst_fp12::default(), |acc, v| acc * *v);
                 std::hint::black_box(canary.holds(&product));
             });
-        let host = screen + h2f + driver + (canary_us + finish) / n as f64;
+        let host = screen + h2f + driver + (canary_us + negative_us + finish) / n as f64;
         // The CPU service: decoding at parse time, then its engine's batch check.
         let decode = per_item(time(args.repeat, || {
             for bytes in &compressed {
@@ -290,7 +384,7 @@ fn whole_path(args: &Args) {
         }));
         let cpu = decode + check;
         println!(
-            "| {n} | {screen:.2} | {h2f:.2} | {canary_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
+            "| {n} | {screen:.2} | {h2f:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
             cpu / host
         );
     }

@@ -44,6 +44,9 @@ pub enum Fault {
     /// A well-formed but wrong answer: the device reads item 1's input (scalar and point) in
     /// place of item 0's (jobs with scalars), so item 0 never enters the result.
     ItemDropped,
+    /// A well-formed but wrong answer: a DecodeG2 job's curve and subgroup residues come back
+    /// zero, so the device accepts every x as the x of a point of G2 (a skipped check).
+    DecodeAcceptsAll,
 }
 
 /// A fault and for how many jobs it lasts.
@@ -59,7 +62,7 @@ pub struct FaultSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultSpecError {
     /// Unknown fault name.
-    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice, outside, scalars-one or drop-item")]
+    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice, outside, scalars-one, drop-item or decode-accepts")]
     UnknownFault(String),
     /// Malformed `key=value` option.
     #[error("bad fault option {0:?}: expected jobs=N or delay_us=N")]
@@ -70,7 +73,7 @@ impl FromStr for FaultSpec {
     type Err = FaultSpecError;
 
     /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default
-    /// 2 ms), dma-read, lost, twice, outside, scalars-one, drop-item.
+    /// 2 ms), dma-read, lost, twice, outside, scalars-one, drop-item, decode-accepts.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.split(',');
         let kind = parts.next().unwrap_or_default().trim();
@@ -106,6 +109,7 @@ impl FromStr for FaultSpec {
             "outside" => Fault::DescriptorOutside,
             "scalars-one" => Fault::ScalarsIgnored,
             "drop-item" => Fault::ItemDropped,
+            "decode-accepts" => Fault::DecodeAcceptsAll,
             other => return Err(FaultSpecError::UnknownFault(other.to_string())),
         };
         Ok(FaultSpec { fault, jobs })
@@ -125,6 +129,7 @@ impl fmt::Display for FaultSpec {
             Fault::DescriptorOutside => write!(f, "outside")?,
             Fault::ScalarsIgnored => write!(f, "scalars-one")?,
             Fault::ItemDropped => write!(f, "drop-item")?,
+            Fault::DecodeAcceptsAll => write!(f, "decode-accepts")?,
         }
         if let Some(jobs) = self.jobs {
             write!(f, ",jobs={jobs}")?;
@@ -248,6 +253,7 @@ mod tests {
             "outside,jobs=3",
             "scalars-one",
             "drop-item,jobs=2",
+            "decode-accepts",
         ] {
             let spec: FaultSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

@@ -104,6 +104,9 @@ pub struct HostMemory {
     loading: Option<Fault>,
     /// The faults of the fetched jobs not yet completed, oldest first.
     jobs: VecDeque<Option<Fault>>,
+    /// The output regions (address, bytes, rounds) of fetched DecodeG2 jobs under
+    /// [`Fault::DecodeAcceptsAll`], oldest first: their residues are zeroed at completion.
+    accepting: VecDeque<Option<(u64, usize, usize)>>,
     traffic: Traffic,
 }
 
@@ -125,6 +128,7 @@ impl HostMemory {
             armed: VecDeque::new(),
             loading: None,
             jobs: VecDeque::new(),
+            accepting: VecDeque::new(),
             traffic: Traffic::default(),
         }
     }
@@ -172,6 +176,7 @@ impl HostMemory {
         self.armed.clear();
         self.loading = None;
         self.jobs.clear();
+        self.accepting.clear();
         if full {
             self.reads.clear();
         }
@@ -210,6 +215,20 @@ impl HostMemory {
         if let Some(Some(fault @ (Fault::ScalarsIgnored | Fault::ItemDropped))) = descriptor {
             self.tamper_input(addr, fault);
         }
+        if let Some(Some(Fault::DecodeAcceptsAll)) = descriptor {
+            // One entry per such job (none for another opcode's), popped at its completion.
+            let region = self
+                .descriptor_at(addr)
+                .filter(|job| job.opcode == Opcode::DecodeG2 as u32)
+                .map(|job| {
+                    (
+                        job.out_addr,
+                        job.out_len as usize,
+                        job.rounds.max(1) as usize,
+                    )
+                });
+            self.accepting.push_back(region);
+        }
         let mut error = self.offset(addr).is_none();
         if error {
             self.traffic.violations += 1;
@@ -237,15 +256,9 @@ impl HostMemory {
     /// layout (`tollgate_abi::layout`) per round: every lane's scalar, then every lane's first
     /// coordinate element, and so on; the lane count follows from the descriptor's length.
     fn tamper_input(&mut self, descriptor_addr: u64, fault: Fault) {
-        let Some(at) = self.offset(descriptor_addr) else {
+        let Some(job) = self.descriptor_at(descriptor_addr) else {
             return;
         };
-        let mut words = [0u32; ENTRY_WORDS];
-        for (i, word) in words.iter_mut().enumerate() {
-            let bytes = &self.bytes[at + 4 * i..at + 4 * i + 4];
-            *word = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
-        }
-        let job = Descriptor::decode(&words);
         let Some(opcode) = Opcode::from_u32(job.opcode).filter(|op| op.has_scalars()) else {
             return;
         };
@@ -282,6 +295,38 @@ impl HostMemory {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The descriptor at `addr`, if it lies in the region.
+    fn descriptor_at(&self, addr: u64) -> Option<Descriptor> {
+        let at = self.offset(addr)?;
+        let mut words = [0u32; ENTRY_WORDS];
+        for (i, word) in words.iter_mut().enumerate() {
+            let bytes = &self.bytes[at + 4 * i..at + 4 * i + 4];
+            *word = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
+        }
+        Some(Descriptor::decode(&words))
+    }
+
+    /// [`Fault::DecodeAcceptsAll`] at the job's completion: its results' residue elements
+    /// (result elements 2..6 of each round: curve.c0, curve.c1, subgroup.c0, subgroup.c1;
+    /// the output stream holds every lane's element c of a round, then c + 1) set to zero.
+    fn accept_all(&mut self) {
+        let Some(Some((addr, len, rounds))) = self.accepting.pop_front() else {
+            return;
+        };
+        let Some(base) = self
+            .offset(addr)
+            .filter(|base| base + len <= self.bytes.len())
+        else {
+            return;
+        };
+        let elements = Opcode::DecodeG2.result_words() / FP_WORDS;
+        let group = len / (rounds * elements);
+        for round in 0..rounds {
+            let residues = base + (round * elements + 2) * group;
+            self.bytes[residues..residues + (elements - 2) * group].fill(0);
         }
     }
 
@@ -332,6 +377,7 @@ impl HostMemory {
         if completion {
             match self.jobs.pop_front().flatten() {
                 Some(Fault::CompletionLost) | Some(Fault::Hang) => return,
+                Some(Fault::DecodeAcceptsAll) => self.accept_all(),
                 Some(Fault::ErrorStatus) => {
                     let mut entry = CompletionEntry::decode(&entry_words(&beat));
                     entry.status = CompletionStatus::Failed as u32;

@@ -25,7 +25,8 @@ pub struct DeviceArgs {
     #[arg(long, env = "TOLLGATE_PCIE_DEVICE")]
     pub pcie_device: Option<String>,
     /// Inject a fault at the device transport: hang, corrupt, error or slow, or (sim) the DMA
-    /// faults dma-read, lost, twice or outside, with optional ",jobs=N" (only the next N
+    /// faults dma-read, lost, twice or outside, the wrong-answer faults scalars-one,
+    /// drop-item or decode-accepts, with optional ",jobs=N" (only the next N
     /// jobs) and ",delay_us=N" (slow). For testing the fallback.
     #[arg(long, env = "TOLLGATE_INJECT_FAULT")]
     pub inject_fault: Option<tollgate_drivers::FaultSpec>,
@@ -205,4 +206,39 @@ fn open_sim(design: &str) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, D
 #[cfg(not(feature = "sim"))]
 fn open_sim(_design: &str) -> Result<Box<dyn tollgate_drivers::RegisterAccess>, DeviceOpenError> {
     Err(DeviceOpenError::SimNotBuilt)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The defaults route a full default batch to the device, whole (issue #9: with default
+    //! settings the device never saw a batch when the batch size and the device minimum
+    //! disagreed).
+
+    use tollgate_abi::Opcode;
+
+    use super::super::whole::whole_path;
+    use super::*;
+    use crate::service::ServiceConfig;
+    use crate::suite::{Scheme, Suite, Variant};
+
+    #[test]
+    fn a_full_default_batch_goes_to_the_device_whole() {
+        let args = DeviceArgs::default();
+        let policy = args.policy().unwrap();
+        let full = ServiceConfig::default().max_batch_size;
+        assert_eq!(policy.min_batch, full);
+        // The default design is the verification design, which serves the min_pk stages
+        // (tollgate_abi: VERIFY_DESIGN serves Opcode::MIN_PK_BATCH).
+        assert_eq!(args.design(), tollgate_abi::VERIFY_DESIGN);
+        let pop = Suite::new(Scheme::Pop, Variant::MinPk);
+        assert!(whole_path(&Opcode::MIN_PK_BATCH, pop));
+        // And not for min_sig, nor on a design missing a stage.
+        assert!(!whole_path(
+            &Opcode::MIN_PK_BATCH,
+            Suite::new(Scheme::Pop, Variant::MinSig)
+        ));
+        assert!(!whole_path(&Opcode::MIN_PK_BATCH[1..], pop));
+        // The engine's rule (engine.rs verify_batch): a batch goes whole from min_batch up.
+        assert!(full >= policy.min_batch && full - 1 < policy.min_batch);
+    }
 }

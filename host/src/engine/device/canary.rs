@@ -16,12 +16,13 @@
 //! (a 64-bit k would fall to a kangaroo search of ~2³² steps).
 
 use blst::{
-    blst_fp12, blst_hash_to_g1, blst_hash_to_g2, blst_keygen, blst_p1, blst_p1_add_or_double,
-    blst_p1_affine, blst_p1_affine_is_equal, blst_p1_cneg, blst_p1_from_affine, blst_p1_to_affine,
-    blst_p2, blst_p2_add_or_double, blst_p2_affine, blst_p2_affine_compress,
-    blst_p2_affine_generator, blst_p2_affine_is_equal, blst_p2_cneg, blst_p2_from_affine,
+    blst_fp12, blst_fp_cneg, blst_hash_to_g1, blst_hash_to_g2, blst_keygen, blst_p1,
+    blst_p1_add_or_double, blst_p1_affine, blst_p1_affine_is_equal, blst_p1_cneg,
+    blst_p1_from_affine, blst_p1_to_affine, blst_p2, blst_p2_add_or_double, blst_p2_affine,
+    blst_p2_affine_compress, blst_p2_affine_is_equal, blst_p2_cneg, blst_p2_from_affine,
     blst_p2_to_affine, blst_scalar, blst_scalar_from_uint64, blst_sign_pk_in_g1,
-    blst_sign_pk_in_g2, blst_sk_mul_n_check, blst_sk_to_pk_in_g1, blst_sk_to_pk_in_g2, MultiPoint,
+    blst_sign_pk_in_g2, blst_sk_add_n_check, blst_sk_mul_n_check, blst_sk_to_pk_in_g1,
+    blst_sk_to_pk_in_g2, MultiPoint,
 };
 use rand_core::{OsRng, RngCore};
 use tollgate_abi::{G1_WORDS, G2_WORDS, SCALAR_WORDS};
@@ -184,6 +185,34 @@ fn times(a: &blst_scalar, r: u64) -> blst_scalar {
     product
 }
 
+/// H(m) under `dst` and s·H(m), affine: one hash for both.
+fn hash_and_multiple(
+    dst: &[u8],
+    message: &[u8],
+    s: &blst_scalar,
+) -> (blst_p2_affine, blst_p2_affine) {
+    let (mut hash, mut multiple) = (blst_p2::default(), blst_p2::default());
+    let (mut hash_affine, mut multiple_affine) =
+        (blst_p2_affine::default(), blst_p2_affine::default());
+    // SAFETY: valid pointers; message and tag are read for their lengths, the augmentation is
+    // empty (as the items' hash_to_field).
+    unsafe {
+        blst_hash_to_g2(
+            &mut hash,
+            message.as_ptr(),
+            message.len(),
+            dst.as_ptr(),
+            dst.len(),
+            [].as_ptr(),
+            0,
+        );
+        blst_sign_pk_in_g1(&mut multiple, &hash, s);
+        blst_p2_to_affine(&mut hash_affine, &hash);
+        blst_p2_to_affine(&mut multiple_affine, &multiple);
+    }
+    (hash_affine, multiple_affine)
+}
+
 /// The secrets of one canary, fresh from the OS CSPRNG.
 struct Draw {
     k: blst_scalar,
@@ -276,13 +305,26 @@ impl<K: CanaryPoint, S: CanaryPoint> Canary<K, S> {
     }
 }
 
-/// The canary of a whole-verification batch (min_pk, super::whole): the device decodes,
-/// hashes, blinds and pairs it like any item, so a faithful device's lane product carries the
-/// canary's e(r·k·g₁, H(m))·e(−g₁, r·(k·H(m) + Δ)) = e(g₁, g₂)^(−r·d), a value only the host
-/// knows. The host multiplies the product by `target` = ML(g₂, (r·d)·g₁) before the one final
-/// exponentiation: 1 iff the batch is valid. A device that drops the canary, ignores its
-/// scalar, alters its signature or returns constant lanes leaves e(g₁, g₂) to a power it
-/// cannot predict, and the check fails.
+/// The canary of a whole-verification batch (min_pk, super::whole), with its Δ on the key
+/// side: key (k + d)·g₁, a random message m, signature k·H(m) (k, d full-size random scalars),
+/// its own blinding scalar r, at a random position. The device decodes, hashes, blinds and
+/// pairs it like any item, so a faithful device's lane product carries the canary's
+/// e(r·(k + d)·g₁, H(m))·e(−g₁, r·k·H(m)) = e(g₁, H(m))^(r·d), a value only the host knows
+/// (the device would need d, hidden behind k in the key and k behind H(m) in the signature).
+/// The host multiplies the product by `target` = ML(H(m), (r·d)·(−g₁)) before the one final
+/// exponentiation: 1 iff the batch is valid.
+///
+/// Why it still holds with Δ moved from the signature (k·H(m) + d·g₂, target ML(g₂, (r·d)·g₁))
+/// to the key: the canary's contribution is again e(g₁, ·)^(r·d) for a secret full-size d and
+/// a point the device cannot predict, so a device that drops the canary (leaves
+/// e(g₁, H)^(−r·d) ≠ 1: H ≠ 0, r·d ≠ 0 mod q), ignores its scalar (leaves e(g₁, H)^(d·(1−r))),
+/// alters its signature or key (leaves the alteration's pairing), or returns constant lanes
+/// (must guess e(g₁, H)^(r·d)) fails the check but with probability ≈ 1/q. The device sees a
+/// key and a signature whose discrete logarithms are full-size and unrelated to each other,
+/// as those of any invalid item: it cannot tell the canary from the items. What changes is the
+/// host's cost: no d·g₂ (a full G2 multiplication) and no point addition; the Miller loop takes
+/// H(m), which the host computes anyway for k·H(m), in place of g₂ (measured: bench
+/// canary_cost --whole, "canary parts").
 pub struct LaneCanary {
     /// Its position among the batch's items.
     pub position: usize,
@@ -298,16 +340,21 @@ impl LaneCanary {
     /// A fresh canary for a batch of `items` items under the hash tag `dst`.
     pub fn new(dst: &[u8], items: usize) -> Result<Self, EngineError> {
         let draw = Draw::new(items)?;
-        let corrected = blst_p1_affine::base_mul(&times(&draw.d, draw.scalar));
-        // SAFETY: blst's generator is a static point.
-        let g2 = unsafe { *blst_p2_affine_generator() };
+        let (hash, signature) = hash_and_multiple(dst, &draw.message, &draw.k);
+        let mut key_scalar = blst_scalar::default();
+        // SAFETY: valid pointers. k + d mod q is zero with probability 1/q; the device does
+        // not check keys, and the check then fails: the batch falls back to the CPU.
+        unsafe { blst_sk_add_n_check(&mut key_scalar, &draw.k, &draw.d) };
+        let mut correction = blst_p1_affine::base_mul(&times(&draw.d, draw.scalar));
+        // SAFETY: valid field elements; −(x, y) = (x, −y).
+        unsafe { blst_fp_cneg(&mut correction.y, &correction.y, true) };
         Ok(LaneCanary {
             position: draw.position,
             scalar: draw.scalar,
             message: draw.message,
-            key: blst_p1_affine::base_mul(&draw.k),
-            signature: draw.signature(dst),
-            target: blst_fp12::miller_loop(&g2, &corrected),
+            key: blst_p1_affine::base_mul(&key_scalar),
+            signature,
+            target: blst_fp12::miller_loop(&hash, &correction),
         })
     }
 
@@ -525,6 +572,27 @@ mod tests {
         let mut s = blst_scalar::default();
         s.b[0] = 1;
         s
+    }
+
+    #[test]
+    fn the_lane_canary_alone_is_an_invalid_item_that_its_target_cancels() {
+        let canary = LaneCanary::new(DST, 0).unwrap();
+        // Invalid on its own (key (k + d)·g₁, signature k·H(m)): a device that checked it as
+        // an item would say so, like any bad item's.
+        let key = min_pk::PublicKey::from(*canary.key());
+        let signature = min_pk::Signature::from(*canary.signature());
+        let verified = signature.verify(true, canary.message(), DST, &[], &key, true);
+        assert_eq!(verified, blst::BLST_ERROR::BLST_VERIFY_FAIL);
+        // Its lanes alone, blinded by r, finish to 1 with the target; with another r, not.
+        let lanes = |r: u64| {
+            let hash = blst_p2_affine::hash_mul(DST, canary.message(), &one());
+            let mut minus_g1 = unsafe { *blst::blst_p1_affine_generator() };
+            unsafe { blst_fp_cneg(&mut minus_g1.y, &minus_g1.y, true) };
+            blst_fp12::miller_loop(&hash, &mul_g1(canary.key(), r))
+                * blst_fp12::miller_loop(&msm_g2(&[*canary.signature()], &[r]), &minus_g1)
+        };
+        assert!(canary.holds(&lanes(canary.scalar)));
+        assert!(!canary.holds(&lanes(canary.scalar ^ 1)));
     }
 
     #[test]

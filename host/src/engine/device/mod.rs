@@ -12,13 +12,14 @@
 //!   Π e(rᵢ·pkᵢ, H(mᵢ)) = e(g₁, S), the same equation blst's batch check evaluates.
 //!
 //! Every device batch carries a secret canary item (`canary`) whose contribution the host
-//! predicts, so that well-formed but wrong device answers are caught; every device "invalid"
+//! predicts, so that well-formed but wrong device answers are caught (on the whole path also
+//! a negative canary in every decoding job, which the device must reject); every device "invalid"
 //! is confirmed on the CPU, and a blinding-path batch the device fails has its device outputs
 //! recomputed on the CPU (`audit`).
 //!
 //! Modules: `engine` (the `Engine` implementation and the blinding path), `whole` (the whole
 //! path), `hash_to_field` (the host's share of hashing on the whole path), `canary` (the
-//! batch's canary item), `audit` (a failed batch's device outputs recomputed), `points` (the
+//! batch's canary item), `negative` (the decoding job's negative canary), `audit` (a failed batch's device outputs recomputed), `points` (the
 //! glue between blst points and the device's words), `pairing` (the CPU's share of a
 //! blinding-path batch check), `overlap` (that share run while the device computes), `health`
 //! (the device's lock, job accounting, taking it out of service and the prober that brings it
@@ -30,6 +31,7 @@ mod canary;
 mod engine;
 mod hash_to_field;
 mod health;
+mod negative;
 mod overlap;
 mod pairing;
 mod points;
@@ -48,6 +50,7 @@ use tracing::warn;
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
 pub use canary::{Canary, CanaryPoint, LaneCanary};
 pub use hash_to_field::hash_to_field;
+pub use negative::NegativeCanary;
 pub use overlap::{overlapped_check, KeysTo, Overlapped};
 pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
 

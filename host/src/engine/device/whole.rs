@@ -9,7 +9,9 @@
 //! Trust, as on the blinding path: a device "invalid" is confirmed on the CPU, a device
 //! rejection of a signature (not a point of G2) is confirmed by the CPU's own decoding of that
 //! signature, a sample of "valid" batches is re-verified, and the canary makes a device that
-//! skips, alters or short-cuts work fail the check. A failed check the CPU does not confirm
+//! skips, alters or short-cuts work fail the check; the decoding job's negative canary
+//! (super::negative), which the device must reject, catches a device that accepts encodings
+//! off the curve or off the subgroup in every batch, not only in the sampled ones. A failed check the CPU does not confirm
 //! condemns the device (counted as a canary failure: only the canary can fail a batch of
 //! valid items); one it confirms is audited (super::audit::lanes_hold), so that a device
 //! fault hidden behind a batch's bad items is caught too.
@@ -25,6 +27,7 @@ use super::super::{BatchVerdict, Engine, EngineError, SignedItem};
 use super::audit;
 use super::canary::LaneCanary;
 use super::hash_to_field::hash_to_field;
+use super::negative::NegativeCanary;
 use super::points::blinding_scalars;
 use super::DeviceEngine;
 use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
@@ -59,7 +62,7 @@ struct Found {
 impl DeviceEngine {
     /// Whether `suite`'s batches go to the device whole.
     pub(super) fn whole_path(&self, suite: Suite) -> bool {
-        suite.variant == Variant::MinPk && self.serves(&Opcode::MIN_PK_BATCH)
+        whole_path(&self.serves, suite)
     }
 
     /// A min_pk batch on the whole path, the CPU behind every answer it cannot trust.
@@ -156,7 +159,13 @@ impl DeviceEngine {
                 signature: Lane::Compressed(&canary_bytes),
             },
         );
-        let entries = match self.decode(device, items, entries, &mut rejected) {
+        let negative = NegativeCanary::new(
+            entries
+                .iter()
+                .filter(|entry| matches!(entry.signature, Lane::Compressed(_)))
+                .count(),
+        )?;
+        let entries = match self.decode(device, items, entries, &negative, &mut rejected) {
             Ok(entries) => entries,
             Err(reason) => return Ok(Err(reason)),
         };
@@ -200,22 +209,25 @@ impl DeviceEngine {
 
     /// Decodes the entries' compressed signatures on the device. A rejected item's signature
     /// is decoded on the CPU too: its error is then the CPU's (the one the API documents) and
-    /// the item leaves the batch; a signature the CPU accepts, or a rejected canary, means the
-    /// device is wrong.
+    /// the item leaves the batch; a signature the CPU accepts, a rejected canary, or a
+    /// negative canary (super::negative) not rejected as its class says, means the device is
+    /// wrong.
     fn decode<'a>(
         &self,
         device: &mut Device,
         items: &[&SignedItem],
         entries: Vec<Entry<'a, Lane<'a>>>,
+        negative: &NegativeCanary,
         rejected: &mut Vec<(usize, ItemError)>,
     ) -> Result<Vec<Entry<'a, blst_p2_affine>>, FallbackReason> {
-        let compressed: Vec<&[u8]> = entries
+        let mut compressed: Vec<&[u8]> = entries
             .iter()
             .filter_map(|entry| match entry.signature {
                 Lane::Compressed(bytes) => Some(bytes),
                 Lane::Point(_) => None,
             })
             .collect();
+        compressed.insert(negative.position, &negative.bytes);
         // The driver reports no stage for decoding: its cost is the device's busy cycles.
         let before = device.counters().ok();
         let decoded = batch::decode_signatures(device, &compressed)
@@ -231,6 +243,12 @@ impl DeviceEngine {
         }
         if decoded.len() != compressed.len() {
             return Err(self.caught(device, FallbackReason::BadResult, "decoding lost items"));
+        }
+        let mut decoded = decoded;
+        if !matches!(decoded.remove(negative.position), Err(r) if r == negative.rejection) {
+            self.shared.metrics.canary_failures.inc();
+            let what = "device did not reject the negative canary as it must";
+            return Err(self.caught(device, FallbackReason::BadResult, what));
         }
         let mut decoded = decoded.into_iter();
         let mut points = Vec::with_capacity(entries.len());
@@ -282,6 +300,11 @@ impl DeviceEngine {
             other => self.caught(device, FallbackReason::BadResult, &other.to_string()),
         }
     }
+}
+
+/// Whether `suite`'s batches go whole to a device whose design serves `serves`.
+pub(super) fn whole_path(serves: &[Opcode], suite: Suite) -> bool {
+    suite.variant == Variant::MinPk && Opcode::MIN_PK_BATCH.iter().all(|op| serves.contains(op))
 }
 
 /// Whether the CPU refused a signature the device decoded (a point off the curve or the
