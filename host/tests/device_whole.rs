@@ -23,6 +23,33 @@ use common::{key, signed_item, vectors_dir, Server};
 use serde_json::{json, Value};
 use tollgate::suite::Suite;
 
+/// Items of the mixed batch, and of the valid batches beside it. The servers of those batches
+/// send the device batches of this many items or more: one device pass (one round of every
+/// stage, ~1.0M cycles) per request, its bisection's halves on the CPU. Smaller halves would
+/// each cost the device a whole round again.
+const WHOLE_BATCH: usize = 7;
+
+/// Simulated cycles one request may take on the whole path: one pass, measured 1,024,226
+/// cycles for up to 31 items (bench/RESULTS.md "The whole min_pk batch check on one device"),
+/// and the prober's job after a fault.
+const WHOLE_REQUEST_CYCLES: f64 = 1_200_000.0;
+
+/// A whole-path sim server of the default design (`extra`: more flags), reverification off
+/// so that every device verdict stands on its own.
+fn whole_server(min_batch: usize, extra: &[&str]) -> Server {
+    let mut args = vec!["--device-reverify-fraction", "0"];
+    args.extend_from_slice(extra);
+    sim_server_of(min_batch, WHOLE_REQUEST_CYCLES, &args)
+}
+
+/// A /v1/verify body of [`WHOLE_BATCH`] valid items, keys from `first_key` on.
+fn valid_batch(first_key: u64, label: &str) -> Value {
+    let items: Vec<Value> = (first_key..first_key + WHOLE_BATCH as u64)
+        .map(|i| signed_item(Suite::default(), &key(i), format!("{label} {i}").as_bytes()))
+        .collect();
+    json!({ "items": items })
+}
+
 /// The signature of the suite's deserialization_G2 case `file`.
 fn g2_vector(file: &str) -> Value {
     let path = vectors_dir().join("deserialization_G2").join(file);
@@ -30,12 +57,12 @@ fn g2_vector(file: &str) -> Value {
     case["input"]["signature"].clone()
 }
 
-/// A batch of 7 items: valid ones, and a wrong message, the identity, a signature off the
+/// A batch of [`WHOLE_BATCH`] items: valid ones, and a wrong message, the identity, a signature off the
 /// curve and one off the subgroup (canonical encodings: only the device's decoding refuses
 /// them).
 fn mixed_batch() -> Value {
     let suite = Suite::default();
-    let mut items: Vec<Value> = (0..7u64)
+    let mut items: Vec<Value> = (0..WHOLE_BATCH as u64)
         .map(|i| signed_item(suite, &key(40 + i), format!("whole {i}").as_bytes()))
         .collect();
     items[1]["message"] = json!("0x0badbeef");
@@ -66,7 +93,7 @@ fn requests() -> Vec<(String, &'static str, Value)> {
 fn cpu_answers(requests: &[(String, &'static str, Value)]) -> BTreeMap<String, (u16, Value)> {
     let expected = answers(&Server::start(&["--backend", "cpu"]), requests);
     let mixed = &expected["mixed batch"].1["results"];
-    let codes: Vec<&Value> = (0..7).map(|i| &mixed[i]["error"]).collect();
+    let codes: Vec<&Value> = (0..WHOLE_BATCH).map(|i| &mixed[i]["error"]).collect();
     let none = Value::Null;
     assert_eq!(
         codes,
@@ -94,9 +121,14 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
     let requests = requests();
     let expected = cpu_answers(&requests);
     let _simulator = simulator();
-    // Default design and reverification off: every device verdict stands on its own.
-    let sim = sim_server_of(2, &["--device-reverify-fraction", "0"]);
-    let got = answers(&sim, &requests);
+    // The suite's batches have 2 or 3 items: each is one device pass.
+    let (mixed, vectors) = requests.split_last().expect("the mixed batch is last");
+    let sim = whole_server(2, &[]);
+    let mut got = answers(&sim, vectors);
+    got.extend(answers(
+        &whole_server(WHOLE_BATCH, &[]),
+        std::slice::from_ref(mixed),
+    ));
     assert_same(&expected, &got, &sim, "whole path vs cpu");
     for opcode in [
         "DecodeG2",
@@ -127,15 +159,6 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
 
 #[test]
 fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
-    let valid: Vec<Value> = (0..4u64)
-        .map(|i| {
-            signed_item(
-                Suite::default(),
-                &key(60 + i),
-                format!("fault {i}").as_bytes(),
-            )
-        })
-        .collect();
     // The mixed batch first: the device's first batch fails anyway (its bad items), the CPU
     // confirms that, and only the audit of the device's lanes can catch the fault there.
     let requests = vec![
@@ -143,16 +166,13 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
         (
             "valid batch".to_string(),
             "/v1/verify",
-            json!({ "items": valid }),
+            valid_batch(60, "fault"),
         ),
     ];
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     let _simulator = simulator();
     for fault in ["corrupt", "scalars-one", "drop-item"] {
-        let sim = sim_server_of(
-            2,
-            &["--device-reverify-fraction", "0", "--inject-fault", fault],
-        );
+        let sim = whole_server(WHOLE_BATCH, &["--inject-fault", fault]);
         let got = answers(&sim, &requests);
         assert_same(&expected, &got, &sim, fault);
         let caught: f64 = ["bad_result", "disagreement"]
@@ -179,34 +199,17 @@ fn a_device_accepting_every_decoding_fails_the_negative_canary() {
     // items alone then verifies as before (their residues are zero anyway): only the decoding
     // job's negative canary, which the device must reject, shows the fault. The valid batch
     // goes first, so nothing else can have caught it.
-    let valid: Vec<Value> = (0..4u64)
-        .map(|i| {
-            signed_item(
-                Suite::default(),
-                &key(80 + i),
-                format!("accepts {i}").as_bytes(),
-            )
-        })
-        .collect();
     let requests = vec![
         (
             "valid batch".to_string(),
             "/v1/verify",
-            json!({ "items": valid }),
+            valid_batch(80, "accepts"),
         ),
         ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
     ];
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     let _simulator = simulator();
-    let sim = sim_server_of(
-        2,
-        &[
-            "--device-reverify-fraction",
-            "0",
-            "--inject-fault",
-            "decode-accepts",
-        ],
-    );
+    let sim = whole_server(WHOLE_BATCH, &["--inject-fault", "decode-accepts"]);
     // The valid batch alone: nothing but the negative canary can catch the fault here.
     let only = |name: &str| -> BTreeMap<_, _> {
         expected

@@ -42,13 +42,14 @@ const REQUEST_CYCLES: f64 = 600_000.0;
 /// tests and builds share the cores).
 const LOAD_MARGIN: f64 = 4.0;
 
-/// The request deadline of a sim server: [`REQUEST_CYCLES`] at the simulator's speed on this
-/// machine, measured once (a one-round ScalarMulG1 job, ~52k cycles, on the Verilated top
-/// level), times [`LOAD_MARGIN`]; never below the service's default, and below the test
-/// client's 120 s timeout (tests/common) so that a late answer fails as a 503, not a hangup.
-fn request_deadline_ms() -> u64 {
-    static DEADLINE: OnceLock<u64> = OnceLock::new();
-    *DEADLINE.get_or_init(|| {
+/// The request deadline of a sim server whose requests run up to `cycles` simulated cycles:
+/// that many at the simulator's speed on this machine, measured once (a one-round ScalarMulG1
+/// job, ~52k cycles, on the Verilated top level), times [`LOAD_MARGIN`]; never below the
+/// service's default, and below the test client's 120 s timeout (tests/common) so that a late
+/// answer fails as a 503, not a hangup.
+fn request_deadline_ms(cycles: f64) -> u64 {
+    static SPEED: OnceLock<f64> = OnceLock::new();
+    let per_second = *SPEED.get_or_init(|| {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let manifest = Manifest::load(&Manifest::path_in(&root, abi::DESIGN)).unwrap();
         let transport = Box::new(SimTransport::open().unwrap());
@@ -59,16 +60,17 @@ fn request_deadline_ms() -> u64 {
             .serialize();
         let mut input = codec::encode_scalar(0x9E37_79B9_7F4A_7C15).to_vec();
         input.extend(codec::encode_g1(&pk).unwrap());
-        let cycles = device.transport_cycles().unwrap();
+        let before = device.transport_cycles().unwrap();
         let start = Instant::now();
         device.run(Opcode::ScalarMulG1, &input).unwrap();
         let per_second =
-            (device.transport_cycles().unwrap() - cycles) as f64 / start.elapsed().as_secs_f64();
-        let ms =
-            (REQUEST_CYCLES / per_second * LOAD_MARGIN * 1e3).clamp(30_000.0, 100_000.0) as u64;
-        eprintln!("simulator: {per_second:.0} cycles/s; sim request deadline {ms} ms");
-        ms
-    })
+            (device.transport_cycles().unwrap() - before) as f64 / start.elapsed().as_secs_f64();
+        eprintln!("simulator: {per_second:.0} cycles/s");
+        per_second
+    });
+    let ms = (cycles / per_second * LOAD_MARGIN * 1e3).clamp(30_000.0, 100_000.0) as u64;
+    eprintln!("sim request deadline for {cycles:.0} cycles: {ms} ms");
+    ms
 }
 
 /// One simulator at a time: the tests' simulators (these sim servers, device_overlap's
@@ -108,14 +110,14 @@ pub fn device_report(server: &Server) -> String {
 pub fn sim_server(min_batch: usize, extra: &[&str]) -> Server {
     let mut args = vec!["--device-design", abi::DESIGN];
     args.extend_from_slice(extra);
-    sim_server_of(min_batch, &args)
+    sim_server_of(min_batch, REQUEST_CYCLES, &args)
 }
 
 /// A sim server of the default design that sends the device batches of `min_batch` or more
-/// items and every aggregation.
-pub fn sim_server_of(min_batch: usize, extra: &[&str]) -> Server {
+/// items and every aggregation, its requests running up to `request_cycles` simulated cycles.
+pub fn sim_server_of(min_batch: usize, request_cycles: f64, extra: &[&str]) -> Server {
     let min_batch = min_batch.to_string();
-    let deadline = request_deadline_ms().to_string();
+    let deadline = request_deadline_ms(request_cycles).to_string();
     let mut args = vec![
         "--request-deadline-ms",
         &deadline,
