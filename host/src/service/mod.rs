@@ -68,7 +68,12 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         Self {
             default_suite: Suite::default(),
-            max_batch_size: 128,
+            // 4 rounds of the verification design's 32 lanes less the two entries a device
+            // batch adds (its canary item, and the (−g₁, Σ rσ) pair / the negative canary):
+            // 128 would spill into a fifth round, ~23 % more device cycles per signature
+            // (bench/RESULTS.md "Batch size and the device's rounds"). On the CPU 126 and 128
+            // cost the same.
+            max_batch_size: 126,
             max_queue_delay: Duration::ZERO,
             queue_capacity: 4096,
             max_items: 1024,
