@@ -37,8 +37,8 @@ pub trait CanaryPoint: Copy + Send + Sync + 'static {
     const WORDS: usize;
     /// s·g for the group's generator g (fixed base).
     fn base_mul(s: &blst_scalar) -> Self;
-    /// s·H(m), `message` hashed to this group under `dst`.
-    fn hash_mul(dst: &[u8], message: &[u8], s: &blst_scalar) -> Self;
+    /// H(m) and s·H(m), `message` hashed to this group under `dst` (one hash for both).
+    fn hash_and_mul(dst: &[u8], message: &[u8], s: &blst_scalar) -> (Self, Self);
     /// self + other, or self − other.
     fn add(&self, other: &Self, subtract: bool) -> Self;
     fn equals(&self, other: &Self) -> bool;
@@ -63,9 +63,9 @@ macro_rules! canary_point {
                 out
             }
 
-            fn hash_mul(dst: &[u8], message: &[u8], s: &blst_scalar) -> Self {
+            fn hash_and_mul(dst: &[u8], message: &[u8], s: &blst_scalar) -> (Self, Self) {
                 let (mut hash, mut point) = (<$proj>::default(), <$proj>::default());
-                let mut out = <$affine>::default();
+                let (mut hash_out, mut out) = (<$affine>::default(), <$affine>::default());
                 // SAFETY: valid pointers; message and tag are read for their lengths, the
                 // augmentation is empty (as the batch's hashing: super::super::batch_equation).
                 unsafe {
@@ -79,9 +79,10 @@ macro_rules! canary_point {
                         0,
                     );
                     $sign(&mut point, &hash, s);
+                    $to_affine(&mut hash_out, &hash);
                     $to_affine(&mut out, &point);
                 }
-                out
+                (hash_out, out)
             }
 
             fn add(&self, other: &Self, subtract: bool) -> Self {
@@ -185,34 +186,6 @@ fn times(a: &blst_scalar, r: u64) -> blst_scalar {
     product
 }
 
-/// H(m) under `dst` and s·H(m), affine: one hash for both.
-fn hash_and_multiple(
-    dst: &[u8],
-    message: &[u8],
-    s: &blst_scalar,
-) -> (blst_p2_affine, blst_p2_affine) {
-    let (mut hash, mut multiple) = (blst_p2::default(), blst_p2::default());
-    let (mut hash_affine, mut multiple_affine) =
-        (blst_p2_affine::default(), blst_p2_affine::default());
-    // SAFETY: valid pointers; message and tag are read for their lengths, the augmentation is
-    // empty (as the items' hash_to_field).
-    unsafe {
-        blst_hash_to_g2(
-            &mut hash,
-            message.as_ptr(),
-            message.len(),
-            dst.as_ptr(),
-            dst.len(),
-            [].as_ptr(),
-            0,
-        );
-        blst_sign_pk_in_g1(&mut multiple, &hash, s);
-        blst_p2_to_affine(&mut hash_affine, &hash);
-        blst_p2_to_affine(&mut multiple_affine, &multiple);
-    }
-    (hash_affine, multiple_affine)
-}
-
 /// The secrets of one canary, fresh from the OS CSPRNG.
 struct Draw {
     k: blst_scalar,
@@ -247,7 +220,8 @@ impl Draw {
 
     /// k·H(m) + d·g: the canary's signature, off by Δ = d·g.
     fn signature<S: CanaryPoint>(&self, dst: &[u8]) -> S {
-        S::hash_mul(dst, &self.message, &self.k).add(&S::base_mul(&self.d), false)
+        let (_, multiple) = S::hash_and_mul(dst, &self.message, &self.k);
+        multiple.add(&S::base_mul(&self.d), false)
     }
 }
 
@@ -340,7 +314,7 @@ impl LaneCanary {
     /// A fresh canary for a batch of `items` items under the hash tag `dst`.
     pub fn new(dst: &[u8], items: usize) -> Result<Self, EngineError> {
         let draw = Draw::new(items)?;
-        let (hash, signature) = hash_and_multiple(dst, &draw.message, &draw.k);
+        let (hash, signature) = blst_p2_affine::hash_and_mul(dst, &draw.message, &draw.k);
         let mut key_scalar = blst_scalar::default();
         // SAFETY: valid pointers. k + d mod q is zero with probability 1/q; the device does
         // not check keys, and the check then fails: the batch falls back to the CPU.
@@ -561,7 +535,7 @@ mod tests {
         };
         let mut product = blst_fp12::miller_loop(&msm_g2(&sigs, &scalars), &minus_g1);
         for ((key, r), message) in keys.iter().zip(&scalars).zip(&messages) {
-            let hash = blst_p2_affine::hash_mul(DST, message, &times(&one(), 1));
+            let (hash, _) = blst_p2_affine::hash_and_mul(DST, message, &one());
             product *= blst_fp12::miller_loop(&hash, &mul_g1(key, *r));
         }
         canary.holds(&product)
@@ -585,7 +559,7 @@ mod tests {
         assert_eq!(verified, blst::BLST_ERROR::BLST_VERIFY_FAIL);
         // Its lanes alone, blinded by r, finish to 1 with the target; with another r, not.
         let lanes = |r: u64| {
-            let hash = blst_p2_affine::hash_mul(DST, canary.message(), &one());
+            let (hash, _) = blst_p2_affine::hash_and_mul(DST, canary.message(), &one());
             let mut minus_g1 = unsafe { *blst::blst_p1_affine_generator() };
             unsafe { blst_fp_cneg(&mut minus_g1.y, &minus_g1.y, true) };
             blst_fp12::miller_loop(&hash, &mul_g1(canary.key(), r))
