@@ -4,6 +4,8 @@
 //! reduced mod p as hi·2²⁵⁶ + lo with both halves below p, in blst's field arithmetic, whose
 //! Montgomery form (R = 2³⁸⁴) is the device's: the limbs are the item's words.
 
+use std::sync::LazyLock;
+
 use blst::{blst_expand_message_xmd, blst_fp, blst_fp_add, blst_fp_from_bendian, blst_fp_mul};
 use tollgate_abi::{FP2_WORDS, FP_BYTES, FP_WORDS};
 
@@ -25,15 +27,20 @@ fn small(half: &[u8]) -> blst_fp {
     fp
 }
 
-/// A 64-byte big-endian block mod p.
-fn reduce(block: &[u8]) -> blst_fp {
+/// 2²⁵⁶ as a field element, converted once rather than for every block of every item.
+static TWO_256: LazyLock<blst_fp> = LazyLock::new(|| {
     let mut two_256 = [0u8; BLOCK / 2 + 1];
     two_256[0] = 1;
+    small(&two_256)
+});
+
+/// A 64-byte big-endian block mod p.
+fn reduce(block: &[u8]) -> blst_fp {
     let (hi, lo) = block.split_at(BLOCK / 2);
     let (mut shifted, mut sum) = (blst_fp::default(), blst_fp::default());
     // SAFETY: valid field elements and outputs.
     unsafe {
-        blst_fp_mul(&mut shifted, &small(hi), &small(&two_256));
+        blst_fp_mul(&mut shifted, &small(hi), &*TWO_256);
         blst_fp_add(&mut sum, &shifted, &small(lo));
     }
     sum
