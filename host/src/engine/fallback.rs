@@ -20,6 +20,9 @@ pub struct Policy {
     pub min_batch: usize,
     /// Aggregations of fewer points than this stay on the CPU.
     pub min_points: usize,
+    /// Aggregate verifications of fewer (key, message) pairs than this stay on the CPU (on
+    /// the whole-verification design; elsewhere all do).
+    pub min_pairs: usize,
     /// Fraction (0..=1) of device-backed "valid" results recomputed on the CPU.
     pub reverify_fraction: f64,
     /// How often a device marked down is probed.
@@ -36,6 +39,14 @@ impl Default for Policy {
             // the standard design the device path only draws level with blst at 1,000 keys
             // (1.02×; 1.55× at 10,000: bench/RESULTS.md "Keys by their limbs").
             min_points: usize::MAX,
+            // Measured (bench/RESULTS.md "Aggregate verification on the device"): the host's
+            // CPU per request on the device path (canaries and a final exponentiation per
+            // pass, a few µs per pair) is below the CPU engine's (a hash to G2 and a Miller
+            // loop per pair) from 2 pairs, 4.8× below at 16; but a pass is a round of the
+            // device's 32 lanes (4.1 ms at 250 MHz for up to 30 pairs), which the CPU engine
+            // beats in wall time below about 16 pairs on 2 cores. From 16 the device wins
+            // both. Fast aggregate verification (one pair) stays on the CPU.
+            min_pairs: 16,
             reverify_fraction: 0.05,
             probe_interval: Duration::from_secs(5),
         }
