@@ -41,11 +41,12 @@ impl Default for Policy {
             min_points: usize::MAX,
             // Measured (bench/RESULTS.md "Aggregate verification on the device"): the host's
             // CPU per request on the device path (canaries and a final exponentiation per
-            // pass, a few µs per pair) is below the CPU engine's (a hash to G2 and a Miller
-            // loop per pair) from 2 pairs, 4.8× below at 16; but a pass is a round of the
-            // device's 32 lanes (4.1 ms at 250 MHz for up to 30 pairs), which the CPU engine
-            // beats in wall time below about 16 pairs on 2 cores. From 16 the device wins
-            // both. Fast aggregate verification (one pair) stays on the CPU.
+            // pass, ~5 µs per pair) is below the CPU engine's (a hash to G2 and a Miller loop
+            // per pair) from 2 pairs, 2.7× below at 8, 4.8× at 16. A pass holds the device
+            // for a round of its 32 lanes (4.1 ms at 250 MHz up to 30 pairs) whatever n is:
+            // from 16 pairs it saves the host more than that (≥ 4 ms of CPU), below it the
+            // round is mostly idle lanes for a saving of a few ms. Fast aggregate
+            // verification (one pair) stays on the CPU.
             min_pairs: 16,
             reverify_fraction: 0.05,
             probe_interval: Duration::from_secs(5),

@@ -41,7 +41,7 @@ pub struct DeviceArgs {
     pub device_min_points: Option<usize>,
     /// Aggregate verifications of this many (key, message) pairs or more go to a device of
     /// the whole-verification design. [default: 16, from where the device path costs the
-    /// host a fifth of the CPU engine's time and is no slower]
+    /// host under a fourth of the CPU engine's time]
     #[arg(long, env = "TOLLGATE_DEVICE_MIN_PAIRS")]
     pub device_min_pairs: Option<usize>,
     /// Fraction of device-backed results recomputed on the CPU. [default: 0.05]
