@@ -3,15 +3,23 @@
 //! signature. The request goes to the device as a pass of n items that share one blinding
 //! scalar r (`Blinding::Shared`): item 0 carries σ, the others the identity, so Σ rᵢσᵢ = r·σ
 //! and the lanes' product is (Π e(pkᵢ, H(mᵢ)) · e(−g₁, σ))^r, 1 iff the aggregate verifies.
-//! The device hashes the n messages, blinds the keys and runs the n + 1 Miller pairs; the
+//! The device hashes the n messages, blinds the keys and runs the Miller loops of the n pairs
+//! and of (−g₁, r·σ); the
 //! batch's secret canary item (its own scalar) and the decoding job's negative canary ride
 //! along as in every whole-path pass, a device "invalid" is confirmed by the CPU's
 //! `verify_aggregate` and audited, and a sample of "valid" answers is re-verified.
 //!
-//! Below `Policy::min_pairs` pairs the CPU engine wins: the pass costs the host its canaries
-//! and a final exponentiation whatever n is, and the device a whole round of its lanes
-//! (bench/RESULTS.md "Aggregate verification on the device"). A fast aggregate verification
-//! is one pair (its keys summed on the CPU), so it stays there.
+//! Here the device can tell the canary from the pairs (its own scalar, a signature where the
+//! pairs have the identity), unlike in a batch. That does not weaken what the canary guards:
+//! a device "valid" needs the lanes' product to carry e(g₁, H(m))^(r_c·d) for the canary's
+//! secret d, which a device that drops, alters or short-cuts work does not produce; a device
+//! "invalid" is never taken on its word.
+//!
+//! Below `Policy::min_pairs` pairs the CPU engine is the better use: the pass costs the host
+//! its canaries and a final exponentiation (≈ 1.1 ms) whatever n is, and the device a whole
+//! round of its lanes, for a saving of at most a few ms (bench/RESULTS.md "Aggregate
+//! verification on the device"). A fast aggregate verification is one pair (its keys summed
+//! on the CPU), where the device path loses, so it stays there.
 
 use blst::{blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine, min_pk};
 
