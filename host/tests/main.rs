@@ -13,6 +13,8 @@ mod deadlines;
 mod default_build;
 mod deploy_config;
 mod deploy_metrics;
+#[cfg(feature = "sim")]
+mod device_aggregate;
 mod device_backend;
 #[cfg(feature = "sim")]
 mod device_canary;

@@ -217,7 +217,7 @@ fn bytes(value: &Value) -> Vec<u8> {
 }
 
 /// The items' signatures added up (blst), as hex.
-fn aggregate_signatures(variant: Variant, items: &[Value]) -> Value {
+pub fn aggregate_signatures(variant: Variant, items: &[Value]) -> Value {
     let signatures: Vec<Vec<u8>> = items.iter().map(|item| bytes(&item["signature"])).collect();
     let aggregate = match variant {
         Variant::MinPk => {

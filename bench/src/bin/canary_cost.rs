@@ -16,8 +16,15 @@
 //! batch); against the CPU service's decoding (`decode_signature`) and its
 //! engine's batch check (`CpuEngine::verify_batch`), per item.
 //!
+//! Then (`--aggregate`) aggregate verification of n pairs (host/src/engine/device/aggregate.rs):
+//! the host's CPU per request on the device path (a pass of n + 1 items: the pairs and the
+//! canary; hash_to_field and the driver's host work per item, the canaries and the final
+//! exponentiation per pass) against the CPU engine's `verify_aggregate` (its process CPU time,
+//! all threads, and its wall time), with the pass's device time projected from the
+//! verification design's per-round cycles measured under Verilator.
+//!
 //! Run: `cargo run --release -p tollgate-bench --bin canary_cost --no-default-features
-//! [-- --whole]`.
+//! [-- --whole | --aggregate]`.
 
 use std::time::Instant;
 
@@ -44,6 +51,12 @@ struct Args {
     /// Measure the whole-verification path's host share instead.
     #[arg(long)]
     whole: bool,
+    /// Measure aggregate verification's host share on the device path instead.
+    #[arg(long)]
+    aggregate: bool,
+    /// Pairs per aggregate verification (`--aggregate`).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,31,64,128")]
+    pairs: Vec<usize>,
     /// Lanes of the device (tollgate_verify's K: one Fp12 value and one partial Σ rᵢσᵢ each).
     #[arg(long, default_value_t = 32)]
     lanes: usize,
@@ -105,6 +118,11 @@ fn time(repeat: usize, mut f: impl FnMut()) -> f64 {
 fn main() {
     let args = Args::parse();
     println!("load average before: {}", load_average());
+    if args.aggregate {
+        aggregate(&args);
+        println!("load average after: {}", load_average());
+        return;
+    }
     if args.whole {
         whole_path(&args);
         println!("load average after: {}", load_average());
@@ -278,85 +296,13 @@ fn whole_path(args: &Args) {
                 std::hint::black_box(parsed.unwrap());
             }
         }));
-        let h2f = per_item(time(args.repeat, || {
-            for message in &b.messages {
-                std::hint::black_box(hash_to_field(message, DST));
-            }
-        }));
-        let canary_us = 1e3
-            * time(args.repeat, || {
-                std::hint::black_box(LaneCanary::new(DST, n).unwrap());
-            });
-        let negative_us = 1e3
-            * time(args.repeat, || {
-                std::hint::black_box(NegativeCanary::new(n).unwrap());
-            });
-        // What the driver does on the host (drivers::batch): per signature its x words, the
-        // residues read and y's sign picked; each stage's projective points normalised (one
-        // inversion per stage); the items' and pairs' words; per lane one Fp12 read.
-        // Homogeneous projective (X, Y, Z) = (λx, λy, λ) with λ ≠ 1, as the device returns points.
-        let lambda = b.keys[1].x;
-        let scale = |c: &blst::blst_fp| {
-            let mut out = blst::blst_fp::default();
-            unsafe { blst::blst_fp_mul(&mut out, c, &lambda) };
-            out.l
-        };
-        let doubled_g1: Vec<[u64; 6]> = b
-            .keys
-            .iter()
-            .flat_map(|key| [scale(&key.x), scale(&key.y), lambda.l])
-            .collect();
-        let zero = [0u64; 6];
-        let doubled_g2: Vec<[u64; 6]> = b
-            .sigs
-            .iter()
-            .flat_map(|sig| {
-                let [x0, x1] = &sig.x.fp;
-                let [y0, y1] = &sig.y.fp;
-                [scale(x0), scale(x1), scale(y0), scale(y1), lambda.l, zero]
-            })
-            .collect();
-        let (g1_words, g2_words) = (projective_words(&doubled_g1), projective_words(&doubled_g2));
-        let roots: Vec<Vec<u32>> = b
-            .sigs
-            .iter()
-            .map(|sig| codec::encode_g2_point(sig)[24..48].to_vec())
-            .collect();
-        let residue = vec![0u32; 24];
-        let lanes = args.lanes;
-        let fp12_words = projective_words(&[b.keys[0].x.l; 12]);
-        let driver = per_item(time(args.repeat, || {
-            for (bytes, y) in compressed.iter().zip(&roots) {
-                let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
-                assert!(
-                    codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap()
-                );
-                std::hint::black_box(codec::g2_affine_with_sign(&x, y, largest).unwrap());
-            }
-            let hashes = codec::g2_affine_points(&g2_words).unwrap();
-            let keys = codec::g1_affine_points(&g1_words).unwrap();
-            let partials = codec::g2_affine_points(&g2_words[..lanes.min(n) * 72]).unwrap();
-            let mut words = Vec::with_capacity(n * 200);
-            for ((key, hash), sig) in keys.iter().zip(&hashes).zip(&b.sigs) {
-                words.extend(codec::encode_g1_point(key));
-                words.extend(codec::encode_g2_point(sig));
-                words.extend(codec::encode_g1_point(key));
-                words.extend(codec::encode_g2_point(hash));
-            }
-            std::hint::black_box((words, partials));
-            for _ in 0..lanes {
-                std::hint::black_box(codec::decode_fp12(&fp12_words).unwrap());
-            }
-        }));
-        let canary = LaneCanary::new(DST, n).unwrap();
-        let values: Vec<blst_fp12> = (0..lanes)
-            .map(|_| codec::decode_fp12(&fp12_words).unwrap())
-            .collect();
-        let finish = 1e3
-            * time(args.repeat, || {
-                let product = values.iter().fold(blst_fp12::default(), |acc, v| acc * *v);
-                std::hint::black_box(canary.holds(&product));
-            });
+        let HostShare {
+            h2f,
+            canary_us,
+            negative_us,
+            driver,
+            finish,
+        } = host_share(args, &b, &compressed);
         let host = screen + h2f + driver + (canary_us + negative_us + finish) / n as f64;
         // The CPU service: decoding at parse time, then its engine's batch check.
         let decode = per_item(time(args.repeat, || {
@@ -387,5 +333,226 @@ fn whole_path(args: &Args) {
             "| {n} | {screen:.2} | {h2f:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
             cpu / host
         );
+    }
+}
+
+/// Device cycles of one stage: fixed + per round of the design's lanes (fitted to the
+/// Verilated verification design's jobs, bench/RESULTS.md "The whole min_pk batch check on
+/// one device": largest residual 0 cycles).
+struct StageFit {
+    fixed: f64,
+    per_round: f64,
+}
+
+/// DecodeG2, HashToG2, ScalarMulG1, MultiScalarG2, MillerLoop.
+const STAGES: [StageFit; 5] = [
+    StageFit {
+        fixed: 538.0,
+        per_round: 162_240.0,
+    },
+    StageFit {
+        fixed: 538.0,
+        per_round: 413_376.0,
+    },
+    StageFit {
+        fixed: 538.0,
+        per_round: 42_080.0,
+    },
+    StageFit {
+        fixed: 1_594.0,
+        per_round: 130_080.0,
+    },
+    StageFit {
+        fixed: 2_650.0,
+        per_round: 270_592.0,
+    },
+];
+
+/// Assumed clock of the device (tollgate-hdl `CLOCK_MHZ`).
+const CLOCK_HZ: f64 = 250e6;
+
+/// Device cycles of an aggregate verification of `pairs` pairs: one decoding round (the
+/// canary's signature and the negative canary), pairs + 1 items (the canary) through hashing
+/// and blinding, pairs + 2 Miller pairs (and (−g₁, Σ rᵢσᵢ)).
+fn aggregate_cycles(pairs: usize, lanes: usize) -> f64 {
+    let rounds = |items: usize| items.div_ceil(lanes) as f64;
+    let items = [1, pairs + 1, pairs + 1, pairs + 1, pairs + 2];
+    STAGES
+        .iter()
+        .zip(items)
+        .map(|(stage, items)| stage.fixed + stage.per_round * rounds(items))
+        .sum()
+}
+
+/// Seconds of CPU time this process has used, all threads.
+fn process_cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to write; CLOCK_PROCESS_CPUTIME_ID exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Aggregate verification: the device path's host CPU per request against the CPU engine's.
+fn aggregate(args: &Args) {
+    let suite = Suite::default();
+    let engine = CpuEngine::new();
+    println!(
+        "| pairs | device path host, µs/request | of it per pass (canaries, final exp), µs | of it per pair, µs | device pass at 250 MHz, ms | CPU engine, CPU µs/request | CPU engine, wall µs/request | CPU / device path host (CPU time) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &n in &args.pairs {
+        // The pass's items: the n pairs and the canary.
+        let b = batch(n + 1);
+        let compressed: Vec<Vec<u8>> = b
+            .sigs
+            .iter()
+            .map(|s| min_pk::Signature::from(*s).compress().to_vec())
+            .collect();
+        let share = host_share(args, &b, &compressed);
+        let per_pass = share.canary_us + share.negative_us + share.finish;
+        // What one more pair (or item of a device batch) costs the host.
+        let per_pair = share.h2f + share.driver;
+        let host = per_pair * (n + 1) as f64 + per_pass;
+        let keys: Vec<PublicKey> = b.keys[..n]
+            .iter()
+            .map(|k| {
+                let bytes = min_pk::PublicKey::from(*k).compress();
+                decode_public_key(suite.variant, &bytes).unwrap()
+            })
+            .collect();
+        let signatures: Vec<min_pk::Signature> = b.sigs[..n]
+            .iter()
+            .map(|s| min_pk::Signature::from(*s))
+            .collect();
+        let refs: Vec<&min_pk::Signature> = signatures.iter().collect();
+        let sigma = Signature::G2(
+            min_pk::AggregateSignature::aggregate(&refs, false)
+                .unwrap()
+                .to_signature(),
+        );
+        let messages: Vec<&[u8]> = b.messages[..n].iter().map(Vec::as_slice).collect();
+        let (mut cpu, mut wall) = (Vec::new(), Vec::new());
+        for _ in 0..args.repeat {
+            let (start_cpu, start) = (process_cpu_seconds(), Instant::now());
+            assert!(engine
+                .verify_aggregate(suite, &keys, &messages, &sigma)
+                .unwrap());
+            wall.push(start.elapsed().as_secs_f64() * 1e6);
+            cpu.push((process_cpu_seconds() - start_cpu) * 1e6);
+        }
+        let (cpu, wall) = (median(cpu), median(wall));
+        let device_ms = aggregate_cycles(n, args.lanes) / CLOCK_HZ * 1e3;
+        println!(
+            "| {n} | {host:.0} | {per_pass:.0} | {per_pair:.1} | {device_ms:.2} | {cpu:.0} | {wall:.0} | {:.2}× |",
+            cpu / host
+        );
+    }
+}
+
+/// The whole path's host work on a device pass of the items of `b` (`compressed`: their
+/// signatures), beside the parse-time screening: µs per item and µs per pass.
+struct HostShare {
+    /// hash_to_field, per item.
+    h2f: f64,
+    /// `LaneCanary::new`, per pass.
+    canary_us: f64,
+    /// `NegativeCanary::new`, per pass.
+    negative_us: f64,
+    /// The driver's host work on the device's results, per item.
+    driver: f64,
+    /// The lanes' product and the final exponentiation, per pass.
+    finish: f64,
+}
+
+fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
+    let n = b.messages.len();
+    let per_item = |ms: f64| ms * 1e3 / n as f64;
+    let h2f = per_item(time(args.repeat, || {
+        for message in &b.messages {
+            std::hint::black_box(hash_to_field(message, DST));
+        }
+    }));
+    let canary_us = 1e3
+        * time(args.repeat, || {
+            std::hint::black_box(LaneCanary::new(DST, n).unwrap());
+        });
+    let negative_us = 1e3
+        * time(args.repeat, || {
+            std::hint::black_box(NegativeCanary::new(n).unwrap());
+        });
+    // What the driver does on the host (drivers::batch): per signature its x words, the
+    // residues read and y's sign picked; each stage's projective points normalised (one
+    // inversion per stage); the items' and pairs' words; per lane one Fp12 read.
+    // Homogeneous projective (X, Y, Z) = (λx, λy, λ) with λ ≠ 1, as the device returns points.
+    let lambda = b.keys[1].x;
+    let scale = |c: &blst::blst_fp| {
+        let mut out = blst::blst_fp::default();
+        unsafe { blst::blst_fp_mul(&mut out, c, &lambda) };
+        out.l
+    };
+    let doubled_g1: Vec<[u64; 6]> = b
+        .keys
+        .iter()
+        .flat_map(|key| [scale(&key.x), scale(&key.y), lambda.l])
+        .collect();
+    let zero = [0u64; 6];
+    let doubled_g2: Vec<[u64; 6]> = b
+        .sigs
+        .iter()
+        .flat_map(|sig| {
+            let [x0, x1] = &sig.x.fp;
+            let [y0, y1] = &sig.y.fp;
+            [scale(x0), scale(x1), scale(y0), scale(y1), lambda.l, zero]
+        })
+        .collect();
+    let (g1_words, g2_words) = (projective_words(&doubled_g1), projective_words(&doubled_g2));
+    let roots: Vec<Vec<u32>> = b
+        .sigs
+        .iter()
+        .map(|sig| codec::encode_g2_point(sig)[24..48].to_vec())
+        .collect();
+    let residue = vec![0u32; 24];
+    let lanes = args.lanes;
+    let fp12_words = projective_words(&[b.keys[0].x.l; 12]);
+    let driver = per_item(time(args.repeat, || {
+        for (bytes, y) in compressed.iter().zip(&roots) {
+            let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
+            assert!(codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap());
+            std::hint::black_box(codec::g2_affine_with_sign(&x, y, largest).unwrap());
+        }
+        let hashes = codec::g2_affine_points(&g2_words).unwrap();
+        let keys = codec::g1_affine_points(&g1_words).unwrap();
+        let partials = codec::g2_affine_points(&g2_words[..lanes.min(n) * 72]).unwrap();
+        let mut words = Vec::with_capacity(n * 200);
+        for ((key, hash), sig) in keys.iter().zip(&hashes).zip(&b.sigs) {
+            words.extend(codec::encode_g1_point(key));
+            words.extend(codec::encode_g2_point(sig));
+            words.extend(codec::encode_g1_point(key));
+            words.extend(codec::encode_g2_point(hash));
+        }
+        std::hint::black_box((words, partials));
+        for _ in 0..lanes {
+            std::hint::black_box(codec::decode_fp12(&fp12_words).unwrap());
+        }
+    }));
+    let canary = LaneCanary::new(DST, n).unwrap();
+    let values: Vec<blst_fp12> = (0..lanes)
+        .map(|_| codec::decode_fp12(&fp12_words).unwrap())
+        .collect();
+    let finish = 1e3
+        * time(args.repeat, || {
+            let product = values.iter().fold(blst_fp12::default(), |acc, v| acc * *v);
+            std::hint::black_box(canary.holds(&product));
+        });
+    HostShare {
+        h2f,
+        canary_us,
+        negative_us,
+        driver,
+        finish,
     }
 }

@@ -20,6 +20,9 @@ pub struct Policy {
     pub min_batch: usize,
     /// Aggregations of fewer points than this stay on the CPU.
     pub min_points: usize,
+    /// Aggregate verifications of fewer (key, message) pairs than this stay on the CPU (on
+    /// the whole-verification design; elsewhere all do).
+    pub min_pairs: usize,
     /// Fraction (0..=1) of device-backed "valid" results recomputed on the CPU.
     pub reverify_fraction: f64,
     /// How often a device marked down is probed.
@@ -36,6 +39,15 @@ impl Default for Policy {
             // the standard design the device path only draws level with blst at 1,000 keys
             // (1.02×; 1.55× at 10,000: bench/RESULTS.md "Keys by their limbs").
             min_points: usize::MAX,
+            // Measured (bench/RESULTS.md "Aggregate verification on the device"): the host's
+            // CPU per request on the device path (canaries and a final exponentiation per
+            // pass, ~5 µs per pair) is below the CPU engine's (a hash to G2 and a Miller loop
+            // per pair) from 2 pairs, 2.7× below at 8, 4.8× at 16. A pass holds the device
+            // for a round of its 32 lanes (4.1 ms at 250 MHz up to 30 pairs) whatever n is:
+            // from 16 pairs it saves the host more than that (≥ 4 ms of CPU), below it the
+            // round is mostly idle lanes for a saving of a few ms. Fast aggregate
+            // verification (one pair) stays on the CPU.
+            min_pairs: 16,
             reverify_fraction: 0.05,
             probe_interval: Duration::from_secs(5),
         }

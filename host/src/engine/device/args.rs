@@ -39,6 +39,11 @@ pub struct DeviceArgs {
     /// at 1,000 keys and 1.55× faster at 10,000]
     #[arg(long, env = "TOLLGATE_DEVICE_MIN_POINTS")]
     pub device_min_points: Option<usize>,
+    /// Aggregate verifications of this many (key, message) pairs or more go to a device of
+    /// the whole-verification design. [default: 16, from where the device path costs the
+    /// host under a fourth of the CPU engine's time]
+    #[arg(long, env = "TOLLGATE_DEVICE_MIN_PAIRS")]
+    pub device_min_pairs: Option<usize>,
     /// Fraction of device-backed results recomputed on the CPU. [default: 0.05]
     #[arg(long, env = "TOLLGATE_DEVICE_REVERIFY_FRACTION")]
     pub device_reverify_fraction: Option<f64>,
@@ -127,6 +132,7 @@ impl DeviceArgs {
         Ok(Policy {
             min_batch,
             min_points: self.device_min_points.unwrap_or(defaults.min_points).max(1),
+            min_pairs: self.device_min_pairs.unwrap_or(defaults.min_pairs).max(1),
             reverify_fraction: fraction,
             probe_interval: self
                 .device_probe_interval_ms
@@ -241,5 +247,23 @@ mod tests {
         assert!(!whole_path(&Opcode::MIN_PK_BATCH[1..], pop));
         // The engine's rule (engine.rs verify_batch): a batch goes whole from min_batch up.
         assert!(full >= policy.min_batch && full - 1 < policy.min_batch);
+    }
+
+    #[test]
+    fn aggregates_reach_the_device_from_the_measured_threshold_and_fast_ones_do_not() {
+        // The default is the measured crossover (fallback.rs, bench/RESULTS.md "Aggregate
+        // verification on the device"); a fast aggregate verification is one pair.
+        let policy = DeviceArgs::default().policy().unwrap();
+        assert_eq!(policy.min_pairs, Policy::default().min_pairs);
+        assert!(
+            policy.min_pairs > 1,
+            "fast aggregate verification would go to the device"
+        );
+        let set = DeviceArgs {
+            device_min_pairs: Some(0),
+            ..DeviceArgs::default()
+        };
+        // 0 would send empty work: every aggregate has a pair.
+        assert_eq!(set.policy().unwrap().min_pairs, 1);
     }
 }

@@ -141,9 +141,27 @@ mod tests {
         assert!(!check(&blinded, &unblinded));
     }
 
+    const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+
+    /// A device's lanes: each pair's Miller loop apart, multiplied, and (−g₁, Σ rᵢσᵢ)'s.
+    fn device_lanes(terms: &[LaneTerm<'_>]) -> blst_fp12 {
+        let mut product = blst_fp12::default();
+        for (key, _, message, r) in terms {
+            let blinded = blst_p1_affine::multi_scaled(&[*key], &[*r]);
+            product *= blst_fp12::miller_loop(&blst_p1_affine::hash(DST, message), &blinded);
+        }
+        let signatures: Vec<blst_p2_affine> = terms.iter().map(|t| t.1).collect();
+        let scalars: Vec<u64> = terms.iter().map(|t| t.3).collect();
+        let sum = blst_p2_affine::multi_scaled(&signatures, &scalars);
+        let mut minus_g1 = unsafe { *blst_p1_generator() };
+        unsafe { blst_p1_cneg(&mut minus_g1, true) };
+        let mut affine = blst_p1_affine::default();
+        unsafe { blst_p1_to_affine(&mut affine, &minus_g1) };
+        product * blst_fp12::miller_loop(&sum, &affine)
+    }
+
     #[test]
     fn the_lanes_hold_for_the_device_s_inputs_and_not_for_altered_ones() {
-        const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
         let messages: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 9]).collect();
         let terms: Vec<LaneTerm<'_>> = messages
             .iter()
@@ -157,32 +175,57 @@ mod tests {
                 (key, signature, message.as_slice(), 1000 + i as u64)
             })
             .collect();
-        // A device's lanes: each pair's Miller loop apart, multiplied.
-        let lanes = |terms: &[LaneTerm<'_>]| {
-            let mut product = blst_fp12::default();
-            for (key, _, message, r) in terms {
-                let blinded = blst_p1_affine::multi_scaled(&[*key], &[*r]);
-                product *= blst_fp12::miller_loop(&blst_p1_affine::hash(DST, message), &blinded);
-            }
-            let signatures: Vec<blst_p2_affine> = terms.iter().map(|t| t.1).collect();
-            let scalars: Vec<u64> = terms.iter().map(|t| t.3).collect();
-            let sum = blst_p2_affine::multi_scaled(&signatures, &scalars);
-            let mut minus_g1 = unsafe { *blst_p1_generator() };
-            unsafe { blst_p1_cneg(&mut minus_g1, true) };
-            let mut affine = blst_p1_affine::default();
-            unsafe { blst_p1_to_affine(&mut affine, &minus_g1) };
-            product * blst_fp12::miller_loop(&sum, &affine)
-        };
-        assert!(lanes_hold(DST, &terms, &lanes(&terms)));
+        assert!(lanes_hold(DST, &terms, &device_lanes(&terms)));
         // The bad item's scalar read as 1 (a valid item's contribution is 1 whatever its
         // scalar: harmless, and invisible).
         let mut ignored = terms.clone();
         ignored[2].3 = 1;
-        assert!(!lanes_hold(DST, &terms, &lanes(&ignored)));
+        assert!(!lanes_hold(DST, &terms, &device_lanes(&ignored)));
         // Item 1's key, signature and scalar in place of item 0's (the drop-item fault).
         let mut dropped = terms.clone();
         (dropped[0].0, dropped[0].1, dropped[0].3) = (terms[1].0, terms[1].1, terms[1].3);
-        assert!(!lanes_hold(DST, &terms, &lanes(&dropped)));
+        assert!(!lanes_hold(DST, &terms, &device_lanes(&dropped)));
         assert!(!lanes_hold(DST, &terms, &blst_fp12::default()));
+    }
+
+    #[test]
+    fn an_aggregate_s_lanes_hold_with_one_scalar_and_the_identity_for_signatures() {
+        // super::aggregate's pass: every pair blinded by one r, σ with pair 0, the identity
+        // (no signature) with the others; the product says whether σ aggregates the pairs.
+        let signed: Vec<(blst_p1_affine, blst_p2_affine, Vec<u8>)> = (0..3u8)
+            .map(|i| {
+                let sk = blst::min_pk::SecretKey::key_gen(&[i + 40; 32], &[]).unwrap();
+                let message = vec![i; 5];
+                let signature = blst_p2_affine::from(sk.sign(&message, DST, &[]));
+                (blst_p1_affine::from(sk.sk_to_pk()), signature, message)
+            })
+            .collect();
+        let sum = |signatures: &[blst_p2_affine]| {
+            blst_p2_affine::multi_scaled(signatures, &vec![1; signatures.len()])
+        };
+        let all: Vec<blst_p2_affine> = signed.iter().map(|s| s.1).collect();
+        let terms = |sigma: blst_p2_affine| -> Vec<LaneTerm<'_>> {
+            signed
+                .iter()
+                .enumerate()
+                .map(|(i, (key, _, message))| {
+                    let signature = if i == 0 {
+                        sigma
+                    } else {
+                        blst_p2_affine::default()
+                    };
+                    (*key, signature, message.as_slice(), 0xDEAD_BEEF_0123)
+                })
+                .collect()
+        };
+        let valid = terms(sum(&all));
+        let one_short = terms(sum(&all[1..]));
+        let verdict =
+            |terms: &[LaneTerm<'_>]| device_lanes(terms).final_exp() == blst_fp12::default();
+        assert!(verdict(&valid));
+        assert!(!verdict(&one_short));
+        assert!(lanes_hold(DST, &valid, &device_lanes(&valid)));
+        assert!(lanes_hold(DST, &one_short, &device_lanes(&one_short)));
+        assert!(!lanes_hold(DST, &valid, &device_lanes(&one_short)));
     }
 }

@@ -240,12 +240,16 @@ impl Engine for DeviceEngine {
         messages: &[&[u8]],
         signature: &Signature,
     ) -> Result<bool, EngineError> {
-        // The pairings are the CPU's. What the device may have contributed is an aggregate key
-        // (fast aggregate verification): an "invalid" reached with one is confirmed with the
-        // CPU's own sum of the same keys.
-        let verdict = self
-            .cpu
-            .verify_aggregate(suite, public_keys, messages, signature)?;
+        // From `min_pairs` pairs on, the pairings are the device's (super::aggregate), else
+        // the CPU's. What the device may have contributed besides is an aggregate key (fast
+        // aggregate verification): an "invalid" reached with one is confirmed with the CPU's
+        // own sum of the same keys.
+        let verdict = if self.aggregate_path(suite, public_keys.len()) {
+            self.aggregate_on_device(suite, public_keys, messages, signature)?
+        } else {
+            self.cpu
+                .verify_aggregate(suite, public_keys, messages, signature)?
+        };
         if verdict {
             return Ok(true);
         }

@@ -17,14 +17,18 @@
 //! is confirmed on the CPU, and a blinding-path batch the device fails has its device outputs
 //! recomputed on the CPU (`audit`).
 //!
+//! Aggregate verification of at least `Policy::min_pairs` pairs is a whole-path pass with one
+//! signature (`aggregate`); smaller ones, and fast aggregate verification, stay on the CPU.
+//!
 //! Modules: `engine` (the `Engine` implementation and the blinding path), `whole` (the whole
-//! path), `hash_to_field` (the host's share of hashing on the whole path), `canary` (the
+//! path), `aggregate` (aggregate verification on it), `hash_to_field` (the host's share of hashing on the whole path), `canary` (the
 //! batch's canary item), `negative` (the decoding job's negative canary), `audit` (a failed batch's device outputs recomputed), `points` (the
 //! glue between blst points and the device's words), `pairing` (the CPU's share of a
 //! blinding-path batch check), `overlap` (that share run while the device computes), `health`
 //! (the device's lock, job accounting, taking it out of service and the prober that brings it
 //! back), `args` (the `tollgate serve` options and opening a transport).
 
+mod aggregate;
 mod args;
 mod audit;
 mod canary;

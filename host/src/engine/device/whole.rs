@@ -33,6 +33,18 @@ use super::DeviceEngine;
 use crate::codec::{ItemError, ItemSignature, PublicKey, Signature};
 use crate::suite::{Suite, Variant};
 
+/// How a device pass blinds its entries, and what an identity signature means in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Blinding {
+    /// A batch of independent signatures: a fresh scalar per item; an identity signature
+    /// never verifies and leaves the batch.
+    PerItem,
+    /// One aggregate signature over the items' pairs (super::aggregate): every item takes the
+    /// same scalar r, so that the pass checks (Π e(pkᵢ, H(mᵢ)) · e(−g₁, σ))^r; the items
+    /// other than the signature's carry the identity, which adds nothing to Σ rᵢσᵢ.
+    Shared,
+}
+
 /// A signature on its way to the device.
 enum Lane<'a> {
     /// Decoded at parse time (or the canary's, which the host made).
@@ -71,19 +83,33 @@ impl DeviceEngine {
         suite: Suite,
         items: &[&SignedItem],
     ) -> Result<BatchVerdict, EngineError> {
+        self.checked_pass(suite, items, Blinding::PerItem, || {
+            self.cpu.verify_batch(suite, items)
+        })
+    }
+
+    /// A device pass over `items`, blinded as `blinding` says, with `cpu` (the same question
+    /// asked of the CPU engine) behind every device answer it cannot trust.
+    pub(super) fn checked_pass(
+        &self,
+        suite: Suite,
+        items: &[&SignedItem],
+        blinding: Blinding,
+        cpu: impl Fn() -> Result<BatchVerdict, EngineError>,
+    ) -> Result<BatchVerdict, EngineError> {
         let attempt = match self.shared.acquire() {
-            Ok(mut device) => self.device_whole(&mut device, suite, items)?,
+            Ok(mut device) => self.device_whole(&mut device, suite, items, blinding)?,
             Err(reason) => Err(reason),
         };
         match attempt {
             Err(reason) => {
                 self.shared.metrics.fallback(reason);
-                self.cpu.verify_batch(suite, items)
+                cpu()
             }
             Ok(found) if !found.verdict.others_valid => {
                 // Never "invalid" on the device's word alone; and a confirmed "invalid" says
                 // nothing of the device's other items: the audit recomputes its lanes.
-                let cpu = self.cpu.verify_batch(suite, items)?;
+                let cpu = cpu()?;
                 if cpu.others_valid {
                     self.shared.metrics.canary_failures.inc();
                     self.disagreement("device failed a batch the CPU verifies");
@@ -95,7 +121,7 @@ impl DeviceEngine {
                 Ok(cpu)
             }
             Ok(found) if self.shared.sample() => {
-                let cpu = self.cpu.verify_batch(suite, items)?;
+                let cpu = cpu()?;
                 // The device refuses the identity as a signature outright (it never
                 // verifies), the CPU counts it among the others: compare whole verdicts.
                 let verdict = &found.verdict;
@@ -117,6 +143,7 @@ impl DeviceEngine {
         device: &mut Device,
         suite: Suite,
         items: &[&SignedItem],
+        blinding: Blinding,
     ) -> Result<Result<Found, FallbackReason>, EngineError> {
         let dst = suite.dst();
         let mut rejected = Vec::new();
@@ -129,7 +156,7 @@ impl DeviceEngine {
                 ItemSignature::Decoded(Signature::G2(signature)) => {
                     let point = blst_p2_affine::from(*signature);
                     // SAFETY: a valid reference to an affine point.
-                    if unsafe { blst_p2_affine_is_inf(&point) } {
+                    if blinding == Blinding::PerItem && unsafe { blst_p2_affine_is_inf(&point) } {
                         // The identity never verifies against a key that is not: no work.
                         rejected.push((index, ItemError::InvalidSignature));
                         continue;
@@ -169,7 +196,10 @@ impl DeviceEngine {
             Ok(entries) => entries,
             Err(reason) => return Ok(Err(reason)),
         };
-        let scalars = blinding_scalars(entries.len())?;
+        let scalars = match blinding {
+            Blinding::PerItem => blinding_scalars(entries.len())?,
+            Blinding::Shared => vec![blinding_scalars(1)?[0]; entries.len()],
+        };
         let lane_items: Vec<MinPkItem> = entries
             .iter()
             .zip(scalars)
