@@ -4,6 +4,8 @@
 //! projective result is normalised with one inversion. The tests check every conversion
 //! against arkworks, an independent implementation.
 
+use std::sync::LazyLock;
+
 use blst::{
     blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_cneg,
     blst_fp_from_bendian, blst_fp_inverse, blst_fp_mul,
@@ -44,10 +46,14 @@ impl Fp {
         self.0
     }
 
+    /// 1 (R mod p), converted once: it is the Z of every point the host encodes.
     pub fn one() -> Fp {
-        let mut one = [0u8; 48];
-        one[47] = 1;
-        Fp::from_be(&one).expect("1 < p")
+        static ONE: LazyLock<Fp> = LazyLock::new(|| {
+            let mut one = [0u8; 48];
+            one[47] = 1;
+            Fp::from_be(&one).expect("1 < p")
+        });
+        *ONE
     }
 
     /// From a canonical big-endian encoding, refusing one that is not below p.

@@ -21,6 +21,7 @@ mod point;
 mod testing;
 
 pub use blinding::Canary;
+pub use fixed_base::gt_pow;
 pub use lane::LaneCanary;
 pub use point::CanaryPoint;
 
