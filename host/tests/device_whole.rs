@@ -225,13 +225,20 @@ fn a_device_accepting_every_decoding_fails_the_negative_canary() {
         &sim,
         "decode-accepts, valid batch",
     );
-    // Off-subgroup class: the device's point is refused as the canary's (a canary failure);
-    // off-curve class: its root is not on the curve, refused by the driver. Both: bad_result.
+    // Off-subgroup class: the device's point is refused as the canary's; off-curve class: its
+    // root is not on the curve, refused by the driver at the canary's position. Either way a
+    // canary failure, and the device condemned as bad_result.
     let caught = metric(
         &sim,
         &sample("tollgate_fallbacks_total", "reason", "bad_result"),
     );
     assert!(caught >= 1.0, "not caught ({})", device_report(&sim));
+    let canary = metric(&sim, "tollgate_device_canary_failures_total");
+    assert!(
+        canary >= 1.0,
+        "not counted as a canary failure ({})",
+        device_report(&sim)
+    );
     let got = answers(&sim, &requests[1..]);
     let mixed: BTreeMap<_, _> = expected
         .into_iter()

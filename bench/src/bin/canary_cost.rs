@@ -1,4 +1,4 @@
-//! What the batch canary (host/src/engine/device/canary.rs) costs the host per device batch,
+//! What the batch canary (host/src/engine/device/canary/blinding.rs) costs the host per device batch,
 //! beside the CPU's share of the device path it adds to, measured in the same run: making the
 //! canary (two random scalars, k·g, k·H(m) + d·g, (r·k)·g, (r·d)·g), checking the device's
 //! answer against it (one point comparison, one subtraction), and the CPU share of a batch of
@@ -9,7 +9,8 @@
 //! Then (`--whole`) the host's CPU time per item on the whole-verification device path
 //! (host/src/engine/device/whole.rs), beside the CPU service's per-item time in the same run:
 //! screening a signature at parse time (`ItemSignature::parse` deferred), hash_to_field, the
-//! whole-path canary (`LaneCanary::new`, per batch), the driver's host work on the device's
+//! batch's blinding scalars (`blinding_scalars`, n + 1 of them), the whole-path canary
+//! (`LaneCanary::new`, per batch, host/src/engine/device/canary/lane.rs), the driver's host work on the device's
 //! results (a compressed x to words and y's sign, each projective G1 and G2 result normalised,
 //! the lanes' Fp12 values read), the lanes' product and the one final exponentiation per batch
 //! (`LaneCanary::holds`), the decoding job's negative canary (`NegativeCanary::new`, per
@@ -34,7 +35,8 @@ use rand_core::{OsRng, RngCore};
 use tollgate::codec::{decode_public_key, decode_signature, ItemSignature, PublicKey, Signature};
 use tollgate::engine::device::drivers::codec;
 use tollgate::engine::device::{
-    hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary, NegativeCanary,
+    blinding_scalars, gt_pow, hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary,
+    NegativeCanary,
 };
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::Suite;
@@ -189,7 +191,8 @@ fn projective_words(limbs: &[[u64; 6]]) -> Vec<u32> {
 }
 
 /// Where the lane canary's time goes: each blst operation it is made of, once (a 255-bit
-/// scalar each), with the one the key-side Δ removed (d·g₂).
+/// scalar each), beside the generic operations the fixed-base tables replace and the Miller
+/// loop the signature-side Δ removed.
 fn canary_parts(args: &Args) {
     use blst::*;
     let mut ikm = [0u8; 32];
@@ -216,6 +219,8 @@ fn canary_parts(args: &Args) {
     unsafe { blst_p2_to_affine(&mut hash_affine, &hash) };
     let g1 = unsafe { *blst_p1_affine_generator() };
     let us = |f: &mut dyn FnMut()| 1e3 * time(args.repeat, f);
+    // The tables are made on first use: not in the timings.
+    std::hint::black_box(LaneCanary::new(DST, 128).unwrap());
     let parts = [
         (
             "hash_to_g2 of the message (H(m))",
@@ -224,37 +229,49 @@ fn canary_parts(args: &Args) {
             }),
         ),
         (
-            "k·H(m): G2 variable-base multiplication",
+            "k·H(m): G2 variable-base multiplication (blst_p2_mult)",
             us(&mut || unsafe {
-                blst_sign_pk_in_g1(&mut out2, &hash, &s);
+                blst_p2_mult(&mut out2, &hash, s.b.as_ptr(), 255);
             }),
         ),
         (
-            "d·g₂: G2 fixed-base multiplication (old design only; removed)",
+            "d·g₂ by table (blst_p2s_mult_wbits, 16 chunks)",
+            us(&mut || {
+                std::hint::black_box(blst_p2_affine::base_mul(&s));
+            }),
+        ),
+        (
+            "d·g₂ by blst_sk_to_pk_in_g2 (before)",
             us(&mut || unsafe {
                 blst_sk_to_pk_in_g2(&mut out2, &s);
             }),
         ),
         (
-            "s·g₁: G1 fixed-base multiplication (two per canary: key, correction)",
+            "k·g₁ by table (blst_p1s_mult_wbits, 16 chunks)",
+            us(&mut || {
+                std::hint::black_box(blst_p1_affine::base_mul(&s));
+            }),
+        ),
+        (
+            "k·g₁ by blst_sk_to_pk_in_g1 (before: two per canary)",
             us(&mut || unsafe {
                 blst_sk_to_pk_in_g1(&mut out1, &s);
             }),
         ),
         (
-            "Miller loop ML(H(m), ·) (old: ML(g₂, ·))",
+            "gₜ^(r·d) by table (the target now)",
+            us(&mut || {
+                std::hint::black_box(gt_pow(&s));
+            }),
+        ),
+        (
+            "Miller loop ML(H(m), ·) (the target before)",
             us(&mut || {
                 std::hint::black_box(blst_fp12::miller_loop(&hash_affine, &g1));
             }),
         ),
         (
-            "compress the signature",
-            us(&mut || {
-                std::hint::black_box(min_pk::Signature::from(hash_affine).compress());
-            }),
-        ),
-        (
-            "LaneCanary::new (all of it, new design)",
+            "LaneCanary::new (all of it)",
             us(&mut || {
                 std::hint::black_box(LaneCanary::new(DST, 128).unwrap());
             }),
@@ -279,9 +296,9 @@ fn whole_path(args: &Args) {
     let suite = Suite::default();
     canary_parts(args);
     println!(
-        "| n | screen, µs/item | hash_to_field, µs/item | canary, µs/batch | negative canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
+        "| n | screen, µs/item | hash_to_field, µs/item | blinding scalars, µs/item | canary, µs/batch | negative canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &args.batches {
         let b = batch(n);
         let compressed: Vec<Vec<u8>> = b
@@ -298,12 +315,13 @@ fn whole_path(args: &Args) {
         }));
         let HostShare {
             h2f,
+            scalars,
             canary_us,
             negative_us,
             driver,
             finish,
         } = host_share(args, &b, &compressed);
-        let host = screen + h2f + driver + (canary_us + negative_us + finish) / n as f64;
+        let host = screen + h2f + scalars + driver + (canary_us + negative_us + finish) / n as f64;
         // The CPU service: decoding at parse time, then its engine's batch check.
         let decode = per_item(time(args.repeat, || {
             for bytes in &compressed {
@@ -330,7 +348,7 @@ fn whole_path(args: &Args) {
         }));
         let cpu = decode + check;
         println!(
-            "| {n} | {screen:.2} | {h2f:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
+            "| {n} | {screen:.2} | {h2f:.2} | {scalars:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
             cpu / host
         );
     }
@@ -458,6 +476,8 @@ fn aggregate(args: &Args) {
 struct HostShare {
     /// hash_to_field, per item.
     h2f: f64,
+    /// The pass's blinding scalars (`blinding_scalars`), per item.
+    scalars: f64,
     /// `LaneCanary::new`, per pass.
     canary_us: f64,
     /// `NegativeCanary::new`, per pass.
@@ -475,6 +495,9 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
         for message in &b.messages {
             std::hint::black_box(hash_to_field(message, DST));
         }
+    }));
+    let scalars = per_item(time(args.repeat, || {
+        std::hint::black_box(blinding_scalars(n + 1).unwrap());
     }));
     let canary_us = 1e3
         * time(args.repeat, || {
@@ -550,6 +573,7 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
         });
     HostShare {
         h2f,
+        scalars,
         canary_us,
         negative_us,
         driver,

@@ -74,6 +74,14 @@ pub enum BatchCheckError {
     /// A device result was not a field element, or not a point of its curve (a device fault).
     #[error("malformed device result: {0}")]
     Result(#[from] CodecError),
+    /// Item `index`'s DecodeG2 result says "on the curve, in G2" but its root is no point of
+    /// the curve for that x: a device fault (e.g. an x off the curve accepted), told apart
+    /// from other malformed results so that the caller knows whose signature it was.
+    #[error("item {index}: the device accepted the signature but its root is not on the curve")]
+    OffCurveRoot {
+        /// Its position among the signatures.
+        index: usize,
+    },
     /// Item `index`'s rᵢ·pkᵢ or H(mᵢ) came back as infinity, which no validated key and
     /// non-zero scalar give, and a hash only with negligible probability: a device fault.
     #[error("item {index}: {opcode:?} gave infinity")]
@@ -143,8 +151,8 @@ fn stage(
 /// Decodes compressed min_pk signatures: per item its affine point (blst's, the identity for
 /// the compressed identity) or why it has none. Encoding errors and the identity are found
 /// on the host; the rest go to the device as one DecodeG2 stage (none if nothing is left).
-/// Errs only if the device fails or answers with something that is not a field element or
-/// whose root is not on the curve.
+/// Errs only if the device fails or answers with something that is not a field element, or
+/// accepts an x whose root is not on the curve ([`BatchCheckError::OffCurveRoot`]).
 pub fn decode_signatures(
     device: &mut Device,
     signatures: &[&[u8]],
@@ -182,7 +190,11 @@ pub fn decode_signatures(
         } else if !codec::fp2_is_zero(subgroup)? {
             Err(Rejection::NotInSubgroup)
         } else {
-            Ok(codec::g2_affine_with_sign(x, y, largest)?)
+            let point = codec::g2_affine_with_sign(x, y, largest);
+            Ok(point.map_err(|error| match error {
+                CodecError::NotOnCurve => BatchCheckError::OffCurveRoot { index },
+                other => other.into(),
+            })?)
         };
     }
     Ok(decoded)

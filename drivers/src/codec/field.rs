@@ -4,6 +4,8 @@
 //! projective result is normalised with one inversion. The tests check every conversion
 //! against arkworks, an independent implementation.
 
+use std::sync::LazyLock;
+
 use blst::{
     blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_cneg,
     blst_fp_from_bendian, blst_fp_inverse, blst_fp_mul,
@@ -44,10 +46,14 @@ impl Fp {
         self.0
     }
 
+    /// 1 (R mod p), converted once: it is the Z of every point the host encodes.
     pub fn one() -> Fp {
-        let mut one = [0u8; 48];
-        one[47] = 1;
-        Fp::from_be(&one).expect("1 < p")
+        static ONE: LazyLock<Fp> = LazyLock::new(|| {
+            let mut one = [0u8; 48];
+            one[47] = 1;
+            Fp::from_be(&one).expect("1 < p")
+        });
+        *ONE
     }
 
     /// From a canonical big-endian encoding, refusing one that is not below p.
@@ -192,12 +198,20 @@ impl Fp2 {
     /// Whether a is the larger of a and −a in the Zcash order (c1 first, then c0, as
     /// integers): what the sort flag of a compressed point says of its y.
     pub fn is_lexicographically_largest(&self) -> bool {
-        let (a, b) = if self.c1.is_zero() {
-            (self.c0, self.c0.neg())
-        } else {
-            (self.c1, self.c1.neg())
-        };
-        a.to_be() > b.to_be()
+        /// (p − 1)/2 big-endian: a > p − a as integers iff a > (p − 1)/2, one conversion
+        /// out of Montgomery form where comparing a with −a took two.
+        static HALF_P: LazyLock<[u8; FP_BYTES]> = LazyLock::new(|| {
+            let mut half = [0u8; FP_BYTES];
+            for (i, chunk) in half.chunks_exact_mut(4).enumerate() {
+                // Word FP_WORDS − 1 − i of p >> 1 (p is odd): the next higher word's low bit on top.
+                let word = FP_WORDS - 1 - i;
+                let carry = P_WORDS.get(word + 1).map_or(0, |w| w & 1);
+                chunk.copy_from_slice(&(P_WORDS[word] >> 1 | carry << 31).to_be_bytes());
+            }
+            half
+        });
+        let a = if self.c1.is_zero() { self.c0 } else { self.c1 };
+        a.to_be() > *HALF_P
     }
 
     /// `None` for zero.

@@ -14,9 +14,11 @@ use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
 use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
 use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
-use tollgate_drivers::batch::{self, MinPkItem, Rejection};
+use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem, Rejection};
 use tollgate_drivers::codec::{self, CodecError};
-use tollgate_drivers::{Device, DeviceConfig, DeviceError, JobOutput, Manifest};
+use tollgate_drivers::{
+    Device, DeviceConfig, DeviceError, FaultControl, FaultyTransport, JobOutput, Manifest,
+};
 use tollgate_microcode::reference::{hash_to_field, hash_to_g2};
 
 use super::{
@@ -263,6 +265,32 @@ fn signatures_decode_with_blsts_verdicts_and_points_by_position() {
         .iter()
         .zip(&host_cases)
         .all(|(d, (_, want))| d == want));
+}
+
+#[test]
+fn an_x_off_the_curve_accepted_by_the_device_is_reported_at_its_position() {
+    // `decode-accepts` zeroes every residue: the device says "on the curve, in G2" for an x
+    // off the curve, whose root cannot be on the curve. The driver names that signature (the
+    // host's negative canary is told apart from its items by this position).
+    let control = FaultControl::new();
+    let sim = SimTransport::open_design(tollgate_abi::VERIFY_DESIGN, LinkModel::default())
+        .expect("the sim backend is built with the verification RTL");
+    let transport = Box::new(FaultyTransport::new(sim, control.clone()));
+    let mut device = Device::open(transport, verify_manifest(), config()).expect("device opens");
+    let mut rng = StdRng::seed_from_u64(17);
+    let valid = candidate(G2Projective::rand(&mut rng).into_affine().x, true);
+    let off_curve = loop {
+        let c = candidate(Fq2::rand(&mut rng), rng.gen());
+        if c.y.is_none() {
+            break c;
+        }
+    };
+    control.set("decode-accepts".parse().expect("a fault"));
+    let signatures = [&valid.bytes[..], &valid.bytes[..], &off_curve.bytes[..]];
+    match batch::decode_signatures(&mut device, &signatures) {
+        Err(BatchCheckError::OffCurveRoot { index }) => assert_eq!(index, 2),
+        other => panic!("expected the off-curve root at 2, got {other:?}"),
+    }
 }
 
 #[test]

@@ -52,11 +52,12 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
-pub use canary::{Canary, CanaryPoint, LaneCanary};
+pub use canary::{gt_pow, Canary, CanaryPoint, LaneCanary};
 pub use hash_to_field::hash_to_field;
 pub use negative::NegativeCanary;
 pub use overlap::{overlapped_check, KeysTo, Overlapped};
 pub use pairing::{final_check, pairing_check, Blinded, HashedMessages};
+pub use points::blinding_scalars;
 
 use super::fallback::{DeviceMetrics, Policy};
 use super::CpuEngine;

@@ -5,18 +5,25 @@
 //! breaks the batch equation if its item's signature is checked, and the sampled
 //! re-verification sees 5 % of the batches. This one is caught in every batch.
 //!
-//! Two classes, picked at random per job (the device must not learn which checks are tested):
-//! - off the curve: an x with x³ + 4(1 + i) not a square in Fp2 (blst's decompression says
-//!   so), to be rejected as [`Rejection::NotOnCurve`];
-//! - on the twist, off the subgroup: an x blst decompresses to a point, to be rejected as
+//! Two classes, as the x falls (the device must not learn which checks are tested):
+//! - off the curve: x³ + 4(1 + i) not a square in Fp2, to be rejected as
+//!   [`Rejection::NotOnCurve`];
+//! - on the twist, off the subgroup: x³ + 4(1 + i) a square, to be rejected as
 //!   [`Rejection::NotInSubgroup`]. A random point of E'(Fp2) lies in G2 with probability
 //!   1/h₂ ≈ 2⁻⁵⁰⁹ (h₂ the cofactor), so no subgroup check is spent on it.
 //!
 //! x is uniform below p in each coordinate and the sign bit random: the encoding looks like
-//! any signature's. Cost: about two decompressions per job (half of the x are on the curve),
-//! measured by bench canary_cost --whole.
+//! any signature's. About half of the x are on the curve, so the class is a fair coin, as
+//! when it was drawn first and x drawn again until it fit; blst_fp2_is_square tells the class
+//! without the decompressions (square roots) that drawing again cost (bench canary_cost
+//! --whole, "NegativeCanary::new").
 
-use blst::{blst_p2_affine, blst_p2_uncompress, BLST_ERROR};
+use std::sync::LazyLock;
+
+use blst::{
+    blst_fp, blst_fp2, blst_fp2_add, blst_fp2_is_square, blst_fp2_mul, blst_fp2_sqr,
+    blst_fp_from_bendian, blst_fp_from_uint64,
+};
 use rand_core::{OsRng, RngCore};
 use tollgate_drivers::batch::Rejection;
 use tollgate_drivers::codec;
@@ -39,21 +46,40 @@ fn fill(bytes: &mut [u8]) -> Result<(), EngineError> {
         .map_err(|e| EngineError::Rng(e.to_string()))
 }
 
+/// The twist's b = 4(1 + i), in blst's Montgomery form.
+static B: LazyLock<blst_fp2> = LazyLock::new(|| {
+    let mut four = blst_fp::default();
+    // SAFETY: blst reads six limbs; a valid output.
+    unsafe { blst_fp_from_uint64(&mut four, [4, 0, 0, 0, 0, 0].as_ptr()) };
+    blst_fp2 { fp: [four, four] }
+});
+
+/// Whether x (c1 ‖ c0, big-endian, each below p) is the x of a point of the twist.
+fn on_curve(c1: &[u8; 48], c0: &[u8]) -> bool {
+    let mut x = blst_fp2::default();
+    let (mut square, mut cube, mut rhs) = (
+        blst_fp2::default(),
+        blst_fp2::default(),
+        blst_fp2::default(),
+    );
+    // SAFETY: 48 bytes each, below p (checked by the caller); valid elements in and out.
+    unsafe {
+        blst_fp_from_bendian(&mut x.fp[1], c1.as_ptr());
+        blst_fp_from_bendian(&mut x.fp[0], c0.as_ptr());
+        blst_fp2_sqr(&mut square, &x);
+        blst_fp2_mul(&mut cube, &square, &x);
+        blst_fp2_add(&mut rhs, &cube, &*B);
+        blst_fp2_is_square(&rhs)
+    }
+}
+
 impl NegativeCanary {
     /// A fresh negative canary for a job of `signatures` signatures.
     pub fn new(signatures: usize) -> Result<NegativeCanary, EngineError> {
-        let mut draw = [0u8; 9];
-        fill(&mut draw)?;
-        let off_curve = draw[0] & 1 == 1;
         let mut position = [0u8; 8];
-        position.copy_from_slice(&draw[1..]);
+        fill(&mut position)?;
         // Modulo bias ≤ signatures / 2⁶⁴: negligible.
         let position = (u64::from_le_bytes(position) % (signatures as u64 + 1)) as usize;
-        let wanted = if off_curve {
-            BLST_ERROR::BLST_POINT_NOT_ON_CURVE
-        } else {
-            BLST_ERROR::BLST_SUCCESS
-        };
         loop {
             let mut bytes = [0u8; 96];
             fill(&mut bytes)?;
@@ -65,18 +91,18 @@ impl NegativeCanary {
             if codec::compressed_g2_x(&bytes).is_err() {
                 continue;
             }
-            let mut point = blst_p2_affine::default();
-            // SAFETY: `bytes` holds the 96 bytes blst reads; a valid output.
-            if unsafe { blst_p2_uncompress(&mut point, bytes.as_ptr()) } == wanted {
-                return Ok(NegativeCanary {
-                    position,
-                    bytes,
-                    rejection: match off_curve {
-                        true => Rejection::NotOnCurve,
-                        false => Rejection::NotInSubgroup,
-                    },
-                });
-            }
+            let mut c1 = [0u8; 48];
+            c1.copy_from_slice(&bytes[..48]);
+            c1[0] &= 0x1F;
+            let rejection = match on_curve(&c1, &bytes[48..]) {
+                true => Rejection::NotInSubgroup,
+                false => Rejection::NotOnCurve,
+            };
+            return Ok(NegativeCanary {
+                position,
+                bytes,
+                rejection,
+            });
         }
     }
 }

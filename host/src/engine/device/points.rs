@@ -10,19 +10,27 @@ use super::super::fallback::FallbackReason;
 use super::super::EngineError;
 use crate::suite::Variant;
 
-/// Non-zero 64-bit blinding scalars from the OS CSPRNG, never from request data.
-pub(super) fn blinding_scalars(n: usize) -> Result<Vec<u64>, EngineError> {
-    let mut scalars = Vec::with_capacity(n);
-    while scalars.len() < n {
-        let mut bytes = [0u8; 8];
+/// Non-zero 64-bit blinding scalars from the OS CSPRNG, never from request data: one read for
+/// the whole batch (a read per scalar cost ≈ 0.26 µs an item, a quarter of a microsecond the
+/// device path's host share cannot spare; bench canary_cost --whole).
+pub fn blinding_scalars(n: usize) -> Result<Vec<u64>, EngineError> {
+    let fill = |bytes: &mut [u8]| {
         OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| EngineError::Rng(e.to_string()))?;
-        let r = u64::from_le_bytes(bytes);
+            .try_fill_bytes(bytes)
+            .map_err(|e| EngineError::Rng(e.to_string()))
+    };
+    let mut bytes = vec![0u8; 8 * n];
+    fill(&mut bytes)?;
+    let mut scalars = Vec::with_capacity(n);
+    for chunk in bytes.chunks_exact(8) {
+        let mut r = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
         // A zero scalar would drop its item from the check: draw again.
-        if r != 0 {
-            scalars.push(r);
+        while r == 0 {
+            let mut again = [0u8; 8];
+            fill(&mut again)?;
+            r = u64::from_le_bytes(again);
         }
+        scalars.push(r);
     }
     Ok(scalars)
 }

@@ -260,8 +260,14 @@ impl DeviceEngine {
         compressed.insert(negative.position, &negative.bytes);
         // The driver reports no stage for decoding: its cost is the device's busy cycles.
         let before = device.counters().ok();
-        let decoded = batch::decode_signatures(device, &compressed)
-            .map_err(|error| self.lane_failure(device, &error))?;
+        let decoded = batch::decode_signatures(device, &compressed).map_err(|error| {
+            // An off-curve negative canary accepted: its root cannot be on the curve.
+            if matches!(error, BatchCheckError::OffCurveRoot { index } if index == negative.position)
+            {
+                self.shared.metrics.canary_failures.inc();
+            }
+            self.lane_failure(device, &error)
+        })?;
         if let (Some(before), Ok(after)) = (before, device.counters()) {
             let stage = StageCycles {
                 opcode: Opcode::DecodeG2,
