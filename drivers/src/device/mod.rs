@@ -235,6 +235,17 @@ impl Device {
         self.transport.cycles()
     }
 
+    /// The most items of `opcode` one job of [`Device::run`] carries (`run` cuts its items
+    /// into jobs of this many, the last one fewer): the device's shape's bound, or
+    /// [`DeviceConfig::max_job_items`] where that is lower; 0 if not one round fits.
+    pub fn job_items(&self, opcode: Opcode) -> usize {
+        let max_items = self.identity.shape().max_items(opcode);
+        match self.config.max_job_items {
+            Some(m) if max_items > 0 => m.clamp(1, max_items),
+            _ => max_items,
+        }
+    }
+
     /// Runs `opcode` on `items` (concatenated in [`Opcode::item_words`] format): splits them
     /// into device jobs of at most [`Shape::max_items`] items, keeps up to
     /// [`DeviceConfig::in_flight`] of them in the device, and returns their results (see
@@ -247,14 +258,10 @@ impl Device {
         }
         self.validate(opcode, items)?;
         let shape = self.identity.shape();
-        let max_items = shape.max_items(opcode);
+        let max_items = self.job_items(opcode);
         if max_items == 0 {
             return Err(DeviceError::NoRoom { opcode, shape });
         }
-        let max_items = self
-            .config
-            .max_job_items
-            .map_or(max_items, |m| m.clamp(1, max_items));
         let jobs = items
             .chunks(max_items * opcode.item_words())
             .map(|chunk| {
