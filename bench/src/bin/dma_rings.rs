@@ -638,20 +638,24 @@ mod whole_verification {
             );
             for (opcode, count, cycles, transfer) in stages {
                 let rounds = shape.rounds(opcode, count);
+                let jobs = count.div_ceil(device.job_items(opcode));
                 println!(
-                    "| {n} | {opcode:?} | {count} | {rounds} | {cycles} | {transfer} | {:.0} |",
+                    "| {n} | {opcode:?} | {count} | {rounds} ({jobs} jobs) | {cycles} | {transfer} | {:.0} |",
                     cycles as f64 / n as f64
                 );
+                // Per job (each job pays the fixed part; the bucket stage's batches here run
+                // one or two): a linear cost averaged over a stage's jobs stays on its line.
+                let per_job = jobs as f64;
                 samples.entry(opcode).or_default().push((
-                    f64::from(rounds),
-                    cycles as f64,
-                    transfer as f64,
+                    f64::from(rounds) / per_job,
+                    cycles as f64 / per_job,
+                    transfer as f64 / per_job,
                 ));
             }
             host.push((n, decode_host, lanes_host));
         }
 
-        println!("\nPer stage, device cycles = fixed + per round × rounds (least squares over the batches above; the largest residual shows how linear they are):\n");
+        println!("\nPer stage and device job, device cycles = fixed + per round × rounds (least squares over the batches above, each stage's cycles and rounds averaged over its jobs; the largest residual shows how linear they are):\n");
         println!("| stage | fixed | per round | per item (÷ {lanes}) | largest residual | transfer per round |");
         println!("|---|---|---|---|---|---|");
         let mut fits = Vec::new();
