@@ -84,7 +84,8 @@ pub enum DeviceError {
 pub struct JobOutput {
     /// Points in [`tollgate_abi::Group::point_words`] format. ScalarMul*: one per item, in item
     /// order. Sums (Aggregate*, MultiScalar*): each device job's K partial sums (one per lane,
-    /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up.
+    /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up. BucketSumG2:
+    /// each job's K lane results (T then S), which [`crate::batch::signature_sum`] joins.
     pub words: Vec<u32>,
     /// Device cycles from descriptor fetch to completion, summed over the device jobs.
     pub device_cycles: u64,
