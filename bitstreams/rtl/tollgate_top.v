@@ -68,7 +68,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
     );
     
     // Update code (custom)
-    localparam [255:0] DESIGN_HASH = 256'h904c12ac63c1d42f734f666b74394e9b19944608c6407b105b521463e2f26fac;
+    localparam [255:0] DESIGN_HASH = 256'hb0a69479ff20bac55ed2cf08648e79250ccda0c1264eeb1d3c3c484bd57edc4c;
     localparam L_IDLE = 3'd0, L_DESC = 3'd1, L_CHECK = 3'd2, L_LOAD = 3'd3, L_DRAIN = 3'd4, L_HAND = 3'd5;
     localparam X_IDLE = 3'd0, X_START = 3'd1, X_RUN = 3'd2, X_STORE = 3'd3, X_COMP = 3'd4;
     reg [2:0] ls; reg [2:0] xs; reg enabled; reg [31:0] err; reg [31:0] scratch; reg soft_reset;
@@ -215,7 +215,7 @@ module tollgate_top(clock,reset,bus_addr,bus_wdata,bus_write,bus_read,bus_rdata,
       r_pending <= bus_read && !reset;
       case (bus_addr)
         12'h0: r_reg <= 32'h544f4c4c;
-        12'h4: r_reg <= 32'h30001;
+        12'h4: r_reg <= 32'h30002;
         12'h28: r_reg <= 32'h7e;
         12'h2c: r_reg <= 32'd250000;
         12'h30: r_reg <= 32'd384;

@@ -6,7 +6,8 @@
 //! Q0 + Q1 = infinity; signature decoding of valid, off-curve, off-subgroup and x = 0
 //! encodings with blst's verdicts; subgroup check and cofactor clearing with infinity; one
 //! Miller-loop pair per lane, finished to arkworks' multi-pairing; r·pk and Σ rᵢσᵢ against
-//! arkworks with the edge scalars, infinity and P + P in a lane's sum. Prints the cycle counts
+//! arkworks with the edge scalars, infinity, P + P and P − P in a lane's sum (Σ rᵢσᵢ by
+//! the bucket method, joined on the host). Prints the cycle counts
 //! bench/RESULTS.md quotes (`-- --nocapture engine_verify::`).
 //!
 //! The core's RTL is generated and verilated on first use (minutes of C++ once per target
@@ -25,6 +26,7 @@ use tollgate_hdl::engine::{EngineParams, DRAIN_CYCLES};
 use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::curve::{g1_from_ark, g1_to_ark, g2_from_ark, g2_to_ark};
 use tollgate_microcode::field::fp12_to_ark;
+use tollgate_microcode::model::buckets::{self, BucketPlan, Step};
 use tollgate_microcode::model::{
     fp12_from_words, g1_from_words, g1_words, g2_from_words, g2_words, miller_pair_words, Engine,
 };
@@ -337,7 +339,9 @@ fn verify_core_blinds_keys_and_sums_signatures_like_arkworks() {
         run.cycles
     );
 
-    // Σ rᵢσᵢ, two items per lane; lane 1 adds P to P (the same point and scalar twice).
+    // Σ rᵢσᵢ by the bucket method on the host's plan, with the edge scalars, infinity, an
+    // item twice (S + P with S = P) and P beside −P: each lane's T and S against arkworks,
+    // and the join against Σ rᵢσᵢ.
     let mut sigs: Vec<G2Projective> = (0..2 * lanes())
         .map(|_| G2Projective::rand(&mut rng))
         .collect();
@@ -345,36 +349,55 @@ fn verify_core_blinds_keys_and_sums_signatures_like_arkworks() {
     sigs[0] = G2Projective::zero();
     sigs[lanes() + 1] = sigs[1];
     scalars[lanes() + 1] = scalars[1];
-    let item = |round: usize, lane: usize| round * lanes() + lane;
+    sigs[lanes() + 2] = -sigs[2];
+    scalars[lanes() + 2] = scalars[2];
+    let plan = BucketPlan::fewest_rounds(&scalars, lanes()).expect("a width fits");
+    let infinity = g2_words(&g2_from_ark(&G2Projective::zero()));
     let inputs: Vec<Vec<Word>> = (0..lanes())
         .map(|lane| {
-            (0..2)
+            let steps = plan.lanes.get(lane).map_or(&[][..], |l| &l.steps[..]);
+            (0..plan.rounds())
                 .flat_map(|round| {
-                    let i = item(round, lane);
-                    std::iter::once(Word::Scalar(scalars[i]))
-                        .chain(g2_words(&g2_from_ark(&sigs[i])).into_iter().map(Word::Fp))
+                    let step = steps.get(round).copied().unwrap_or(Step::Padding);
+                    let point = match step {
+                        Step::Item(i) => g2_words(&g2_from_ark(&sigs[i])),
+                        Step::Boundary | Step::Padding => infinity.clone(),
+                    };
+                    std::iter::once(Word::Scalar(step.flag()))
+                        .chain(point.into_iter().map(Word::Fp))
                 })
                 .collect()
         })
         .collect();
-    let run = core().run(ProgramKind::MultiScalarG2, &inputs, 2);
-    for lane in 0..lanes() {
-        let want: G2Projective = (0..2)
-            .map(|round| sigs[item(round, lane)] * Fr::from(scalars[item(round, lane)]))
-            .sum();
+    let run = core().run(ProgramKind::BucketSumG2, &inputs, plan.rounds() as u32);
+    let ark = |words: &[Fq]| g2_to_ark(&g2_from_words(words));
+    for (lane, l) in plan.lanes.iter().enumerate() {
+        let items = l.steps.iter().filter_map(|s| match s {
+            Step::Item(i) => Some(sigs[*i]),
+            _ => None,
+        });
+        let out = &run.outputs[lane];
         assert_eq!(
-            g2_to_ark(&g2_from_words(&run.outputs[lane])),
-            want,
-            "Σ rσ, lane {lane}"
+            ark(&out[6..]),
+            items.sum::<G2Projective>(),
+            "S, lane {lane}"
         );
     }
+    let want: G2Projective = sigs
+        .iter()
+        .zip(&scalars)
+        .map(|(p, k)| *p * Fr::from(*k))
+        .sum();
+    assert_eq!(buckets::combine(&plan, &run.outputs), want, "Σ rσ");
     assert_eq!(
         run.cycles,
-        issue(ProgramKind::MultiScalarG2, 2) + PIPELINE_TAIL
+        issue(ProgramKind::BucketSumG2, plan.rounds()) + PIPELINE_TAIL
     );
     eprintln!(
-        "verify core MultiScalarG2: {} items, {} cycles",
+        "verify core BucketSumG2: {} items, window {}, {} runs, {} cycles",
         2 * lanes(),
+        plan.window_bits,
+        plan.rounds(),
         run.cycles
     );
 }

@@ -134,7 +134,7 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
         "DecodeG2",
         "HashToG2",
         "ScalarMulG1",
-        "MultiScalarG2",
+        "BucketSumG2",
         "MillerLoop",
     ] {
         let cycles = metric(

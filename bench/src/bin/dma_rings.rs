@@ -10,9 +10,11 @@
 //!
 //! `--part verify`: a whole min_pk batch check on one device of the verification design
 //! (`drivers::batch::decode_signatures`, then `min_pk_lane_values`: HashToG2, ScalarMulG1,
-//! MultiScalarG2, MillerLoop) on a few small batches; each stage's device cycles fitted per
+//! BucketSumG2, MillerLoop) on a few small batches; each stage's device cycles fitted per
 //! round (the fit's largest residual shows they are linear in rounds) and projected to large
-//! batches; the host's CPU per item on that path (thread CPU time less the simulator's).
+//! batches (Σ rᵢσᵢ: the rounds of the host's bucket plan for random scalars); the host's CPU
+//! per item on that path (thread CPU time less the simulator's), and its steps alone, the
+//! bucket job's layout and join among them.
 //!
 //! Run: `cargo run --release -p tollgate-bench --bin dma_rings [-- --part curve|verify]`.
 
@@ -457,10 +459,11 @@ mod whole_verification {
 
     use ark_ff::BigInt;
     use blst::{blst_p1_affine, blst_p2_affine};
+    use rand_core::RngCore;
     use tollgate::engine::device::drivers::abi::layout::Shape;
     use tollgate::engine::device::drivers::abi::{self, Opcode};
     use tollgate::engine::device::drivers::backends::sim::{memory::LinkModel, SimTransport};
-    use tollgate::engine::device::drivers::batch::{self, MinPkItem};
+    use tollgate::engine::device::drivers::batch::{self, BucketJob, MinPkItem};
     use tollgate::engine::device::drivers::{
         codec, Device, DeviceConfig, Manifest, RegisterAccess, Tap, Tapped, TransportError,
     };
@@ -555,6 +558,22 @@ mod whole_verification {
             .unzip()
     }
 
+    /// `n` blinding scalars as the service makes them (non-zero, from the OS CSPRNG).
+    fn random_scalars(n: usize) -> Vec<u64> {
+        (0..n).map(|_| rand_core::OsRng.next_u64() | 1).collect()
+    }
+
+    /// Steps of the bucket job for `scalars` on `device`: the items its jobs carry, padding
+    /// of ragged jobs included, as `batch::signature_sum` lays them out.
+    fn bucket_steps(scalars: &[u64], device: &Device) -> anyhow::Result<usize> {
+        let lanes = device.identity().lanes as usize;
+        let job = BucketJob::new(scalars, lanes, device.job_items(Opcode::BucketSumG2))?;
+        Ok(job
+            .items(&vec![blst_p2_affine::default(); scalars.len()])
+            .len()
+            / Opcode::BucketSumG2.item_words())
+    }
+
     /// One stage's measurement in a batch: rounds of its jobs, device and transfer cycles.
     type Sample = (f64, f64, f64);
 
@@ -619,20 +638,24 @@ mod whole_verification {
             );
             for (opcode, count, cycles, transfer) in stages {
                 let rounds = shape.rounds(opcode, count);
+                let jobs = count.div_ceil(device.job_items(opcode));
                 println!(
-                    "| {n} | {opcode:?} | {count} | {rounds} | {cycles} | {transfer} | {:.0} |",
+                    "| {n} | {opcode:?} | {count} | {rounds} ({jobs} jobs) | {cycles} | {transfer} | {:.0} |",
                     cycles as f64 / n as f64
                 );
+                // Per job (each job pays the fixed part; the bucket stage's batches here run
+                // one or two): a linear cost averaged over a stage's jobs stays on its line.
+                let per_job = jobs as f64;
                 samples.entry(opcode).or_default().push((
-                    f64::from(rounds),
-                    cycles as f64,
-                    transfer as f64,
+                    f64::from(rounds) / per_job,
+                    cycles as f64 / per_job,
+                    transfer as f64 / per_job,
                 ));
             }
             host.push((n, decode_host, lanes_host));
         }
 
-        println!("\nPer stage, device cycles = fixed + per round × rounds (least squares over the batches above; the largest residual shows how linear they are):\n");
+        println!("\nPer stage and device job, device cycles = fixed + per round × rounds (least squares over the batches above, each stage's cycles and rounds averaged over its jobs; the largest residual shows how linear they are):\n");
         println!("| stage | fixed | per round | per item (÷ {lanes}) | largest residual | transfer per round |");
         println!("|---|---|---|---|---|---|");
         let mut fits = Vec::new();
@@ -670,10 +693,10 @@ mod whole_verification {
             let mut row = Vec::new();
             let (mut total, mut transfer_total) = (0.0, 0.0);
             for (opcode, fit, transfer) in &fits {
-                let items = if *opcode == Opcode::MillerLoop {
-                    n + 1
-                } else {
-                    n
+                let items = match opcode {
+                    Opcode::MillerLoop => n + 1,
+                    Opcode::BucketSumG2 => bucket_steps(&random_scalars(n), &device)?,
+                    _ => n,
                 };
                 let cycles = projected_cycles(*fit, &shape, *opcode, items) / n as f64;
                 transfer_total += projected_cycles(*transfer, &shape, *opcode, items) / n as f64;
@@ -701,16 +724,25 @@ mod whole_verification {
                 per(decode + lanes)
             );
         }
-        host_steps_warm(args)
+        let (lanes, job_items) = (lanes, device.job_items(Opcode::BucketSumG2));
+        // The service's default batch (126 items and the canaries' 3) and a large one.
+        for n in [129, 1024] {
+            host_steps_warm(args, n, lanes, job_items)?;
+        }
+        Ok(())
     }
 
     /// The host's steps of the path on their own (no simulator between them, caches warm),
-    /// per item of a batch of the largest verification batch size: the codec work this path
-    /// adds (the transport's share, layout and copies, is measured above for ScalarMulG1).
-    fn host_steps_warm(args: &Args) -> anyhow::Result<()> {
-        let n = args.verify_projected.iter().copied().max().unwrap_or(1024);
-        let (signatures, items) = batch_of(n.min(1024));
-        let n = items.len();
+    /// per item of a batch of `n` on a device of `lanes` lanes and bucket jobs of `job_items`
+    /// steps: the codec work this path adds (the transport's share, layout and copies, is
+    /// measured above for ScalarMulG1).
+    fn host_steps_warm(
+        args: &Args,
+        n: usize,
+        lanes: usize,
+        job_items: usize,
+    ) -> anyhow::Result<()> {
+        let (signatures, items) = batch_of(n);
         let time = |f: &mut dyn FnMut()| {
             let mut samples: Vec<Duration> = (0..args.repeat)
                 .map(|_| {
@@ -742,10 +774,29 @@ mod whole_verification {
             for i in &items {
                 words.extend(codec::encode_scalar(i.scalar));
                 words.extend(codec::encode_g1_point(&i.public_key));
-                words.extend(codec::encode_scalar(i.scalar));
-                words.extend(codec::encode_g2_point(&sigs[0]));
             }
             std::hint::black_box(words);
+        });
+        // The bucket job on the device's shape: the plan and its layout (window chosen by
+        // counting runs), its items, and the join of the lanes' (T, S) of every job (device
+        // results stood in for by signatures, Z = 1: the same normalisation and additions).
+        let scalars = random_scalars(n);
+        let plan = time(&mut || {
+            std::hint::black_box(BucketJob::new(&scalars, lanes, job_items).unwrap());
+        });
+        let job = BucketJob::new(&scalars, lanes, job_items)?;
+        let bucket_items = time(&mut || {
+            std::hint::black_box(job.items(&sigs));
+        });
+        let jobs = (job.items(&sigs).len() / Opcode::BucketSumG2.item_words()).div_ceil(job_items);
+        let results: Vec<u32> = sigs
+            .iter()
+            .cycle()
+            .take(2 * lanes * jobs)
+            .flat_map(codec::encode_g2_point)
+            .collect();
+        let join = time(&mut || {
+            std::hint::black_box(job.join(&results).unwrap());
         });
         let normalise = time(&mut || {
             std::hint::black_box(codec::g1_affine_points(&key_words).unwrap());
@@ -762,11 +813,14 @@ mod whole_verification {
         println!(
             "\nThe host's steps alone ({n} items, warm, thread CPU, median of {}): decoding's host part \
              (flags, x < p, sign of y, on-curve check) {decode_host:.2} µs/item; encoding the \
-             blinding stages' items {encode:.2}; normalising a G1 and a G2 stage (one inversion \
-             each, on-curve checks) {normalise:.2}; the Miller pairs {pairs:.2}; together \
-             **{:.2} µs/item**.",
+             key blinding's items {encode:.2}; the bucket job: plan and layout {plan:.2}, items \
+             {bucket_items:.2}, join of {jobs} jobs' lane sums {join:.2} ({:.0} µs per batch, \
+             window {}); normalising a G1 and a G2 stage (one inversion each, on-curve checks) \
+             {normalise:.2}; the Miller pairs {pairs:.2}; together **{:.2} µs/item**.",
             args.repeat,
-            decode_host + encode + normalise + pairs
+            join * n as f64,
+            job.window_bits(),
+            decode_host + encode + plan + bucket_items + join + normalise + pairs
         );
         Ok(())
     }

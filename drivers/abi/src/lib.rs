@@ -71,17 +71,18 @@
 //! - Fp12 (MillerLoop's lane values): 12 Fp in tower order, Fp12 = c0 + c1·w over
 //!   Fp6 = c0 + c1·v + c2·v² over Fp2: c0.c0.c0, c0.c0.c1, c0.c1.c0, …, c1.c2.c1.
 //!
-//! # Verification opcodes (ABI 3.1)
+//! # Verification opcodes (ABI 3.1, 3.2)
 //!
 //! [`Opcode::DecodeG2`], [`Opcode::HashToG2`] and [`Opcode::MillerLoop`] (see each for its item
 //! and result format) are served by the design [`VERIFY_DESIGN`], whose engine runs the
 //! verification microcode; [`DESIGN`] serves the six curve opcodes. [`VERIFY_DESIGN`] also
-//! serves the two blinding opcodes of a batch check, [`Opcode::ScalarMulG1`] (rᵢ·pkᵢ) and
-//! [`Opcode::MultiScalarG2`] (Σ rᵢσᵢ), in the formats of ABI 3.0, so that one device runs a
-//! whole min_pk batch check ([`Opcode::MIN_PK_BATCH`]); both opcodes are defined since 3.0,
-//! so the minor stays 1 (the identity check refuses only opcodes newer than a device's minor).
-//! The verification opcodes' items are Fp elements only (no scalars), so nothing is packed:
-//! each element crosses as 48 bytes, and a round's element count is even (2, 4 or 6 per item),
+//! serves the two blinding opcodes of a batch check, [`Opcode::ScalarMulG1`] (rᵢ·pkᵢ, in the
+//! format of ABI 3.0) and, since 3.2, [`Opcode::BucketSumG2`] (Σ rᵢσᵢ by the bucket method,
+//! in place of 3.1's [`Opcode::MultiScalarG2`]: a step per lane per body run, the host's
+//! layout in [`buckets`]), so that one device runs a whole min_pk batch check
+//! ([`Opcode::MIN_PK_BATCH`]). The identity check refuses opcodes newer than a device's minor.
+//! DecodeG2's, HashToG2's and MillerLoop's items are Fp elements only (no scalars), so
+//! nothing is packed: each element crosses as 48 bytes, and a round's element count is even (2, 4 or 6 per item),
 //! which keeps the stream whole beats for any lane count; the scalar opcodes need a lane count
 //! whose scalars fill whole beats (a multiple of 4 lanes). Padding items: x = 0 (DecodeG2) and
 //! u0 = u1 = 0 (HashToG2), whose results are dropped; for MillerLoop P = (0, 0) with Q = the
@@ -121,6 +122,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod buckets;
 pub mod layout;
 
 /// Verilog name of the accelerator's top module (the one implementing this register map).
@@ -139,11 +141,13 @@ pub const MAGIC: u32 = 0x544F_4C4C;
 /// ABI major version: bumped on any incompatible change of this crate's map or formats.
 pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: bumped on additions a driver of the same major can ignore.
-/// 3.1 adds the verification opcodes ([`Opcode::DecodeG2`], [`Opcode::HashToG2`],
+/// 3.2 adds [`Opcode::BucketSumG2`] (Σ rᵢσᵢ by the bucket method), which [`VERIFY_DESIGN`]
+/// serves instead of [`Opcode::MultiScalarG2`]. 3.1 adds the verification opcodes
+/// ([`Opcode::DecodeG2`], [`Opcode::HashToG2`],
 /// [`Opcode::MillerLoop`]) and the design that serves them ([`VERIFY_DESIGN`]); what 3.0
 /// defined is unchanged, and a design says which opcodes it serves in
 /// [`regs::CAPABILITIES`].
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 /// Packed as the device reports it in [`regs::ABI_VERSION`].
 pub const ABI_VERSION: u32 = ((ABI_MAJOR as u32) << 16) | ABI_MINOR as u32;
 
@@ -667,6 +671,16 @@ pub enum Opcode {
     /// Miller loop only up to factors the final exponentiation maps to 1: the host
     /// multiplies the lane values and finishes with one final exponentiation.
     MillerLoop = 9,
+    /// Σ kᵢσᵢ by the bucket method (min_pk's Σ rᵢσᵢ): per item one *step* of a lane, a flag
+    /// word then a G2 point, in the format of [`Opcode::MultiScalarG2`]'s items (the flag
+    /// crosses as a scalar: 2 words, 8 bytes) → per lane two projective G2 points (144
+    /// words): T, the lane's Σ_b b·B_b, then S, the sum of its item points. A step is an
+    /// item step (flag 0: S += P) or a boundary step (flag bit 0 set: T += S; the point is
+    /// ignored, send infinity); S and T start at infinity in every job. The host lays out
+    /// the steps (item q of a job runs on lane q mod K: [`buckets::BucketPlan::jobs`]) and
+    /// joins the lanes' (T, S) into Σ kᵢσᵢ ([`buckets`], "Jobs"). Padding items (flag 0,
+    /// infinity) change nothing.
+    BucketSumG2 = 10,
 }
 
 /// Which group an opcode works in.
@@ -690,8 +704,8 @@ impl Group {
 
 impl Opcode {
     /// Every opcode, in numeric order: [`Opcode::CURVE`], then [`Opcode::VERIFY`].
-    pub const ALL: [Opcode; 9] = {
-        let mut all = [Opcode::AggregateG1; 9];
+    pub const ALL: [Opcode; 10] = {
+        let mut all = [Opcode::AggregateG1; 10];
         let mut i = 0;
         while i < all.len() {
             all[i] = if i < Opcode::CURVE.len() {
@@ -714,16 +728,22 @@ impl Opcode {
         Opcode::ScalarMulG2,
     ];
 
-    /// The verification stages of ABI 3.1 ([`VERIFY_DESIGN`] serves them).
-    pub const VERIFY: [Opcode; 3] = [Opcode::DecodeG2, Opcode::HashToG2, Opcode::MillerLoop];
+    /// The verification stages of ABI 3.1 and 3.2 ([`VERIFY_DESIGN`] serves them).
+    pub const VERIFY: [Opcode; 4] = [
+        Opcode::DecodeG2,
+        Opcode::HashToG2,
+        Opcode::MillerLoop,
+        Opcode::BucketSumG2,
+    ];
 
     /// The stages of a min_pk batch check in the order they run: what [`VERIFY_DESIGN`]
-    /// serves (the verification stages and the two blinding opcodes).
+    /// serves (the verification stages and the two blinding opcodes: rᵢ·pkᵢ by
+    /// [`Opcode::ScalarMulG1`], Σ rᵢσᵢ by [`Opcode::BucketSumG2`]).
     pub const MIN_PK_BATCH: [Opcode; 5] = [
         Opcode::DecodeG2,
         Opcode::HashToG2,
         Opcode::ScalarMulG1,
-        Opcode::MultiScalarG2,
+        Opcode::BucketSumG2,
         Opcode::MillerLoop,
     ];
 
@@ -732,6 +752,7 @@ impl Opcode {
     pub const fn since_minor(self) -> u16 {
         match self {
             Opcode::DecodeG2 | Opcode::HashToG2 | Opcode::MillerLoop => 1,
+            Opcode::BucketSumG2 => 2,
             _ => 0,
         }
     }
@@ -762,6 +783,7 @@ impl Opcode {
                 | Opcode::MultiScalarG2
                 | Opcode::ScalarMulG1
                 | Opcode::ScalarMulG2
+                | Opcode::BucketSumG2
         )
     }
 
@@ -788,11 +810,12 @@ impl Opcode {
     }
 
     /// Words of one result: a point (per item, or per lane for a sum), DecodeG2's y and two
-    /// residues (72), MillerLoop's Fp12 per lane (144).
+    /// residues (72), MillerLoop's Fp12 per lane (144), BucketSumG2's T and S per lane (144).
     pub const fn result_words(self) -> usize {
         match self {
             Opcode::DecodeG2 => 3 * FP2_WORDS,
             Opcode::MillerLoop => FP12_WORDS,
+            Opcode::BucketSumG2 => 2 * G2_WORDS,
             _ => self.group().point_words(),
         }
     }
@@ -856,14 +879,20 @@ mod tests {
             assert_eq!(Opcode::from_u32(op as u32), Some(op));
         }
         assert_eq!(Opcode::from_u32(0), None);
-        assert_eq!(Opcode::from_u32(10), None);
+        assert_eq!(Opcode::from_u32(11), None);
         assert_eq!(Opcode::DecodeG2.item_words(), 24);
         assert_eq!(Opcode::DecodeG2.result_words(), 72);
         assert_eq!(Opcode::HashToG2.item_words(), 48);
         assert_eq!(Opcode::MillerLoop.item_words(), 72);
         assert_eq!(Opcode::MillerLoop.result_words(), 144);
         assert!(Opcode::MillerLoop.is_sum() && !Opcode::HashToG2.is_sum());
-        assert!(Opcode::VERIFY.iter().all(|op| !op.has_scalars()));
+        for op in [Opcode::DecodeG2, Opcode::HashToG2, Opcode::MillerLoop] {
+            assert!(!op.has_scalars());
+        }
+        // The bucket step: a flag in a scalar's place and a G2 point; T and S per lane.
+        assert_eq!(Opcode::BucketSumG2.item_words(), 2 + 72);
+        assert_eq!(Opcode::BucketSumG2.result_words(), 2 * 72);
+        assert!(Opcode::BucketSumG2.is_sum());
         for (n, op) in Opcode::ALL.iter().enumerate() {
             assert_eq!(*op as usize, n + 1, "numeric order");
         }

@@ -6,7 +6,8 @@
 //!    needs no device), then DecodeG2 for the rest; per item the affine point, its y chosen
 //!    by the sort flag, or a [`Rejection`].
 //! 2. [`min_pk_lane_values`]: messages hashed to G2 (HashToG2), keys blinded (rᵢ·pkᵢ,
-//!    ScalarMulG1), signatures blinded and summed (Σ rᵢσᵢ, MultiScalarG2), then one Miller
+//!    ScalarMulG1), signatures blinded and summed (Σ rᵢσᵢ by the bucket method, BucketSumG2:
+//!    [`signature_sum()`]), then one Miller
 //!    loop per (rᵢ·pkᵢ, H(mᵢ)) and for (−g₁, Σ rᵢσᵢ) (MillerLoop). The result is the lanes'
 //!    Miller values: the batch is valid iff their product ([`LaneValues::product`]), after one
 //!    final exponentiation, is 1; the caller may fold values of its own (a canary's) into the
@@ -15,12 +16,16 @@
 //! What stays on the CPU, per item a few field multiplications: the encoding checks and the
 //! sign of y, normalising each stage's projective points with one inversion per stage
 //! ([`codec::g1_affine_points`], Montgomery's trick, every point checked on its curve), the
-//! sum of the lanes' partial Σ rᵢσᵢ, and the caller's final exponentiation.
+//! bucket job's layout and the join of its lanes' sums (once per batch), and the caller's
+//! final exponentiation.
+
+mod signature_sum;
+
+pub use signature_sum::{signature_sum, BucketJob};
 
 use blst::{
     blst_fp12, blst_p1, blst_p1_affine, blst_p1_affine_is_inf, blst_p1_cneg, blst_p1_generator,
-    blst_p1_to_affine, blst_p2, blst_p2_add_or_double_affine, blst_p2_affine,
-    blst_p2_affine_is_inf, blst_p2_to_affine,
+    blst_p1_to_affine, blst_p2_affine, blst_p2_affine_is_inf,
 };
 use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 
@@ -61,6 +66,15 @@ pub enum BatchCheckError {
     /// A device job failed.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// The bucket job cannot be laid out on this device (too few lanes for a window width,
+    /// or jobs too small to reach every lane of the plan).
+    #[error("no bucket layout on {lanes} lanes with jobs of {job_items} steps")]
+    NoBucketLayout {
+        /// The device's lanes.
+        lanes: usize,
+        /// Steps per device job.
+        job_items: usize,
+    },
     /// Item `index`'s u is not HashToG2's 48 words.
     #[error("item {index}: hash_to_field output of {words} words, expected {expected}")]
     HashLength {
@@ -212,25 +226,6 @@ fn minus_g1() -> blst_p1_affine {
     affine
 }
 
-/// The sum of affine G2 points (the lanes' partial Σ rᵢσᵢ), affine.
-fn sum_g2(points: &[blst_p2_affine]) -> blst_p2_affine {
-    // blst's all-zero Jacobian point is infinity.
-    let mut sum = blst_p2::default();
-    for p in points {
-        // SAFETY: valid points in and out; blst allows the output to alias the first input.
-        unsafe {
-            if !blst_p2_affine_is_inf(p) {
-                let acc = sum;
-                blst_p2_add_or_double_affine(&mut sum, &acc, p);
-            }
-        }
-    }
-    let mut affine = blst_p2_affine::default();
-    // SAFETY: a valid point in, a valid output.
-    unsafe { blst_p2_to_affine(&mut affine, &sum) };
-    affine
-}
-
 /// Appends the finite pair (P, Q) as MillerLoop's item (P.x, P.y, Q.x, Q.y).
 fn push_pair(pairs: &mut Vec<u32>, p: &blst_p1_affine, q: &blst_p2_affine) {
     pairs.extend_from_slice(&codec::encode_g1_point(p)[..2 * FP_WORDS]);
@@ -263,25 +258,18 @@ pub fn min_pk_lane_values(
         us.extend_from_slice(&item.u);
     }
     let hashes = codec::g2_affine_points(&stage(device, Opcode::HashToG2, &us, &mut stages)?)?;
-    // Blinding: the keys one by one, the signatures into K partial sums.
-    let scalar_items = |opcode: Opcode, point: &dyn Fn(&MinPkItem) -> Vec<u32>| {
-        let mut words = Vec::with_capacity(items.len() * opcode.item_words());
-        for item in items {
-            words.extend(codec::encode_scalar(item.scalar));
-            words.extend(point(item));
-        }
-        words
-    };
-    let keys = scalar_items(Opcode::ScalarMulG1, &|i| {
-        codec::encode_g1_point(&i.public_key)
-    });
+    // Blinding: the keys one by one, the signatures by the bucket method.
+    let mut keys = Vec::with_capacity(items.len() * Opcode::ScalarMulG1.item_words());
+    for item in items {
+        keys.extend(codec::encode_scalar(item.scalar));
+        keys.extend(codec::encode_g1_point(&item.public_key));
+    }
     let blinded_keys =
         codec::g1_affine_points(&stage(device, Opcode::ScalarMulG1, &keys, &mut stages)?)?;
-    let signatures = scalar_items(Opcode::MultiScalarG2, &|i| {
-        codec::encode_g2_point(&i.signature)
-    });
-    let partials = stage(device, Opcode::MultiScalarG2, &signatures, &mut stages)?;
-    let sum = sum_g2(&codec::g2_affine_points(&partials)?);
+    let scalars: Vec<u64> = items.iter().map(|i| i.scalar).collect();
+    let signatures: Vec<blst_p2_affine> = items.iter().map(|i| i.signature).collect();
+    let (sum, cost) = signature_sum(device, &scalars, &signatures)?;
+    stages.push(cost);
     // The Miller loops: (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ).
     let mut pairs = Vec::with_capacity((items.len() + 1) * Opcode::MillerLoop.item_words());
     for (index, (key, hash)) in blinded_keys.iter().zip(&hashes).enumerate() {

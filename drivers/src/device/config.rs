@@ -27,6 +27,9 @@ pub struct DeviceConfig {
     pub hash_to_g2_cycles: u64,
     /// One Miller-loop pair (MillerLoop), per engine (measured 8,447).
     pub miller_pair_cycles: u64,
+    /// One step of the bucket method (BucketSumG2), per engine: its body of 54 instructions,
+    /// one G2 addition and three selects, whatever the flag.
+    pub bucket_step_cycles: u64,
     /// Bytes per cycle the deadlines assume the DMA moves at least (the port moves 32; a
     /// congested link less).
     pub dma_bytes_per_cycle: u64,
@@ -60,6 +63,7 @@ impl Default for DeviceConfig {
             decode_g2_cycles: 5_100,
             hash_to_g2_cycles: 12_900,
             miller_pair_cycles: 8_500,
+            bucket_step_cycles: 54,
             dma_bytes_per_cycle: 8,
             in_flight: 4,
             max_job_items: None,
@@ -90,6 +94,7 @@ impl DeviceConfig {
             Opcode::DecodeG2 => self.decode_g2_cycles,
             Opcode::HashToG2 => self.hash_to_g2_cycles,
             Opcode::MillerLoop => self.miller_pair_cycles,
+            Opcode::BucketSumG2 => self.bucket_step_cycles,
             _ if opcode.has_scalars() => self.g1_scalar_mul_cycles * group,
             _ => self.g1_add_cycles * group,
         }
@@ -157,6 +162,10 @@ mod tests {
                 "{op:?}"
             );
         }
+        // The bucket job on the verification core (32 lanes): 36 rounds of steps, measured
+        // 62,208 issue cycles + the pipeline's drain.
+        let verify32 = Shape { lanes: 32, ..SHAPE };
+        assert!(config.compute_cycles(&verify32, Opcode::BucketSumG2, 36) > 62_208 * 3 / 2);
         // Rounds, not items: a deadline grows with the work the device really does.
         assert_eq!(
             config.compute_cycles(&SHAPE, Opcode::AggregateG2, 4) - config.base_cycles,

@@ -84,7 +84,8 @@ pub enum DeviceError {
 pub struct JobOutput {
     /// Points in [`tollgate_abi::Group::point_words`] format. ScalarMul*: one per item, in item
     /// order. Sums (Aggregate*, MultiScalar*): each device job's K partial sums (one per lane,
-    /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up.
+    /// [`Identity::lanes`]), the jobs' concatenated; the caller adds them all up. BucketSumG2:
+    /// each job's K lane results (T then S), which [`crate::batch::signature_sum`] joins.
     pub words: Vec<u32>,
     /// Device cycles from descriptor fetch to completion, summed over the device jobs.
     pub device_cycles: u64,
@@ -235,6 +236,17 @@ impl Device {
         self.transport.cycles()
     }
 
+    /// The most items of `opcode` one job of [`Device::run`] carries (`run` cuts its items
+    /// into jobs of this many, the last one fewer): the device's shape's bound, or
+    /// [`DeviceConfig::max_job_items`] where that is lower; 0 if not one round fits.
+    pub fn job_items(&self, opcode: Opcode) -> usize {
+        let max_items = self.identity.shape().max_items(opcode);
+        match self.config.max_job_items {
+            Some(m) if max_items > 0 => m.clamp(1, max_items),
+            _ => max_items,
+        }
+    }
+
     /// Runs `opcode` on `items` (concatenated in [`Opcode::item_words`] format): splits them
     /// into device jobs of at most [`Shape::max_items`] items, keeps up to
     /// [`DeviceConfig::in_flight`] of them in the device, and returns their results (see
@@ -247,14 +259,10 @@ impl Device {
         }
         self.validate(opcode, items)?;
         let shape = self.identity.shape();
-        let max_items = shape.max_items(opcode);
+        let max_items = self.job_items(opcode);
         if max_items == 0 {
             return Err(DeviceError::NoRoom { opcode, shape });
         }
-        let max_items = self
-            .config
-            .max_job_items
-            .map_or(max_items, |m| m.clamp(1, max_items));
         let jobs = items
             .chunks(max_items * opcode.item_words())
             .map(|chunk| {

@@ -1,4 +1,4 @@
-//! The whole-verification design (`bitstreams/rtl/tollgate_top_verify.v`, ABI 3.1) on the sim
+//! The whole-verification design (`bitstreams/rtl/tollgate_top_verify.v`, ABI 3.2) on the sim
 //! backend: each of its opcodes through the rings on the Verilated top level, against blst
 //! and arkworks (arkworks also makes off-curve and off-subgroup inputs and reads the device's
 //! Montgomery words, which are arkworks' own representation), signature decoding
@@ -6,12 +6,17 @@
 //! batch check on this one device (`batch::min_pk_lane_values`) against blst's batch verdict.
 //! Prints the cycle counts bench/RESULTS.md quotes (`-- --nocapture verify::`).
 
+use ark_bls12_381::Fr;
 use ark_bls12_381::{Fq, Fq2, G1Projective, G2Affine, G2Projective};
 use ark_ec::CurveGroup;
 use ark_ff::{UniformRand, Zero};
+use ark_serialize::CanonicalDeserialize;
 use ark_serialize::CanonicalSerialize;
 use ark_std::rand::{rngs::StdRng, Rng, SeedableRng};
-use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
+use blst::{
+    blst_fp12, blst_p1_affine, blst_p2_affine, blst_p2_affine_serialize, blst_p2_deserialize,
+    min_pk,
+};
 use tollgate_abi::{Opcode, FP2_WORDS, FP_WORDS};
 use tollgate_drivers::backends::sim::{memory::LinkModel, SimTransport};
 use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem, Rejection};
@@ -21,10 +26,7 @@ use tollgate_drivers::{
 };
 use tollgate_microcode::reference::{hash_to_field, hash_to_g2};
 
-use super::{
-    check_multi_scalar, check_scalar_mul, config, points, repo_root, scalars, uncompressed, Curve,
-    G1, G2,
-};
+use super::{check_scalar_mul, config, points, repo_root, scalars, uncompressed, Curve, G1, G2};
 
 /// The POP ciphersuite's DST (the default scheme).
 const POP_DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
@@ -109,12 +111,75 @@ fn blinding_on_the_verification_design_equals_arkworks() {
     let mut scalars = scalars(n, &mut rng);
     let g1 = points::<G1>(n, &mut rng);
     check_scalar_mul::<G1>(&mut device, &scalars, &g1);
-    // P at items 1 and K + 1 (one lane) with scalar 1 both times: the lane's accumulator
-    // adds P to P, the doubling case of the complete addition.
+    // Σ kᵢσᵢ by the bucket job: P twice with the same scalar (they meet in every bucket: S + P
+    // with S = P) and Q beside −Q (S + P = infinity mid-stream).
     let g2 = points::<G2>(n, &mut rng);
     assert_eq!((g2[1], n / 2 + 1), (g2[lanes + 1], lanes + 1));
-    scalars[lanes + 1] = 1;
-    check_multi_scalar::<G2>(&mut device, &scalars, &g2);
+    scalars[lanes + 1] = scalars[1];
+    check_signature_sum(&mut device, &scalars, &g2);
+}
+
+fn to_blst(p: &G2Projective) -> blst_p2_affine {
+    let mut out = blst_p2_affine::default();
+    // SAFETY: a 192-byte uncompressed encoding in, a valid output.
+    let error = unsafe { blst_p2_deserialize(&mut out, uncompressed(&p.into_affine()).as_ptr()) };
+    assert_eq!(error, blst::BLST_ERROR::BLST_SUCCESS);
+    out
+}
+
+fn from_blst(p: &blst_p2_affine) -> G2Projective {
+    let mut bytes = [0u8; 192];
+    // SAFETY: a valid point in, 192 bytes out.
+    unsafe { blst_p2_affine_serialize(bytes.as_mut_ptr(), p) };
+    G2Affine::deserialize_uncompressed(&bytes[..])
+        .expect("in G2")
+        .into()
+}
+
+/// `batch::signature_sum` (the bucket job and the host's join) against arkworks' Σ kᵢPᵢ.
+fn check_signature_sum(device: &mut Device, scalars: &[u64], points: &[G2Projective]) {
+    let signatures: Vec<blst_p2_affine> = points.iter().map(to_blst).collect();
+    let (sum, cost) = batch::signature_sum(device, scalars, &signatures).unwrap();
+    let want: G2Projective = scalars
+        .iter()
+        .zip(points)
+        .map(|(k, p)| *p * Fr::from(*k))
+        .sum();
+    assert_eq!(from_blst(&sum), want, "{} items", scalars.len());
+    eprintln!(
+        "verify top BucketSumG2: {} items, {} steps, {} device cycles ({} transfer), {:.0} per item",
+        scalars.len(),
+        cost.items,
+        cost.device_cycles,
+        cost.transfer_cycles,
+        cost.device_cycles as f64 / scalars.len() as f64
+    );
+}
+
+/// The bucket job over several device jobs (each starts S and T afresh, so the host's join
+/// must add the lanes' digit · S at every cut), with whole and ragged jobs, and the edge
+/// scalars of a whole batch: all equal, all 1, all 2^64 − 1, one item.
+#[test]
+fn bucket_sums_over_several_jobs_equal_arkworks() {
+    let mut rng = StdRng::seed_from_u64(91);
+    let n = 300;
+    let scalars = scalars(n, &mut rng);
+    let g2 = points::<G2>(n, &mut rng);
+    let mut device = open_verify(config());
+    let steps = device.job_items(Opcode::BucketSumG2);
+    check_signature_sum(&mut device, &scalars, &g2);
+    // 5 rounds and 7 steps per job: lanes 0..7 run one step more per job than the others.
+    let lanes = device.identity().lanes as usize;
+    let mut ragged = open_verify(DeviceConfig {
+        max_job_items: Some(5 * lanes + 7),
+        ..config()
+    });
+    check_signature_sum(&mut ragged, &scalars[..100], &g2[..100]);
+    for k in [1, u64::MAX, 0x0123_4567_89ab_cdef] {
+        check_signature_sum(&mut ragged, &vec![k; 40], &g2[..40]);
+    }
+    check_signature_sum(&mut ragged, &[u64::MAX], &g2[3..4]);
+    assert!(steps >= 1_000, "{steps} steps per job");
 }
 
 /// A compressed signature's x with blst's verdict on its encoding, and the y of the point

@@ -14,7 +14,7 @@ use tollgate_microcode::compile::programs::ProgramKind;
 use tollgate_microcode::compile::rom::Rom;
 use tollgate_microcode::compile::EngineConfig;
 use tollgate_microcode::curve::{g2_from_ark, g2_to_ark};
-use tollgate_microcode::model::buckets::{BucketPlan, Step};
+use tollgate_microcode::model::buckets::{self, BucketPlan, Step};
 use tollgate_microcode::model::{g2_from_words, g2_words, Job, JobResult};
 
 /// The verification core's configuration (the programs it would join), with the program the
@@ -226,7 +226,7 @@ fn bucket_cycles_per_item_beside_multi_scalar() {
             let _ = std::hint::black_box(BucketPlan::fewest_rounds(&s, k));
         });
         let join_us = median_us(&|| {
-            let _ = std::hint::black_box(best.combine(&lane_sums));
+            let _ = std::hint::black_box(buckets::combine(&best, &lane_sums));
         });
         eprintln!(
             "    host per batch: plan {plan_us:.0} µs ({:.2} µs per item), join {join_us:.0} µs ({:.2} µs per item)",

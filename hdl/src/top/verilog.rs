@@ -52,7 +52,7 @@ impl TopParams {
     /// [`crate::engine::VERIFY_LANES`] lanes) and every stage of a min_pk batch check
     /// ([`Opcode::MIN_PK_BATCH`]). Per job (32 lanes): 1,344 items of decoding, hashing and
     /// Miller pairs (42 rounds: the output buffer bounds the first two, the input buffer the
-    /// pairs), 2,048 G1 scalar multiplications, 1,152 items of Σ rᵢσᵢ.
+    /// pairs), 2,048 G1 scalar multiplications, 1,152 steps of Σ rᵢσᵢ (36 rounds).
     pub fn verification() -> TopParams {
         TopParams {
             in_elements: BUFFER_ELEMENTS,
@@ -91,6 +91,7 @@ fn program(op: Opcode) -> ProgramKind {
         Opcode::DecodeG2 => ProgramKind::DecodeG2,
         Opcode::HashToG2 => ProgramKind::HashToG2,
         Opcode::MillerLoop => ProgramKind::MillerLoop { pairs: 1 },
+        Opcode::BucketSumG2 => ProgramKind::BucketSumG2,
     }
 }
 

@@ -39,7 +39,8 @@ pub enum ProgramKind {
     MultiScalarG2,
     /// Steps (flag, P) of the sorted bucket method ([`crate::curve::bucket_step`]; the host
     /// orders them, see [`crate::model::buckets`]) → one Σ b·B_b per lane (G2), the lane's
-    /// share of one window of Σ kᵢPᵢ. Not in the hardware ROM yet.
+    /// share of one window of Σ kᵢPᵢ, then the lane's S (the sum of its items). In the
+    /// verification core's ROM.
     BucketSumG2,
     /// Items of `pairs` (P, Q) pairs → one Miller product per lane (Fp12, conjugated for
     /// x < 0); each body run shares its accumulator's squarings across its pairs. Not in the
@@ -323,7 +324,11 @@ fn trace<F: Flatten, C: Curve<F>>(kind: ProgramKind, accumulators: usize) -> ([T
             let (s, t) = bucket_step::<F, C>(&boundary, &s, &t, &p);
             set_state_point(body, 0, &s);
             set_state_point(body, words, &t);
+            // T, then S: when the host splits a lane's steps over several jobs, each job
+            // starts S afresh, and the host adds (the lane's digit at the cut) · S of every
+            // job but the last to T (see `tollgate_abi::buckets`).
             store_point(epi, &state_point::<F>(epi, words));
+            store_point(epi, &state_point::<F>(epi, 0));
             2 * words
         }
         ProgramKind::MillerLoop { pairs } => trace_miller_loop(&segments, pairs as usize),

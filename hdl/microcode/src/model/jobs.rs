@@ -7,7 +7,7 @@ use ark_ec::AffineRepr;
 use crate::field::fp2_from_ark;
 use crate::pairing::{G1Affine, G2Affine};
 
-use super::buckets::BucketPlan;
+use super::buckets::{self, BucketPlan};
 use super::{g2_words, Engine, ModelError, Stats};
 use crate::compile::programs::ProgramKind;
 use crate::curve::g2_from_ark;
@@ -222,10 +222,13 @@ impl Job {
             Job::Each { kind, items } => (kind.is_g2(), kind, items, false),
             Job::BucketSumG2 { plan, points } => {
                 let counts = vec![plan.rounds(); plan.lanes.len()];
-                let (lanes, stats) =
-                    engine.run(ProgramKind::BucketSumG2, plan.inputs(&points), &counts)?;
+                let (lanes, stats) = engine.run(
+                    ProgramKind::BucketSumG2,
+                    buckets::inputs(&plan, &points),
+                    &counts,
+                )?;
                 return Ok(JobResult {
-                    points: vec![g2_words(&g2_from_ark(&plan.combine(&lanes)))],
+                    points: vec![g2_words(&g2_from_ark(&buckets::combine(&plan, &lanes)))],
                     stats,
                 });
             }

@@ -1,0 +1,308 @@
+//! The host's layout of the bucket job ([`crate::Opcode::BucketSumG2`]): Σ kᵢPᵢ over 64-bit
+//! scalars by the bucket method, spread over the lanes. Pure integer work on the scalars, so
+//! the microcode's model (which runs it against arkworks) and the driver (which streams it to
+//! the device) share one copy.
+//!
+//! Why this layout: a lane cannot address a bucket by a digit (register addresses are in the
+//! ROM), so the host, which made the scalars, sorts each lane's items by digit and streams them
+//! as *steps*: an item step (S += P) or a boundary step (T += S, the digit drops by one). Each
+//! lane owns one window of `c` bits and a slice of the items whose digit in that window is not
+//! 0 (digit 0 adds nothing: the item is left out); the windows' lanes run side by side, so the
+//! 64 / c windows cost no doublings on the device at all. The host adds the lane sums of a
+//! window and joins the windows by Horner's rule (64 − c doublings and one addition per
+//! window, once per batch). A lane's steps: its items, largest digit first, with one boundary
+//! step each time the digit drops by one, down to 0; every lane is padded to the same number
+//! of steps with additions of infinity, since all lanes run the body the same number of times.
+//!
+//! The cost is the number of body runs (`rounds`): about n·(1 − 2⁻ᶜ)/g + 2ᶜ − 1 with
+//! g = ⌊K / ⌈64 / c⌉⌋ lanes per window, so the best `c` grows with the batch; the host picks it
+//! by counting ([`BucketPlan::fewest_rounds`]).
+//!
+//! **Jobs.** A device job holds at most a few dozen rounds (its input buffer), far fewer than
+//! a batch's plan, and every job starts S and T afresh. So each job returns per lane its T
+//! and its S ([`crate::Opcode::BucketSumG2`]), and the lane's whole T is Σⱼ Tⱼ + Σⱼ dⱼ·Sⱼ,
+//! dⱼ the lane's digit when job j ends ([`LanePlan::digit_after`]): every boundary step after
+//! job j would have added job j's items once more. The last job's d is 0. The host's join
+//! folds these small multiples into its Horner pass ([`JobLayout`]).
+
+/// Bits of a scalar.
+const SCALAR_BITS: u32 = u64::BITS;
+
+/// Widest window tried: 2¹⁶ − 1 boundary steps per lane already exceed any batch's items.
+pub const MAX_WINDOW_BITS: u32 = 16;
+
+/// One body run of a lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Item `i` joins the current bucket (S += Pᵢ).
+    Item(usize),
+    /// The digit drops by one (T += S).
+    Boundary,
+    /// Fills the lane up to the job's rounds (S += infinity).
+    Padding,
+}
+
+impl Step {
+    /// The step's flag word, streamed before its point: bit 0 set for a boundary step (the
+    /// program tests bit 0 of the lane's scalar register; the other bits are 0).
+    pub const fn flag(self) -> u64 {
+        matches!(self, Step::Boundary) as u64
+    }
+}
+
+/// What one lane computes: its share of one window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LanePlan {
+    /// Window index: the digit is bits `window·c ..` of each scalar.
+    pub window: u32,
+    /// Its steps in stream order (all lanes have the same number).
+    pub steps: Vec<Step>,
+}
+
+/// A job's layout over the lanes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketPlan {
+    /// Window width `c` in bits.
+    pub window_bits: u32,
+    /// The lanes in use, lane 0 first.
+    pub lanes: Vec<LanePlan>,
+}
+
+/// Windows of `window_bits` and lanes per window on `lanes` lanes, if the width is in
+/// 1..=[`MAX_WINDOW_BITS`] and every window gets a lane.
+fn shape(window_bits: u32, lanes: usize) -> Option<(u32, usize)> {
+    if !(1..=MAX_WINDOW_BITS).contains(&window_bits) {
+        return None;
+    }
+    let windows = SCALAR_BITS.div_ceil(window_bits);
+    let per_window = lanes / windows as usize;
+    (per_window > 0).then_some((windows, per_window))
+}
+
+fn digit(k: u64, window: u32, bits: u32) -> u64 {
+    (k >> (window * bits)) & ((1u64 << bits) - 1)
+}
+
+/// A lane's steps for `items` = (index, digit ≠ 0) sorted by digit, largest first.
+fn lane_steps(items: &[(usize, u64)]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut current = items.first().map_or(0, |&(_, d)| d);
+    for &(i, d) in items {
+        while current > d {
+            steps.push(Step::Boundary);
+            current -= 1;
+        }
+        steps.push(Step::Item(i));
+    }
+    steps.extend(std::iter::repeat_n(Step::Boundary, current as usize));
+    steps
+}
+
+impl BucketPlan {
+    /// The layout for `scalars` with `window_bits`-bit windows on `lanes` lanes, or `None` if
+    /// the width is outside 1..=[`MAX_WINDOW_BITS`] or the windows outnumber the lanes.
+    pub fn new(scalars: &[u64], window_bits: u32, lanes: usize) -> Option<BucketPlan> {
+        let (windows, per_window) = shape(window_bits, lanes)?;
+        let mut plan = Vec::new();
+        for window in 0..windows {
+            let mut items: Vec<(usize, u64)> = scalars
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| (i, digit(k, window, window_bits)))
+                .filter(|&(_, d)| d != 0)
+                .collect();
+            items.sort_by_key(|&(_, d)| std::cmp::Reverse(d));
+            // Dealing the sorted items round-robin keeps every slice sorted and gives the
+            // slices the same digits, so their step counts differ by at most a few.
+            for slice in 0..per_window {
+                let mine: Vec<_> = items
+                    .iter()
+                    .skip(slice)
+                    .step_by(per_window)
+                    .copied()
+                    .collect();
+                plan.push(LanePlan {
+                    window,
+                    steps: lane_steps(&mine),
+                });
+            }
+        }
+        // At least one run, so that every lane stores its T even when all digits are 0.
+        let rounds = plan.iter().map(|l| l.steps.len()).max().unwrap_or(0).max(1);
+        for lane in &mut plan {
+            lane.steps.resize(rounds, Step::Padding);
+        }
+        Some(BucketPlan {
+            window_bits,
+            lanes: plan,
+        })
+    }
+
+    /// The layout with the fewest body runs (the lowest width on a tie), `None` if no width
+    /// fits the lanes. Tried: the widths whose boundary steps alone (2ᶜ − 1 per lane) do not
+    /// exceed the items + 16 (a wider window cannot win with uniform scalars, and its
+    /// histogram would cost the host more than the batch); compared by
+    /// [`BucketPlan::rounds_for`], so only the chosen layout is built.
+    pub fn fewest_rounds(scalars: &[u64], lanes: usize) -> Option<BucketPlan> {
+        let best = (1..=MAX_WINDOW_BITS)
+            .take_while(|&c| (1usize << c) - 1 <= scalars.len() + 16)
+            .filter_map(|c| Some((BucketPlan::rounds_for(scalars, c, lanes)?, c)))
+            .min()?;
+        BucketPlan::new(scalars, best.1, lanes)
+    }
+
+    /// The body runs [`BucketPlan::new`] would lay out, counted from a digit histogram per
+    /// window (O(n + 2ᶜ) per window instead of a sort and every step).
+    pub fn rounds_for(scalars: &[u64], window_bits: u32, lanes: usize) -> Option<usize> {
+        let (windows, per_window) = shape(window_bits, lanes)?;
+        let mut rounds = 1;
+        let mut histogram = vec![0usize; 1 << window_bits];
+        for window in 0..windows {
+            histogram.fill(0);
+            for &k in scalars {
+                histogram[digit(k, window, window_bits) as usize] += 1;
+            }
+            let nonzero = scalars.len() - histogram[0];
+            // Dealt round-robin from the largest digit down, lane l gets the l-th largest
+            // digit first: its steps are its items plus that many boundaries.
+            let mut lane = 0;
+            for (d, &count) in histogram.iter().enumerate().skip(1).rev() {
+                for _ in 0..count.min(per_window - lane) {
+                    let items = (nonzero - lane).div_ceil(per_window);
+                    rounds = rounds.max(items + d);
+                    lane += 1;
+                }
+                if lane == per_window {
+                    break;
+                }
+            }
+        }
+        Some(rounds)
+    }
+
+    /// Body runs of the job (steps per lane).
+    pub fn rounds(&self) -> usize {
+        self.lanes.first().map_or(0, |l| l.steps.len())
+    }
+
+    /// Windows of the plan (`⌈64 / c⌉`).
+    pub fn windows(&self) -> u32 {
+        SCALAR_BITS.div_ceil(self.window_bits)
+    }
+}
+
+impl LanePlan {
+    /// The lane's current digit after its first `steps` steps: the boundary steps still to
+    /// come (the digit drops to 0 by the last one). What S must be multiplied by when a job
+    /// ends there and the next one starts S afresh.
+    pub fn digit_after(&self, steps: usize) -> u64 {
+        let boundary = |s: &&Step| **s == Step::Boundary;
+        self.steps.iter().skip(steps).filter(boundary).count() as u64
+    }
+}
+
+/// A plan cut into device jobs of at most `job_items` items on K lanes (item q of a job runs
+/// on lane q mod K, in stream order): see "Jobs" in the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLayout {
+    /// The jobs' items in stream order (a job's items are the next `job_items`, the last
+    /// job's may be fewer): lanes beyond the plan's and lanes already done get padding.
+    pub steps: Vec<Step>,
+    /// Per job, per lane of the plan, its steps done when the job ends.
+    pub done: Vec<Vec<usize>>,
+}
+
+impl BucketPlan {
+    /// The plan as the items of jobs of at most `job_items` items on `lanes` lanes, or `None`
+    /// if a job does not reach every lane of the plan (`job_items` < the plan's lanes) or the
+    /// plan has more lanes than `lanes`.
+    pub fn jobs(&self, lanes: usize, job_items: usize) -> Option<JobLayout> {
+        if job_items < self.lanes.len() || lanes < self.lanes.len() {
+            return None;
+        }
+        let rounds = self.rounds();
+        let mut progress = vec![0; self.lanes.len()];
+        let mut layout = JobLayout {
+            steps: Vec::new(),
+            done: Vec::new(),
+        };
+        while progress.iter().any(|&p| p < rounds) {
+            for q in 0..job_items {
+                if progress.iter().all(|&p| p == rounds) {
+                    // The device pads the rest of the last job with neutral items.
+                    break;
+                }
+                let step = match (self.lanes.get(q % lanes), progress.get_mut(q % lanes)) {
+                    (Some(lane), Some(p)) if *p < rounds => {
+                        *p += 1;
+                        lane.steps[*p - 1]
+                    }
+                    _ => Step::Padding,
+                };
+                layout.steps.push(step);
+            }
+            layout.done.push(progress.clone());
+        }
+        Some(layout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalars(n: u64) -> Vec<u64> {
+        // Spread digits without a random source: a multiplicative sequence mod 2^64.
+        (1..=n)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect()
+    }
+
+    #[test]
+    fn digits_fall_to_zero_with_the_boundaries() {
+        let lane = LanePlan {
+            window: 0,
+            steps: vec![
+                Step::Item(0),
+                Step::Boundary,
+                Step::Item(1),
+                Step::Boundary,
+                Step::Boundary,
+                Step::Padding,
+            ],
+        };
+        let digits: Vec<u64> = (0..=6).map(|s| lane.digit_after(s)).collect();
+        assert_eq!(digits, [3, 3, 2, 2, 1, 0, 0]);
+        assert_eq!(Step::Boundary.flag(), 1);
+        assert_eq!(Step::Item(3).flag() | Step::Padding.flag(), 0);
+    }
+
+    #[test]
+    fn jobs_stream_every_lane_in_order_and_count_its_progress() {
+        let plan = BucketPlan::fewest_rounds(&scalars(300), 32).expect("fits");
+        // A whole number of rounds per job, a ragged one, and one job for everything.
+        for job_items in [32 * 7, 32 * 7 + 5, 32 * plan.rounds()] {
+            let layout = plan.jobs(32, job_items).expect("reaches every lane");
+            let mut seen = vec![Vec::new(); plan.lanes.len()];
+            for (job, items) in layout.steps.chunks(job_items).enumerate() {
+                for (q, step) in items.iter().enumerate() {
+                    if let Some(lane) = seen.get_mut(q % 32) {
+                        if lane.len() < plan.rounds() {
+                            lane.push(*step);
+                            continue;
+                        }
+                    }
+                    assert_eq!(*step, Step::Padding, "job {job} item {q}");
+                }
+                let progress: Vec<usize> = seen.iter().map(Vec::len).collect();
+                assert_eq!(layout.done[job], progress, "job {job}");
+            }
+            for (lane, steps) in plan.lanes.iter().zip(&seen) {
+                assert_eq!(&lane.steps, steps, "{job_items} items per job");
+            }
+            let last = layout.done.last().expect("a job");
+            assert!(last.iter().all(|&p| p == plan.rounds()));
+        }
+        assert_eq!(plan.jobs(32, plan.lanes.len() - 1), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! Σ rᵢσᵢ of a batch on the device by the bucket method ([`Opcode::BucketSumG2`]): the host
+//! lays out the steps ([`BucketPlan`], the window width chosen by counting body runs), the
+//! device runs them, and the host joins the lanes' (T, S) of every job into the sum with blst
+//! (`tollgate_abi::buckets`, "Jobs").
+//!
+//! The join, once per batch: per lane and job its T goes into the group of its window's
+//! lowest bit, and its S, times the lane's digit d at the job's end, into the groups of d's
+//! set bits (d < 2ᶜ, so a few mixed additions instead of a multiplication); one Horner pass
+//! over the 64 bit positions (63 doublings) then gives Σ rᵢσᵢ. A batch that fits one job has
+//! no S terms: its cost is the K mixed additions of the lanes' T, the Horner pass and one
+//! inversion for the normalisation of the device's points.
+
+use blst::{
+    blst_p2, blst_p2_add_or_double, blst_p2_add_or_double_affine, blst_p2_affine,
+    blst_p2_affine_is_inf, blst_p2_double, blst_p2_to_affine,
+};
+use tollgate_abi::buckets::{BucketPlan, JobLayout, Step};
+use tollgate_abi::layout::padding_item;
+use tollgate_abi::Opcode;
+
+use super::{stage, BatchCheckError, StageCycles};
+use crate::codec;
+use crate::Device;
+
+/// The bucket job of one batch: the host's plan and its cut into device jobs.
+#[derive(Debug, Clone)]
+pub struct BucketJob {
+    plan: BucketPlan,
+    layout: JobLayout,
+    lanes: usize,
+}
+
+impl BucketJob {
+    /// The layout for `scalars` (at least one) on a device of `lanes` lanes whose jobs carry
+    /// at most `job_items` steps ([`Device::job_items`]).
+    pub fn new(scalars: &[u64], lanes: usize, job_items: usize) -> Result<Self, BatchCheckError> {
+        let no_layout = || BatchCheckError::NoBucketLayout { lanes, job_items };
+        let plan = BucketPlan::fewest_rounds(scalars, lanes).ok_or_else(no_layout)?;
+        let layout = plan.jobs(lanes, job_items).ok_or_else(no_layout)?;
+        Ok(BucketJob {
+            plan,
+            layout,
+            lanes,
+        })
+    }
+
+    /// The window width the plan chose.
+    pub fn window_bits(&self) -> u32 {
+        self.plan.window_bits
+    }
+
+    /// The device jobs' items, in [`Opcode::BucketSumG2`]'s format: per step its flag and
+    /// `signatures[i]` for item i, infinity for boundaries and padding.
+    pub fn items(&self, signatures: &[blst_p2_affine]) -> Vec<u32> {
+        let opcode = Opcode::BucketSumG2;
+        let mut words = Vec::with_capacity(self.layout.steps.len() * opcode.item_words());
+        // A boundary's or padding's point is ignored or neutral: infinity, as in padding.
+        let mut infinity = padding_item(opcode);
+        for step in &self.layout.steps {
+            match *step {
+                Step::Item(i) => {
+                    words.extend(codec::encode_scalar(step.flag()));
+                    words.extend(codec::encode_g2_point(&signatures[i]));
+                }
+                Step::Boundary | Step::Padding => {
+                    infinity[..2].copy_from_slice(&codec::encode_scalar(step.flag()));
+                    words.extend_from_slice(&infinity);
+                }
+            }
+        }
+        words
+    }
+
+    /// Σ kᵢσᵢ, affine, from the jobs' results (per job, per lane: T then S; see the module
+    /// docs). Errs if the results are not what the jobs return or not points of the curve.
+    pub fn join(&self, results: &[u32]) -> Result<blst_p2_affine, BatchCheckError> {
+        let expected = self.layout.done.len() * self.lanes * Opcode::BucketSumG2.result_words();
+        if results.len() != expected {
+            return Err(BatchCheckError::Result(codec::CodecError::BadLength {
+                expected,
+                got: results.len(),
+                unit: "words",
+            }));
+        }
+        let points = codec::g2_affine_points(results)?;
+        let c = self.plan.window_bits as usize;
+        let mut groups = vec![blst_p2::default(); c * self.plan.windows() as usize];
+        for (done, job) in self
+            .layout
+            .done
+            .iter()
+            .zip(points.chunks_exact(2 * self.lanes))
+        {
+            for ((lane, steps), ts) in self.plan.lanes.iter().zip(done).zip(job.chunks_exact(2)) {
+                let low = c * lane.window as usize;
+                add_affine(&mut groups[low], &ts[0]);
+                let d = lane.digit_after(*steps);
+                for bit in (0..c).filter(|b| d >> b & 1 == 1) {
+                    add_affine(&mut groups[low + bit], &ts[1]);
+                }
+            }
+        }
+        let mut sum = blst_p2::default();
+        for group in groups.iter().rev() {
+            // SAFETY: valid Jacobian points in and out; blst allows the output to alias an
+            // input.
+            unsafe {
+                let acc = sum;
+                blst_p2_double(&mut sum, &acc);
+                let acc = sum;
+                blst_p2_add_or_double(&mut sum, &acc, group);
+            }
+        }
+        let mut affine = blst_p2_affine::default();
+        // SAFETY: a valid point in, a valid output.
+        unsafe { blst_p2_to_affine(&mut affine, &sum) };
+        Ok(affine)
+    }
+}
+
+/// Σ kᵢσᵢ over `scalars` and `signatures` (the same number, at least one; any points of the
+/// curve, infinity included), affine, and what its device stage cost.
+pub fn signature_sum(
+    device: &mut Device,
+    scalars: &[u64],
+    signatures: &[blst_p2_affine],
+) -> Result<(blst_p2_affine, StageCycles), BatchCheckError> {
+    assert_eq!(scalars.len(), signatures.len(), "a scalar per signature");
+    let opcode = Opcode::BucketSumG2;
+    let lanes = device.identity().shape().lanes as usize;
+    let job = BucketJob::new(scalars, lanes, device.job_items(opcode))?;
+    let mut stages = Vec::with_capacity(1);
+    let results = stage(device, opcode, &job.items(signatures), &mut stages)?;
+    Ok((job.join(&results)?, stages[0]))
+}
+
+/// `acc += p` (p affine, possibly infinity).
+fn add_affine(acc: &mut blst_p2, p: &blst_p2_affine) {
+    // SAFETY: valid points in and out; blst allows the output to alias the first input.
+    unsafe {
+        if !blst_p2_affine_is_inf(p) {
+            let a = *acc;
+            blst_p2_add_or_double_affine(acc, &a, p);
+        }
+    }
+}
