@@ -17,15 +17,31 @@ use tollgate::suite::Suite;
 /// A request: a name, the endpoint, the body.
 pub type Request = (String, &'static str, Value);
 
-/// How long the batcher waits for the requests to gather: they are all sent at once, so one
-/// batch holds them unless sending them takes longer than this.
-pub const GATHER_MS: &str = "5000";
+/// How long the batcher may wait for the requests to gather (they are sent at once; the batch
+/// is cut as soon as all of them are queued, see [`batch_flags`]).
+const GATHER_MS: &str = "10000";
 
 /// The items of [`requests`] that reach the batch check when they share one: each fast
 /// aggregate but the one summing to the identity is one item (the suite's valid and
-/// extra-pubkey cases among them), and the verify requests' items. The suite's tampered
-/// signatures are refused at parse time unless signature decoding is deferred to the device.
-pub const BATCH_ITEMS: f64 = 17.0;
+/// extra-pubkey cases among them), and the verify requests' items; with `deferred` signature
+/// decoding (the device) also the suite's three tampered signatures, otherwise refused at
+/// parse time.
+pub fn batch_items(deferred: bool) -> usize {
+    17 + if deferred { 3 } else { 0 }
+}
+
+/// Server flags that gather the requests into one batch: a queue delay, and a batch size of
+/// exactly the queued entries (the items, and the fast aggregate summing to the identity,
+/// which takes its place in the queue until the batcher sums its keys), so that the batch is
+/// cut when the last request arrives.
+pub fn batch_flags(deferred: bool) -> [String; 4] {
+    [
+        "--max-queue-delay-ms".into(),
+        GATHER_MS.into(),
+        "--max-batch-size".into(),
+        (batch_items(deferred) + 1).to_string(),
+    ]
+}
 
 /// The compressed G1 key with its sign bit flipped: −pk.
 fn negated_key(public_key: &Value) -> Value {
@@ -206,7 +222,10 @@ pub fn assert_answers(
 fn fast_aggregates_share_a_cpu_batch_with_verify_requests_and_keep_their_verdicts() {
     let expected = requests();
     let requests: Vec<Request> = expected.iter().map(|(r, _)| r.clone()).collect();
-    let server = Server::start(&["--backend", "cpu", "--max-queue-delay-ms", GATHER_MS]);
+    let flags = batch_flags(false);
+    let mut args = vec!["--backend", "cpu"];
+    args.extend(flags.iter().map(String::as_str));
+    let server = Server::start(&args);
     let got = send_together(&server, &requests);
     assert_answers(&expected, &got, "cpu");
     // One batch, each fast aggregate one item of it (not its number of keys), the one summing
@@ -218,6 +237,6 @@ fn fast_aggregates_share_a_cpu_batch_with_verify_requests_and_keep_their_verdict
     );
     assert_eq!(
         server.metric_sum("tollgate_engine_batch_size_sum"),
-        BATCH_ITEMS
+        batch_items(false) as f64
     );
 }
