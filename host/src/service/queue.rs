@@ -241,3 +241,71 @@ impl Queue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use blst::min_pk;
+
+    use super::*;
+    use crate::codec::{decode_public_key, ItemSignature};
+
+    fn key(seed: u8) -> PublicKey {
+        let sk = min_pk::SecretKey::key_gen(&[seed; 32], &[]).unwrap();
+        decode_public_key(crate::suite::Variant::MinPk, &sk.sk_to_pk().compress()).unwrap()
+    }
+
+    fn work(job: Job) -> Work {
+        Work {
+            job,
+            reply: oneshot::channel().0,
+            caller: Caller::default(),
+            suspect: false,
+        }
+    }
+
+    /// A fast aggregate of `keys` keys (the same key repeated: only the count matters here).
+    fn fast_aggregate(keys: usize) -> Job {
+        let mut infinity = vec![0u8; 96];
+        infinity[0] = 0xc0;
+        let variant = crate::suite::Variant::MinPk;
+        Job::FastAggregate(FastAggregate {
+            suite: Suite::default(),
+            public_keys: vec![key(1); keys],
+            message: b"m".to_vec(),
+            signature: ItemSignature::parse(variant, infinity, false).unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_fast_aggregate_weighs_its_keys_in_the_queue_and_one_item_in_a_batch() {
+        let queue = Queue::new(1000, prometheus::IntGauge::new("depth", "depth").unwrap());
+        for _ in 0..3 {
+            queue.try_push(work(fast_aggregate(100))).unwrap();
+        }
+        assert_eq!(queue.depth(), 300);
+        // Three batch entries fit a batch of 3, though they weigh 300 signatures.
+        let batch = queue.pop_batch(3, Duration::ZERO).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(queue.depth(), 0);
+        // The capacity still counts keys: 1000 signatures hold ten of them, not eleven.
+        for _ in 0..10 {
+            queue.try_push(work(fast_aggregate(100))).unwrap();
+        }
+        assert_eq!(
+            queue.try_push(work(fast_aggregate(100))).err(),
+            Some(PushError::Full)
+        );
+    }
+
+    #[test]
+    fn a_queue_delay_waits_for_batch_entries_not_keys() {
+        let queue = Queue::new(1000, prometheus::IntGauge::new("depth", "depth").unwrap());
+        queue.try_push(work(fast_aggregate(100))).unwrap();
+        queue.try_push(work(fast_aggregate(100))).unwrap();
+        // Two entries of a batch of 4: the delay runs out (200 keys would have ended it).
+        let started = Instant::now();
+        let batch = queue.pop_batch(4, Duration::from_millis(200)).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() >= Duration::from_millis(150));
+    }
+}
