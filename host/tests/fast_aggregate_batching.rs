@@ -31,15 +31,17 @@ pub fn batch_items(deferred: bool) -> usize {
 }
 
 /// Server flags that gather the requests into one batch: a queue delay, and a batch size of
-/// exactly the queued entries (the items, and the fast aggregate summing to the identity,
-/// which takes its place in the queue until the batcher sums its keys), so that the batch is
-/// cut when the last request arrives.
+/// exactly the queued entries, so that the batch is cut when the last request arrives. Those
+/// are the items, and the fast aggregates whose keys sum to the identity (they hold their place
+/// in the queue until the batcher sums their keys): the valid signature's, and with `deferred`
+/// decoding the tampered one's, otherwise refused at parse time.
 pub fn batch_flags(deferred: bool) -> [String; 4] {
+    let identity_sums = if deferred { 2 } else { 1 };
     [
         "--max-queue-delay-ms".into(),
         GATHER_MS.into(),
         "--max-batch-size".into(),
-        (batch_items(deferred) + 1).to_string(),
+        (batch_items(deferred) + identity_sums).to_string(),
     ]
 }
 
@@ -173,7 +175,42 @@ pub fn requests() -> Vec<(Request, (u16, Value))> {
             results(Some(2)),
         ),
     ];
+    // A signature no point has (the suite's tampered one): its code comes before a bad key's
+    // and before the identity sum's verdict, also when its decoding is left to the device.
     let dir = vectors_dir().join("fast_aggregate_verify");
+    let tampered: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.join("fast_aggregate_verify_tampered_signature_3d7576f3c0e3570a.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let tampered = tampered["input"]["signature"].clone();
+    let mut infinity = vec![0u8; 48];
+    infinity[0] = 0xc0;
+    let not_on_curve = (200, json!({"valid": false, "error": "not_on_curve"}));
+    requests.extend([
+        (
+            (
+                "fav bad signature, bad key".into(),
+                fav,
+                fast_aggregate(
+                    &[keys[0].clone(), json!(to_hex(&infinity))],
+                    message,
+                    tampered.clone(),
+                ),
+            ),
+            not_on_curve.clone(),
+        ),
+        (
+            (
+                "fav bad signature, keys sum to the identity".into(),
+                fav,
+                fast_aggregate(&[keys[1].clone(), negated_key(&keys[1])], message, tampered),
+            ),
+            not_on_curve,
+        ),
+    ]);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("test vectors missing at {}: {e}", dir.display()))
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
