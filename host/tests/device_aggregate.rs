@@ -1,17 +1,19 @@
 //! Aggregate verification on the Verilated verification design (`tollgate serve --backend
-//! sim`): from `--device-min-pairs` pairs on, `/v1/aggregate-verify` and
-//! `/v1/fast-aggregate-verify` (its keys summed on the CPU: one pair) are one device pass each
+//! sim`): from `--device-min-pairs` pairs on, `/v1/aggregate-verify` is one device pass
 //! (host/src/engine/device/aggregate.rs). Every answer equals `--backend cpu`'s: the external
 //! suite's aggregate_verify and fast_aggregate_verify cases, and random requests with a wrong
 //! message or a wrong signature; the device's jobs ran and nothing fell back. With the default
-//! threshold a fast aggregate verification stays on the CPU. Well-formed-but-wrong faults
+//! threshold the suite's small aggregates stay on the CPU. Well-formed-but-wrong faults
 //! (`corrupt`, `drop-item`) are caught, counted in /metrics, and every verdict stays right.
+//! A fast aggregate verification is one item of a batch (its keys summed on the CPU): sent
+//! with verify requests it rides their device batch, and every request keeps its verdict.
 //!
 //! Each pass is one round of every stage (~1.0M simulated cycles, ~15 s here), so only a few
 //! requests reach the device: the suite's cases that would repeat a pass already made go to a
 //! server with the default threshold (the CPU).
 
 use crate::common;
+use crate::fast_aggregate_batching::{assert_answers, batch_flags, batch_items, send_together};
 use crate::sim_e2e::{
     aggregate_signatures, answers, assert_same, device_report, metric, sim_server_of, simulator,
     vector_requests, JOBS_OK,
@@ -90,12 +92,13 @@ fn aggregates_on_the_device_give_the_cpu_answers() {
         .filter(|(name, ..)| name.starts_with("aggregate_verify/") || name.starts_with("fast_"))
         .collect();
     assert!(suite.len() >= 15, "only {} suite requests", suite.len());
-    // Every aggregate_verify case and one valid fast aggregate on the device; the other fast
-    // aggregates (other keys, same shapes) on the CPU.
-    let on_device =
-        |name: &str| name.starts_with("aggregate_verify/") || name.contains("verify_valid_3d75");
-    let (mut device, cpu): (Requests, Requests) = suite.into_iter().partition(|r| on_device(&r.0));
-    assert_eq!(device.len(), 6, "the suite's cases moved");
+    // Every aggregate_verify case on the device; the fast aggregates, batch items, on the CPU
+    // of servers whose batches never reach the device (`fast_aggregates_ride_a_device_batch`
+    // sends them to one).
+    let (mut device, cpu): (Requests, Requests) = suite
+        .into_iter()
+        .partition(|r| r.0.starts_with("aggregate_verify/"));
+    assert_eq!(device.len(), 5, "the suite's cases moved");
     device.extend(random_requests());
     let reference = Server::start(&["--backend", "cpu"]);
     let expected = answers(&reference, &device);
@@ -112,10 +115,10 @@ fn aggregates_on_the_device_give_the_cpu_answers() {
     let sim = aggregate_server(Some(1), &[]);
     let got = answers(&sim, &device);
     assert_same(&expected, &got, &sim, "aggregates on the device vs cpu");
-    // The suite's valid aggregate and valid fast aggregate and the three random requests
-    // reached the device (the suite's other aggregate_verify cases are refused at parse
-    // time): five passes of five jobs (decoding, hashing, two blinding stages, Miller loops).
-    assert_eq!(metric(&sim, JOBS_OK), 5.0 * 5.0, "{}", device_report(&sim));
+    // The suite's valid aggregate and the three random requests reached the device (the
+    // suite's other aggregate_verify cases are refused at parse time): four passes of five jobs
+    // (decoding, hashing, two blinding stages, Miller loops).
+    assert_eq!(metric(&sim, JOBS_OK), 4.0 * 5.0, "{}", device_report(&sim));
     for reason in [
         "timeout",
         "device_error",
@@ -132,11 +135,12 @@ fn aggregates_on_the_device_give_the_cpu_answers() {
     }
     assert_eq!(metric(&sim, "tollgate_device_canary_failures_total"), 0.0);
 
-    // The default threshold keeps a fast aggregate verification (one pair) on the CPU.
+    // The default threshold keeps small aggregate verifications on the CPU (and fast
+    // aggregates, batch items here, follow the batches: to the CPU).
     let expected = answers(&reference, &cpu);
     let defaults = aggregate_server(None, &[]);
     let got = answers(&defaults, &cpu);
-    assert_same(&expected, &got, &defaults, "fast aggregates with defaults");
+    assert_same(&expected, &got, &defaults, "small aggregates with defaults");
     assert_eq!(
         metric(&defaults, JOBS_OK),
         0.0,
@@ -164,4 +168,27 @@ fn faults_on_device_aggregates_are_caught_and_the_verdicts_stay_right() {
             device_report(&sim)
         );
     }
+}
+
+#[test]
+fn fast_aggregates_ride_a_device_batch_with_the_right_verdicts() {
+    let expected = crate::fast_aggregate_batching::requests();
+    let requests: Requests = expected.iter().map(|(r, _)| r.clone()).collect();
+    let _simulator = simulator();
+    // The shared batch (fast aggregates folded, verify items, the suite's tampered signatures
+    // left to the device's decoding) is one device pass; the checks of its requests alone,
+    // after it fails, are smaller than the device minimum: on the CPU.
+    let min_batch = batch_items(true);
+    let flags = batch_flags(true);
+    let mut args = vec!["--device-reverify-fraction", "0"];
+    args.extend(flags.iter().map(String::as_str));
+    let sim = sim_server_of(min_batch, PASS_CYCLES, &args);
+    let got = send_together(&sim, &requests);
+    assert_answers(&expected, &got, &format!("sim ({})", device_report(&sim)));
+    assert_eq!(metric(&sim, JOBS_OK), 5.0, "{}", device_report(&sim));
+    assert_eq!(
+        sim.metric_sum("tollgate_engine_batch_size_sum"),
+        min_batch as f64
+    );
+    assert_eq!(metric(&sim, "tollgate_device_canary_failures_total"), 0.0);
 }

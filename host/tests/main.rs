@@ -23,6 +23,7 @@ mod device_overlap;
 #[cfg(feature = "sim")]
 mod device_whole;
 mod ethereum_vectors;
+mod fast_aggregate_batching;
 mod fuzz_http;
 mod graceful_drain;
 mod latency_classes;

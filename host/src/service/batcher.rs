@@ -1,8 +1,8 @@
 //! The batcher: the one thread that calls the engine for verification. It forms engine
 //! batches across concurrent requests, gets per-item verdicts by bisection and answers
-//! every job it takes, even if the engine panics.
+//! every job it takes, even if the engine panics. Fast aggregates join those batches as
+//! one-item jobs, their keys summed here on the CPU (`fold`).
 
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,12 +41,11 @@ impl Batcher {
     }
 
     fn process(&self, batch: Vec<Queued>) {
-        // Items of the same suite share one engine batch; aggregates are single checks. Jobs of
-        // suspect clients (recent failures) are checked each on its own instead: when they
-        // fail, as they likely do, honest jobs are not checked a second time.
-        let mut by_suite: HashMap<Suite, Vec<ItemsJob>> = HashMap::new();
-        let mut suites = Vec::new();
-        let mut suspects = Vec::new();
+        // Items of the same suite share one engine batch, a fast aggregate as one item;
+        // aggregate verifications are single checks. Jobs of suspect clients (recent failures)
+        // are checked each on its own instead: when they fail, as they likely do, honest jobs
+        // are not checked a second time.
+        let mut batches = SuiteBatches::default();
         for queued in batch {
             // The client went away: verifying would help no one.
             if queued.work.is_abandoned() {
@@ -65,18 +64,28 @@ impl Batcher {
                 ..
             } = queued.work;
             match job {
-                Job::Items { suite, items } if suspect => {
-                    suspects.push((suite, ItemsJob { items, reply }))
-                }
                 Job::Items { suite, items } => {
-                    if !by_suite.contains_key(&suite) {
-                        suites.push(suite);
-                    }
-                    by_suite
-                        .entry(suite)
-                        .or_default()
-                        .push(ItemsJob { items, reply });
+                    batches.add(suite, suspect, ItemsJob { items, reply })
                 }
+                Job::FastAggregate(fast) => match guarded(|| fast.fold()) {
+                    Ok(Ok(item)) => batches.add(
+                        fast.suite,
+                        suspect,
+                        ItemsJob {
+                            items: vec![item],
+                            reply,
+                        },
+                    ),
+                    // Settled by the key sum (the identity): the CPU's verdict.
+                    Ok(Err(error)) => {
+                        let verdicts = vec![Err(error)];
+                        self.metrics.count_verdicts(KEY_SUMS_BACKEND, &verdicts);
+                        let _ = reply.send(Ok(verdicts));
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(RequestError::from(err)));
+                    }
+                },
                 single => {
                     let started = Instant::now();
                     let verdicts = guarded(|| single.run(self.engine.as_ref())).map(|(v, _)| v);
@@ -86,11 +95,10 @@ impl Batcher {
                 }
             }
         }
-        for suite in suites {
-            let jobs = by_suite.remove(&suite).unwrap_or_default();
+        for (suite, jobs) in batches.shared {
             self.verify_jobs(suite, jobs);
         }
-        for (suite, job) in suspects {
+        for (suite, job) in batches.suspects {
             self.verify_jobs(suite, vec![job]);
         }
     }
@@ -141,9 +149,33 @@ impl Batcher {
     }
 }
 
+/// The backend label of verdicts the key sum settles: it is always made on the CPU.
+const KEY_SUMS_BACKEND: &str = "cpu";
+
 struct ItemsJob {
     items: Vec<SignedItem>,
     reply: Reply,
+}
+
+/// The item jobs of one popped batch: those of each suite together, in the order the suites
+/// first came, and the suspects' apart.
+#[derive(Default)]
+struct SuiteBatches {
+    shared: Vec<(Suite, Vec<ItemsJob>)>,
+    suspects: Vec<(Suite, ItemsJob)>,
+}
+
+impl SuiteBatches {
+    fn add(&mut self, suite: Suite, suspect: bool, job: ItemsJob) {
+        if suspect {
+            self.suspects.push((suite, job));
+            return;
+        }
+        match self.shared.iter_mut().find(|(s, _)| *s == suite) {
+            Some((_, jobs)) => jobs.push(job),
+            None => self.shared.push((suite, vec![job])),
+        }
+    }
 }
 
 /// Cuts `items`, the items of consecutive jobs of `lens` items each, into engine batches of at

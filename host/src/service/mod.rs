@@ -6,6 +6,7 @@ mod admission;
 mod batcher;
 mod caller;
 mod error;
+mod fold;
 mod lane;
 mod queue;
 
@@ -35,6 +36,7 @@ use crate::registry::{KeyRef, KeyRefs, Registry};
 use crate::suite::{Scheme, Suite, Variant};
 use admission::Admission;
 use batcher::Batcher;
+use fold::FastAggregate;
 use lane::Lane;
 use queue::{Job, Queue, Work};
 
@@ -656,21 +658,31 @@ impl Service {
             return Ok(verdict(Err(error)));
         }
         let weight = (keys.len(), self.keys_cost(suite.variant, &keys));
+        // Verified as one item of a bulk batch: its signature may be left to an engine that
+        // decodes signatures itself, as a /v1/verify item's.
+        let defer = priority == Priority::Bulk && self.engine.decodes_signatures(suite);
         let (refused, verdicts) = self
             .decode_and_verify(priority, caller, weight, move |s| {
                 let decoded = (|| -> Result<Job, ItemError> {
                     let signature =
-                        decode_signature(suite.variant, &parse_hex(&request.signature)?)?;
+                        ItemSignature::parse(suite.variant, parse_hex(&request.signature)?, defer)?;
+                    // The signature's code comes first (docs/API.md): a deferred one is
+                    // decoded on the CPU when a later check fails.
+                    let first = |error| signature.decoded().err().unwrap_or(error);
                     let mut public_keys = Vec::with_capacity(keys.len());
                     for index in 0..keys.len() {
-                        public_keys.push(s.resolve_key(suite.variant, keys.get(index))?.0);
+                        let key = s
+                            .resolve_key(suite.variant, keys.get(index))
+                            .map_err(first)?;
+                        public_keys.push(key.0);
                     }
-                    Ok(Job::FastAggregate {
+                    let message = parse_hex(&request.message).map_err(first)?;
+                    Ok(Job::FastAggregate(FastAggregate {
                         suite,
                         public_keys,
-                        message: parse_hex(&request.message)?,
-                        signature: Box::new(signature),
-                    })
+                        message,
+                        signature,
+                    }))
                 })();
                 split(decoded)
             })

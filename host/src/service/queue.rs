@@ -2,6 +2,8 @@
 //!
 //! Capacity counts signatures (an aggregate job weighs its number of keys), not requests:
 //! it bounds the work the server has promised to do, hence the latency of what it accepts.
+//! Engine batches are cut by their entries instead (`Job::batch_items`): a fast aggregate,
+//! whatever its number of keys, is one item of a batch once the batcher has summed them.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::fold::FastAggregate;
 use super::{Caller, RequestError};
 use crate::codec::ItemError;
 use crate::codec::{PublicKey, Signature};
@@ -30,15 +33,10 @@ pub enum Job {
         // Boxed: a G2 point would make every queued job as large as this variant.
         signature: Box<Signature>,
     },
-    /// One aggregate signature by many keys over one message (POP). The key sum is engine work
-    /// too (up to `max_items` point additions), so it runs where the pairing does, never on
-    /// the HTTP event loop.
-    FastAggregate {
-        suite: Suite,
-        public_keys: Vec<PublicKey>,
-        message: Vec<u8>,
-        signature: Box<Signature>,
-    },
+    /// One aggregate signature by many keys over one message (POP). The key sum (up to
+    /// `max_items` point additions) is made by the batcher, or the interactive lane, never on
+    /// the HTTP event loop; the batcher then verifies it as one item of a batch (`fold`).
+    FastAggregate(FastAggregate),
 }
 
 impl Job {
@@ -46,9 +44,18 @@ impl Job {
     pub fn weight(&self) -> usize {
         match self {
             Job::Items { items, .. } => items.len(),
-            Job::Aggregate { public_keys, .. } | Job::FastAggregate { public_keys, .. } => {
-                public_keys.len()
-            }
+            Job::Aggregate { public_keys, .. }
+            | Job::FastAggregate(FastAggregate { public_keys, .. }) => public_keys.len(),
+        }
+    }
+
+    /// Entries of the engine batch this job takes: what counts against `max_batch_size`. A
+    /// fast aggregate is one item (its keys are summed before the batch; the sum costs a small
+    /// fraction of an item's check per key: bench/RESULTS.md).
+    pub fn batch_items(&self) -> usize {
+        match self {
+            Job::FastAggregate(_) => 1,
+            job => job.weight(),
         }
     }
 
@@ -69,16 +76,10 @@ impl Job {
                 let valid = engine.verify_aggregate(*suite, public_keys, &messages, signature)?;
                 Ok((vec![aggregate_verdict(valid)], BisectStats::default()))
             }
-            Job::FastAggregate {
-                suite,
-                public_keys,
-                message,
-                signature,
-            } => {
-                let sum = engine.aggregate_public_keys(public_keys)?;
-                let valid = engine.verify_aggregate(*suite, &[sum], &[message], signature)?;
-                Ok((vec![aggregate_verdict(valid)], BisectStats::default()))
-            }
+            Job::FastAggregate(fast) => match fast.fold()? {
+                Ok(item) => verify_each(engine, fast.suite, &[&item]),
+                Err(error) => Ok((vec![Err(error)], BisectStats::default())),
+            },
         }
     }
 }
@@ -135,7 +136,10 @@ pub struct Queue {
 #[derive(Default)]
 struct State {
     jobs: VecDeque<Queued>,
+    /// Signatures waiting (`Job::weight`): what the capacity bounds.
     depth: usize,
+    /// Engine batch entries waiting (`Job::batch_items`): what fills a batch.
+    items: usize,
     closed: bool,
 }
 
@@ -161,6 +165,7 @@ impl Queue {
             return Err(PushError::Full);
         }
         state.depth += weight;
+        state.items += work.job.batch_items();
         self.depth_gauge.set(state.depth as i64);
         state.jobs.push_back(Queued {
             work,
@@ -189,8 +194,8 @@ impl Queue {
         self.changed.notify_all();
     }
 
-    /// The next engine batch: jobs from the front whose weights sum to at most `max_batch`
-    /// (always at least one job). With a `delay`, waits up to that long after the first job
+    /// The next engine batch: jobs from the front whose batch entries (`Job::batch_items`) sum
+    /// to at most `max_batch` (always at least one job). With a `delay`, waits up to that long after the first job
     /// was queued for the batch to fill. `None` once the queue is closed and empty.
     pub fn pop_batch(&self, max_batch: usize, delay: Duration) -> Option<Vec<Queued>> {
         let mut state = self.lock();
@@ -202,7 +207,7 @@ impl Queue {
         }
         if !delay.is_zero() {
             let deadline = state.jobs[0].enqueued + delay;
-            while !state.closed && state.depth < max_batch {
+            while !state.closed && state.items < max_batch {
                 let now = Instant::now();
                 if now >= deadline {
                     break;
@@ -215,16 +220,18 @@ impl Queue {
             }
         }
         let mut batch = Vec::new();
-        let mut total = 0;
+        let (mut items, mut weight) = (0, 0);
         while let Some(front) = state.jobs.front() {
-            let weight = front.work.job.weight();
-            if !batch.is_empty() && total + weight > max_batch {
+            let job = &front.work.job;
+            if !batch.is_empty() && items + job.batch_items() > max_batch {
                 break;
             }
-            total += weight;
+            items += job.batch_items();
+            weight += job.weight();
             batch.extend(state.jobs.pop_front());
         }
-        state.depth -= total;
+        state.items -= items;
+        state.depth -= weight;
         self.depth_gauge.set(state.depth as i64);
         Some(batch)
     }
@@ -232,5 +239,73 @@ impl Queue {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every mutation under this lock completes before it can panic; a poisoned lock is safe.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use blst::min_pk;
+
+    use super::*;
+    use crate::codec::{decode_public_key, ItemSignature};
+
+    fn key(seed: u8) -> PublicKey {
+        let sk = min_pk::SecretKey::key_gen(&[seed; 32], &[]).unwrap();
+        decode_public_key(crate::suite::Variant::MinPk, &sk.sk_to_pk().compress()).unwrap()
+    }
+
+    fn work(job: Job) -> Work {
+        Work {
+            job,
+            reply: oneshot::channel().0,
+            caller: Caller::default(),
+            suspect: false,
+        }
+    }
+
+    /// A fast aggregate of `keys` keys (the same key repeated: only the count matters here).
+    fn fast_aggregate(keys: usize) -> Job {
+        let mut infinity = vec![0u8; 96];
+        infinity[0] = 0xc0;
+        let variant = crate::suite::Variant::MinPk;
+        Job::FastAggregate(FastAggregate {
+            suite: Suite::default(),
+            public_keys: vec![key(1); keys],
+            message: b"m".to_vec(),
+            signature: ItemSignature::parse(variant, infinity, false).unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_fast_aggregate_weighs_its_keys_in_the_queue_and_one_item_in_a_batch() {
+        let queue = Queue::new(1000, prometheus::IntGauge::new("depth", "depth").unwrap());
+        for _ in 0..3 {
+            queue.try_push(work(fast_aggregate(100))).unwrap();
+        }
+        assert_eq!(queue.depth(), 300);
+        // Three batch entries fit a batch of 3, though they weigh 300 signatures.
+        let batch = queue.pop_batch(3, Duration::ZERO).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(queue.depth(), 0);
+        // The capacity still counts keys: 1000 signatures hold ten of them, not eleven.
+        for _ in 0..10 {
+            queue.try_push(work(fast_aggregate(100))).unwrap();
+        }
+        assert_eq!(
+            queue.try_push(work(fast_aggregate(100))).err(),
+            Some(PushError::Full)
+        );
+    }
+
+    #[test]
+    fn a_queue_delay_waits_for_batch_entries_not_keys() {
+        let queue = Queue::new(1000, prometheus::IntGauge::new("depth", "depth").unwrap());
+        queue.try_push(work(fast_aggregate(100))).unwrap();
+        queue.try_push(work(fast_aggregate(100))).unwrap();
+        // Two entries of a batch of 4: the delay runs out (200 keys would have ended it).
+        let started = Instant::now();
+        let batch = queue.pop_batch(4, Duration::from_millis(200)).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert!(started.elapsed() >= Duration::from_millis(150));
     }
 }
