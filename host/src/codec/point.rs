@@ -59,6 +59,20 @@ impl PublicKey {
             PublicKey::G2(pk) => pk.compress().to_vec(),
         }
     }
+
+    /// Whether this is the identity. A decoded key never is (KeyValidate refuses it), a sum of
+    /// keys may be (fast aggregation), and then it fails KeyValidate.
+    pub fn is_identity(&self) -> bool {
+        // SAFETY: valid references to affine points (blst's own representation of the keys).
+        match self {
+            PublicKey::G1(pk) => unsafe {
+                blst::blst_p1_affine_is_inf(<&blst::blst_p1_affine>::from(pk))
+            },
+            PublicKey::G2(pk) => unsafe {
+                blst::blst_p2_affine_is_inf(<&blst::blst_p2_affine>::from(pk))
+            },
+        }
+    }
 }
 
 impl Signature {

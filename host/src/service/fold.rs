@@ -13,8 +13,6 @@
 //! the device computed. A sum at the identity fails KeyValidate: it never enters a batch (the
 //! device path would read its blinded key as a device fault) and is answered at once.
 
-use blst::{blst_p1_affine, blst_p2_affine};
-
 use crate::codec::{ItemError, ItemSignature, PublicKey};
 use crate::engine::{CpuEngine, Engine, EngineError, SignedItem};
 use crate::suite::Suite;
@@ -34,7 +32,9 @@ impl FastAggregate {
     pub fn fold(&self) -> Result<Result<SignedItem, ItemError>, EngineError> {
         // The sum needs no thread pool: up to `max_items` additions, a fraction of a pairing.
         let sum = CpuEngine::on_caller_thread().aggregate_public_keys(&self.public_keys)?;
-        if is_identity(&sum) {
+        // A sum of validated keys is in the subgroup: KeyValidate has only the identity left to
+        // refuse.
+        if sum.is_identity() {
             let error = self.signature.decoded().err();
             return Ok(Err(error.unwrap_or(ItemError::InvalidSignature)));
         }
@@ -46,19 +46,9 @@ impl FastAggregate {
     }
 }
 
-/// KeyValidate of a sum of validated keys: it is in the subgroup already, so only the identity
-/// is left to refuse.
-fn is_identity(key: &PublicKey) -> bool {
-    // SAFETY: valid references to affine points (blst's own representation of the keys).
-    match key {
-        PublicKey::G1(key) => unsafe { blst::blst_p1_affine_is_inf(<&blst_p1_affine>::from(key)) },
-        PublicKey::G2(key) => unsafe { blst::blst_p2_affine_is_inf(<&blst_p2_affine>::from(key)) },
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use blst::{blst_p1, min_pk};
+    use blst::{blst_p1, blst_p1_affine, min_pk};
 
     use super::*;
     use crate::codec::{decode_public_key, decode_signature};

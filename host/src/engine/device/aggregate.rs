@@ -21,7 +21,7 @@
 //! verification on the device"). A fast aggregate verification is one pair (its keys summed
 //! on the CPU), where the device path loses, so it stays there.
 
-use blst::{blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine, min_pk};
+use blst::{blst_p2_affine, min_pk};
 
 use super::super::{BatchVerdict, Engine, EngineError, SignedItem};
 use super::whole::Blinding;
@@ -53,7 +53,7 @@ impl DeviceEngine {
         }
         // A sum of keys (fast aggregate verification) may be the identity, whose r·pk the
         // driver reads as a device fault: such a request is the CPU's (and never verifies).
-        if public_keys.iter().any(is_identity) {
+        if public_keys.iter().any(PublicKey::is_identity) {
             return cpu();
         }
         let identity = Signature::G2(min_pk::Signature::from(blst_p2_affine::default()));
@@ -75,13 +75,5 @@ impl DeviceEngine {
             cpu().map(BatchVerdict::of)
         })?;
         Ok(verdict.all_valid())
-    }
-}
-
-fn is_identity(key: &PublicKey) -> bool {
-    match key {
-        // SAFETY: a valid reference to an affine point.
-        PublicKey::G1(key) => unsafe { blst_p1_affine_is_inf(&blst_p1_affine::from(*key)) },
-        PublicKey::G2(_) => false,
     }
 }
