@@ -16,7 +16,7 @@ use blst::{
 };
 use tollgate_abi::buckets::{BucketPlan, JobLayout, Step};
 use tollgate_abi::layout::padding_item;
-use tollgate_abi::Opcode;
+use tollgate_abi::{Opcode, G2_WORDS, SCALAR_WORDS};
 
 use super::{stage, BatchCheckError, StageCycles};
 use crate::codec;
@@ -28,6 +28,7 @@ pub struct BucketJob {
     plan: BucketPlan,
     layout: JobLayout,
     lanes: usize,
+    job_items: usize,
 }
 
 impl BucketJob {
@@ -41,6 +42,7 @@ impl BucketJob {
             plan,
             layout,
             lanes,
+            job_items,
         })
     }
 
@@ -53,22 +55,51 @@ impl BucketJob {
     /// `signatures[i]` for item i, infinity for boundaries and padding.
     pub fn items(&self, signatures: &[blst_p2_affine]) -> Vec<u32> {
         let opcode = Opcode::BucketSumG2;
-        let mut words = Vec::with_capacity(self.layout.steps.len() * opcode.item_words());
+        // A signature is stepped over once per window it has a non-zero digit in: encode each
+        // once, copy per step.
+        let points: Vec<u32> = signatures.iter().flat_map(codec::encode_g2_point).collect();
         // A boundary's or padding's point is ignored or neutral: infinity, as in padding.
-        let mut infinity = padding_item(opcode);
+        let infinity = &padding_item(opcode)[SCALAR_WORDS..];
+        let mut words = Vec::with_capacity(self.layout.steps.len() * opcode.item_words());
         for step in &self.layout.steps {
-            match *step {
-                Step::Item(i) => {
-                    words.extend(codec::encode_scalar(step.flag()));
-                    words.extend(codec::encode_g2_point(&signatures[i]));
-                }
-                Step::Boundary | Step::Padding => {
-                    infinity[..2].copy_from_slice(&codec::encode_scalar(step.flag()));
-                    words.extend_from_slice(&infinity);
-                }
-            }
+            words.extend(codec::encode_scalar(step.flag()));
+            words.extend_from_slice(match *step {
+                Step::Item(i) => &points[i * G2_WORDS..(i + 1) * G2_WORDS],
+                Step::Boundary | Step::Padding => infinity,
+            });
         }
         words
+    }
+
+    /// What an honest device returns for `signatures`: per job, per lane, its T then its S
+    /// (Z = 1; lanes beyond the plan's return infinity). The host's reference for tests and
+    /// benchmarks of [`BucketJob::join`], in the format [`BucketJob::join`] takes.
+    pub fn honest_results(&self, signatures: &[blst_p2_affine]) -> Vec<u32> {
+        let mut sums = Vec::with_capacity(self.layout.done.len() * 2 * self.lanes);
+        for job in self.layout.steps.chunks(self.job_items) {
+            let mut lanes = vec![[blst_p2::default(); 2]; self.lanes];
+            for (q, step) in job.iter().enumerate() {
+                let [t, s] = &mut lanes[q % self.lanes];
+                match *step {
+                    Step::Item(i) => add_affine(s, &signatures[i]),
+                    // SAFETY: valid points in and out; blst allows the output to alias.
+                    Step::Boundary => unsafe {
+                        let acc = *t;
+                        blst_p2_add_or_double(t, &acc, s);
+                    },
+                    Step::Padding => {}
+                }
+            }
+            sums.extend(lanes.into_iter().flatten());
+        }
+        sums.iter()
+            .flat_map(|p| {
+                let mut affine = blst_p2_affine::default();
+                // SAFETY: a valid point in, a valid output.
+                unsafe { blst_p2_to_affine(&mut affine, p) };
+                codec::encode_g2_point(&affine)
+            })
+            .collect()
     }
 
     /// Σ kᵢσᵢ, affine, from the jobs' results (per job, per lane: T then S; see the module
@@ -141,6 +172,61 @@ fn add_affine(acc: &mut blst_p2, p: &blst_p2_affine) {
         if !blst_p2_affine_is_inf(p) {
             let a = *acc;
             blst_p2_add_or_double_affine(acc, &a, p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use blst::min_pk::SecretKey;
+    use blst::{blst_p2_from_affine, blst_p2_mult};
+
+    use super::*;
+
+    fn signatures(n: usize) -> Vec<blst_p2_affine> {
+        (0..n)
+            .map(|i| {
+                let sk = SecretKey::key_gen(&[i as u8 ^ 0x5a; 32], &(i as u32).to_le_bytes())
+                    .expect("32 bytes of key material");
+                *<&blst_p2_affine>::from(&sk.sign(b"join", b"DST", &[]))
+            })
+            .collect()
+    }
+
+    /// Σ kᵢσᵢ by blst, one multiplication per point.
+    fn blst_sum(scalars: &[u64], points: &[blst_p2_affine]) -> blst_p2_affine {
+        let mut sum = blst_p2::default();
+        for (k, p) in scalars.iter().zip(points) {
+            let (mut point, mut product) = (blst_p2::default(), blst_p2::default());
+            // SAFETY: valid points in and out, a 64-bit little-endian scalar.
+            unsafe {
+                blst_p2_from_affine(&mut point, p);
+                blst_p2_mult(&mut product, &point, k.to_le_bytes().as_ptr(), 64);
+                let acc = sum;
+                blst_p2_add_or_double(&mut sum, &acc, &product);
+            }
+        }
+        let mut affine = blst_p2_affine::default();
+        // SAFETY: a valid point in, a valid output.
+        unsafe { blst_p2_to_affine(&mut affine, &sum) };
+        affine
+    }
+
+    #[test]
+    fn the_join_of_many_jobs_is_blsts_sum() {
+        let sigs = signatures(1_024);
+        let mut scalars: Vec<u64> = (1..=1_024u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i << 40)
+            .collect();
+        scalars[..6].copy_from_slice(&[0, 1, 2, 1 << 63, u64::MAX, u64::MAX]);
+        // The verification design's 1,152 steps per job (14 jobs at 1,024 items), ragged
+        // jobs, and a batch of the default size.
+        for (n, job_items) in [(1_024, 1_152), (300, 5 * 32 + 7), (126, 1_152)] {
+            let job = BucketJob::new(&scalars[..n], 32, job_items).expect("a layout");
+            let results = job.honest_results(&sigs[..n]);
+            assert!(results.len() > 2 * 32 * 72, "{n} items: several jobs");
+            let sum = job.join(&results).expect("honest results");
+            assert_eq!(sum, blst_sum(&scalars[..n], &sigs[..n]), "{n} items");
         }
     }
 }
