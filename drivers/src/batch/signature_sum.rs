@@ -3,21 +3,24 @@
 //! device runs them, and the host joins the lanes' (T, S) of every job into the sum with blst
 //! (`tollgate_abi::buckets`, "Jobs").
 //!
-//! The join, once per batch: per lane and job its T goes into the group of its window's
-//! lowest bit, and its S, times the lane's digit d at the job's end, into the groups of d's
-//! set bits (d < 2ᶜ, so a few mixed additions instead of a multiplication); one Horner pass
-//! over the 64 bit positions (63 doublings) then gives Σ rᵢσᵢ. A batch that fits one job has
-//! no S terms: its cost is the K mixed additions of the lanes' T, the Horner pass and one
-//! inversion for the normalisation of the device's points.
+//! The join, once per batch: every job's points normalised with one inversion; per lane and
+//! job its T goes into the group of its window's lowest bit, and its S, times the lane's digit
+//! d at the job's end, into the groups of d's set bits (d < 2ᶜ, so a few additions instead of
+//! a multiplication); the groups summed by batched affine additions (one inversion per round
+//! of pairwise additions over all groups); one Horner pass over the 64 bit positions (63
+//! doublings, a mixed addition each) then gives Σ rᵢσᵢ. Its cost grows with the jobs (2K
+//! points each): a device that carried S and T from job to job would return 2K points per
+//! batch and no S terms.
 
 use blst::{
-    blst_p2, blst_p2_add_or_double, blst_p2_add_or_double_affine, blst_p2_affine,
-    blst_p2_affine_is_inf, blst_p2_double, blst_p2_to_affine,
+    blst_p2, blst_p2_add_or_double, blst_p2_affine, blst_p2_double, blst_p2_is_inf,
+    blst_p2_to_affine,
 };
 use tollgate_abi::buckets::{BucketPlan, JobLayout, Step};
 use tollgate_abi::layout::padding_item;
 use tollgate_abi::{Opcode, G2_WORDS, SCALAR_WORDS};
 
+use super::affine_sums::{add_affine, group_sums};
 use super::{stage, BatchCheckError, StageCycles};
 use crate::codec;
 use crate::Device;
@@ -115,7 +118,7 @@ impl BucketJob {
         }
         let points = codec::g2_affine_points(results)?;
         let c = self.plan.window_bits as usize;
-        let mut groups = vec![blst_p2::default(); c * self.plan.windows() as usize];
+        let mut groups = vec![Vec::new(); c * self.plan.windows() as usize];
         for (done, job) in self
             .layout
             .done
@@ -124,23 +127,27 @@ impl BucketJob {
         {
             for ((lane, steps), ts) in self.plan.lanes.iter().zip(done).zip(job.chunks_exact(2)) {
                 let low = c * lane.window as usize;
-                add_affine(&mut groups[low], &ts[0]);
+                groups[low].push(ts[0]);
                 let d = lane.digit_after(*steps);
                 for bit in (0..c).filter(|b| d >> b & 1 == 1) {
-                    add_affine(&mut groups[low + bit], &ts[1]);
+                    groups[low + bit].push(ts[1]);
                 }
             }
         }
+        let groups = group_sums(groups);
         let mut sum = blst_p2::default();
-        for group in groups.iter().rev() {
+        for (rest, last) in groups.iter().rev() {
             // SAFETY: valid Jacobian points in and out; blst allows the output to alias an
             // input.
             unsafe {
                 let acc = sum;
                 blst_p2_double(&mut sum, &acc);
-                let acc = sum;
-                blst_p2_add_or_double(&mut sum, &acc, group);
+                if !blst_p2_is_inf(rest) {
+                    let acc = sum;
+                    blst_p2_add_or_double(&mut sum, &acc, rest);
+                }
             }
+            add_affine(&mut sum, last);
         }
         let mut affine = blst_p2_affine::default();
         // SAFETY: a valid point in, a valid output.
@@ -163,17 +170,6 @@ pub fn signature_sum(
     let mut stages = Vec::with_capacity(1);
     let results = stage(device, opcode, &job.items(signatures), &mut stages)?;
     Ok((job.join(&results)?, stages[0]))
-}
-
-/// `acc += p` (p affine, possibly infinity).
-fn add_affine(acc: &mut blst_p2, p: &blst_p2_affine) {
-    // SAFETY: valid points in and out; blst allows the output to alias the first input.
-    unsafe {
-        if !blst_p2_affine_is_inf(p) {
-            let a = *acc;
-            blst_p2_add_or_double_affine(acc, &a, p);
-        }
-    }
 }
 
 #[cfg(test)]
