@@ -12,7 +12,8 @@
 //! batch's blinding scalars (`blinding_scalars`, n + 1 of them), the whole-path canary
 //! (`LaneCanary::new`, per batch, host/src/engine/device/canary/lane.rs), the driver's host work on the device's
 //! results (a compressed x to words and y's sign, each projective G1 and G2 result normalised,
-//! the lanes' Fp12 values read), the lanes' product and the one final exponentiation per batch
+//! the lanes' Fp12 values read; Σ rᵢσᵢ's bucket stage by the driver's own functions: the plan,
+//! the steps, each job's byte stream and the join over an honest device's lane sums), the lanes' product and the one final exponentiation per batch
 //! (`LaneCanary::holds`), the decoding job's negative canary (`NegativeCanary::new`, per
 //! batch); against the CPU service's decoding (`decode_signature`) and its
 //! engine's batch check (`CpuEngine::verify_batch`), per item.
