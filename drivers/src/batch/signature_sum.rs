@@ -3,9 +3,9 @@
 //! device runs them, and the host joins the lanes' (T, S) of every job into the sum with blst
 //! (`tollgate_abi::buckets`, "Jobs").
 //!
-//! The join, once per batch: every job's points normalised with one inversion; per lane and
-//! job its T goes into the group of its window's lowest bit, and its S, times the lane's digit
-//! d at the job's end, into the groups of d's set bits (d < 2ᶜ, so a few additions instead of
+//! The join, once per batch: the jobs' points it uses normalised with one inversion; per lane
+//! and job its T goes into the group of its window's lowest bit, and its S, times the lane's
+//! digit d at the job's end, into the groups of d's set bits (d < 2ᶜ, so a few additions instead of
 //! a multiplication); the groups summed by batched affine additions (one inversion per round
 //! of pairwise additions over all groups); one Horner pass over the 64 bit positions (63
 //! doublings, a mixed addition each) then gives Σ rᵢσᵢ. Its cost grows with the jobs (2K
@@ -106,7 +106,8 @@ impl BucketJob {
     }
 
     /// Σ kᵢσᵢ, affine, from the jobs' results (per job, per lane: T then S; see the module
-    /// docs). Errs if the results are not what the jobs return or not points of the curve.
+    /// docs). Errs if the results are not what the jobs return in length, or if a point the
+    /// join uses (every T, each S with a non-zero digit) is not a point of the curve.
     pub fn join(&self, results: &[u32]) -> Result<blst_p2_affine, BatchCheckError> {
         let expected = self.layout.done.len() * self.lanes * Opcode::BucketSumG2.result_words();
         if results.len() != expected {
@@ -116,22 +117,42 @@ impl BucketJob {
                 unit: "words",
             }));
         }
-        let points = codec::g2_affine_points(results)?;
         let c = self.plan.window_bits as usize;
-        let mut groups = vec![Vec::new(); c * self.plan.windows() as usize];
+        // The points the join adds, each with its multiplier: every T once (digit 1: bit 0 of
+        // its window), an S times the lane's digit at the job's end. An S whose digit is 0
+        // (every lane's in the last job) adds nothing and is neither read nor normalised.
+        let lane_words = Opcode::BucketSumG2.result_words();
+        let mut used = Vec::with_capacity(results.len());
+        let mut multipliers = Vec::with_capacity(results.len() / G2_WORDS);
         for (done, job) in self
             .layout
             .done
             .iter()
-            .zip(points.chunks_exact(2 * self.lanes))
+            .zip(results.chunks_exact(self.lanes * lane_words))
         {
-            for ((lane, steps), ts) in self.plan.lanes.iter().zip(done).zip(job.chunks_exact(2)) {
+            for ((lane, steps), ts) in self
+                .plan
+                .lanes
+                .iter()
+                .zip(done)
+                .zip(job.chunks_exact(lane_words))
+            {
                 let low = c * lane.window as usize;
-                groups[low].push(ts[0]);
+                let (t, s) = ts.split_at(G2_WORDS);
+                used.extend_from_slice(t);
+                multipliers.push((low, 1));
                 let d = lane.digit_after(*steps);
-                for bit in (0..c).filter(|b| d >> b & 1 == 1) {
-                    groups[low + bit].push(ts[1]);
+                if d != 0 {
+                    used.extend_from_slice(s);
+                    multipliers.push((low, d));
                 }
+            }
+        }
+        let points = codec::g2_affine_points(&used)?;
+        let mut groups = vec![Vec::new(); c * self.plan.windows() as usize];
+        for (&(low, d), point) in multipliers.iter().zip(&points) {
+            for bit in (0..c).filter(|b| d >> b & 1 == 1) {
+                groups[low + bit].push(*point);
             }
         }
         let groups = group_sums(groups);
