@@ -12,7 +12,8 @@
 //! batch's blinding scalars (`blinding_scalars`, n + 1 of them), the whole-path canary
 //! (`LaneCanary::new`, per batch, host/src/engine/device/canary/lane.rs), the driver's host work on the device's
 //! results (a compressed x to words and y's sign, each projective G1 and G2 result normalised,
-//! the lanes' Fp12 values read), the lanes' product and the one final exponentiation per batch
+//! the lanes' Fp12 values read; Σ rᵢσᵢ's bucket stage by the driver's own functions: the plan,
+//! the steps, each job's byte stream and the join over an honest device's lane sums), the lanes' product and the one final exponentiation per batch
 //! (`LaneCanary::holds`), the decoding job's negative canary (`NegativeCanary::new`, per
 //! batch); against the CPU service's decoding (`decode_signature`) and its
 //! engine's batch check (`CpuEngine::verify_batch`), per item.
@@ -33,6 +34,9 @@ use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, min_pk};
 use clap::Parser;
 use rand_core::{OsRng, RngCore};
 use tollgate::codec::{decode_public_key, decode_signature, ItemSignature, PublicKey, Signature};
+use tollgate::engine::device::drivers::abi::layout::Shape;
+use tollgate::engine::device::drivers::abi::{Opcode, FP_WORDS};
+use tollgate::engine::device::drivers::batch::BucketJob;
 use tollgate::engine::device::drivers::codec;
 use tollgate::engine::device::{
     blinding_scalars, gt_pow, hash_to_field, pairing_check, Canary, CanaryPoint, LaneCanary,
@@ -296,9 +300,9 @@ fn whole_path(args: &Args) {
     let suite = Suite::default();
     canary_parts(args);
     println!(
-        "| n | screen, µs/item | hash_to_field, µs/item | blinding scalars, µs/item | canary, µs/batch | negative canary, µs/batch | driver host work, µs/item | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
+        "| n | screen, µs/item | hash_to_field, µs/item | blinding scalars, µs/item | canary, µs/batch | negative canary, µs/batch | driver host work, µs/item | of it Σ rᵢσᵢ: plan / items / stream / join (jobs) | product + final exp, µs/batch | device path host, µs/item | CPU decode, µs/item | CPU batch check, µs/item | CPU service, µs/item | ratio |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &n in &args.batches {
         let b = batch(n);
         let compressed: Vec<Vec<u8>> = b
@@ -319,6 +323,7 @@ fn whole_path(args: &Args) {
             canary_us,
             negative_us,
             driver,
+            bucket,
             finish,
         } = host_share(args, &b, &compressed);
         let host = screen + h2f + scalars + driver + (canary_us + negative_us + finish) / n as f64;
@@ -348,7 +353,12 @@ fn whole_path(args: &Args) {
         }));
         let cpu = decode + check;
         println!(
-            "| {n} | {screen:.2} | {h2f:.2} | {scalars:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
+            "| {n} | {screen:.2} | {h2f:.2} | {scalars:.2} | {canary_us:.0} | {negative_us:.0} | {driver:.2} | {:.2} / {:.2} / {:.2} / {:.2} ({}) | {finish:.0} | {host:.2} | {decode:.1} | {check:.1} | {cpu:.1} | {:.1}× |",
+            bucket.plan,
+            bucket.items,
+            bucket.stream,
+            bucket.join,
+            bucket.jobs,
             cpu / host
         );
     }
@@ -482,8 +492,10 @@ struct HostShare {
     canary_us: f64,
     /// `NegativeCanary::new`, per pass.
     negative_us: f64,
-    /// The driver's host work on the device's results, per item.
+    /// The driver's host work on the device's results, per item, the bucket stage's included.
     driver: f64,
+    /// Of it, the bucket stage's.
+    bucket: BucketShare,
     /// The lanes' product and the final exponentiation, per pass.
     finish: f64,
 }
@@ -541,7 +553,7 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
     let residue = vec![0u32; 24];
     let lanes = args.lanes;
     let fp12_words = projective_words(&[b.keys[0].x.l; 12]);
-    let driver = per_item(time(args.repeat, || {
+    let other = per_item(time(args.repeat, || {
         for (bytes, y) in compressed.iter().zip(&roots) {
             let (x, largest) = codec::compressed_g2_x(bytes).unwrap();
             assert!(codec::fp2_is_zero(&residue).unwrap() && codec::fp2_is_zero(&residue).unwrap());
@@ -549,19 +561,19 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
         }
         let hashes = codec::g2_affine_points(&g2_words).unwrap();
         let keys = codec::g1_affine_points(&g1_words).unwrap();
-        let partials = codec::g2_affine_points(&g2_words[..lanes.min(n) * 72]).unwrap();
         let mut words = Vec::with_capacity(n * 200);
-        for ((key, hash), sig) in keys.iter().zip(&hashes).zip(&b.sigs) {
+        for ((key, hash), scalar) in keys.iter().zip(&hashes).zip(&b.scalars) {
+            words.extend(codec::encode_scalar(*scalar));
             words.extend(codec::encode_g1_point(key));
-            words.extend(codec::encode_g2_point(sig));
             words.extend(codec::encode_g1_point(key));
             words.extend(codec::encode_g2_point(hash));
         }
-        std::hint::black_box((words, partials));
+        std::hint::black_box(words);
         for _ in 0..lanes {
             std::hint::black_box(codec::decode_fp12(&fp12_words).unwrap());
         }
     }));
+    let bucket = bucket_stage(args, b);
     let canary = LaneCanary::new(DST, n).unwrap();
     let values: Vec<blst_fp12> = (0..lanes)
         .map(|_| codec::decode_fp12(&fp12_words).unwrap())
@@ -576,7 +588,77 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
         scalars,
         canary_us,
         negative_us,
-        driver,
+        driver: other + bucket.total(),
+        bucket,
         finish,
+    }
+}
+
+/// The bucket stage's host work (drivers::batch::signature_sum), per item: the driver's own
+/// functions on the verification design's shape, the join over an honest device's results.
+#[derive(Clone, Copy)]
+struct BucketShare {
+    /// `BucketJob::new`: the plan (window chosen by counting) and its cut into jobs.
+    plan: f64,
+    /// `BucketJob::items`: the steps in BucketSumG2's item format.
+    items: f64,
+    /// `Shape::input_bytes_stream` per device job, as `Device::run` lays out each job.
+    stream: f64,
+    /// `BucketJob::join`: the jobs' lane sums normalised and joined into Σ rᵢσᵢ.
+    join: f64,
+    /// Device jobs of the stage.
+    jobs: usize,
+}
+
+impl BucketShare {
+    fn total(&self) -> f64 {
+        self.plan + self.items + self.stream + self.join
+    }
+}
+
+/// The verification design's stream shape (tollgate-hdl `TopParams::verification`: 8,192
+/// elements each way), on `lanes` lanes.
+fn verify_shape(lanes: usize) -> Shape {
+    Shape {
+        lanes: lanes as u32,
+        aggregate_fanin: 1,
+        in_words: 8192 * FP_WORDS as u32,
+        out_words: 8192 * FP_WORDS as u32,
+    }
+}
+
+fn bucket_stage(args: &Args, b: &Batch) -> BucketShare {
+    let n = b.messages.len();
+    let per_item = |ms: f64| ms * 1e3 / n as f64;
+    let opcode = Opcode::BucketSumG2;
+    let shape = verify_shape(args.lanes);
+    let job_items = shape.max_items(opcode);
+    let new_job = || BucketJob::new(&b.scalars, args.lanes, job_items).unwrap();
+    let plan = per_item(time(args.repeat, || {
+        std::hint::black_box(new_job());
+    }));
+    let job = new_job();
+    let items = per_item(time(args.repeat, || {
+        std::hint::black_box(job.items(&b.sigs));
+    }));
+    let words = job.items(&b.sigs);
+    let chunks = words.chunks(job_items * opcode.item_words());
+    let jobs = chunks.len();
+    let stream = per_item(time(args.repeat, || {
+        for chunk in chunks.clone() {
+            std::hint::black_box(shape.input_bytes_stream(opcode, chunk).unwrap());
+        }
+    }));
+    let results = job.honest_results(&b.sigs);
+    assert_eq!(job.join(&results).unwrap(), b.sum, "the join is Σ rᵢσᵢ");
+    let join = per_item(time(args.repeat, || {
+        std::hint::black_box(job.join(&results).unwrap());
+    }));
+    BucketShare {
+        plan,
+        items,
+        stream,
+        join,
+        jobs,
     }
 }

@@ -229,23 +229,46 @@ impl Shape {
         4 * self.output_words(opcode, rounds)
     }
 
-    /// [`Shape::input_stream`] in the compact byte encoding the device reads by DMA.
+    /// [`Shape::input_stream`] in the compact byte encoding the device reads by DMA, written
+    /// straight from the items (no word stream in between: for the bucket job's steps this
+    /// is most of the host's stream work).
     pub fn input_bytes_stream(
         &self,
         opcode: Opcode,
         items: &[u32],
     ) -> Result<(u32, Vec<u8>), LayoutError> {
-        let (rounds, stream) = self.input_stream(opcode, items)?;
-        let mut bytes = Vec::with_capacity(self.input_bytes(opcode, rounds));
-        for (n, element) in stream.chunks_exact(FP_WORDS).enumerate() {
-            let keep = if self.is_scalar_element(opcode, n) {
-                SCALAR_WORDS
-            } else {
-                FP_WORDS
-            };
-            bytes.extend(element[..keep].iter().flat_map(|w| w.to_le_bytes()));
-        }
+        let rounds = self.job_rounds(opcode, items)?;
+        let mut bytes = vec![0u8; self.input_bytes(opcode, rounds)];
+        self.place_items(opcode, items, rounds, |n, words| {
+            let at = self.element_byte_offset(opcode, n);
+            for (chunk, word) in bytes[at..at + 4 * words.len()]
+                .chunks_exact_mut(4)
+                .zip(words)
+            {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+        });
         Ok((rounds, bytes))
+    }
+
+    /// Where element `n` of the input stream starts in the compact encoding: the element
+    /// groups before it (all lanes' element e of a run, [`SCALAR_BYTES`] per lane for a
+    /// scalar group, [`FP_BYTES`] otherwise), then the lanes before it in its group.
+    fn element_byte_offset(&self, opcode: Opcode, n: usize) -> usize {
+        let lanes = self.lanes as usize;
+        let (group, lane) = (n / lanes, n % lanes);
+        let scalar_groups = if opcode.has_scalars() {
+            group.div_ceil(item_elements(opcode))
+        } else {
+            0
+        };
+        let element_bytes = if self.is_scalar_element(opcode, n) {
+            SCALAR_BYTES
+        } else {
+            FP_BYTES
+        };
+        lanes * (scalar_groups * SCALAR_BYTES + (group - scalar_groups) * FP_BYTES)
+            + lane * element_bytes
     }
 
     /// The most rounds of `opcode` one job may have (0 if not even one fits).
@@ -275,12 +298,24 @@ impl Shape {
     }
 
     /// Lays out `items` (concatenated in [`Opcode::item_words`] format) as the input stream;
-    /// returns the job's rounds and its element words (see [`Shape::input_bytes_stream`] for the bytes the device reads).
+    /// returns the job's rounds and its element words (see [`Shape::input_bytes_stream`] for
+    /// the bytes the device reads).
     pub fn input_stream(
         &self,
         opcode: Opcode,
         items: &[u32],
     ) -> Result<(u32, Vec<u32>), LayoutError> {
+        let rounds = self.job_rounds(opcode, items)?;
+        let mut stream = vec![0u32; self.input_words(opcode, rounds)];
+        self.place_items(opcode, items, rounds, |n, words| {
+            let at = n * FP_WORDS;
+            stream[at..at + words.len()].copy_from_slice(words);
+        });
+        Ok((rounds, stream))
+    }
+
+    /// The rounds of a job of `items`, if they are whole items, at least one, and fit.
+    fn job_rounds(&self, opcode: Opcode, items: &[u32]) -> Result<u32, LayoutError> {
         let item_words = opcode.item_words();
         if !items.len().is_multiple_of(item_words) {
             return Err(LayoutError::Ragged {
@@ -301,35 +336,41 @@ impl Shape {
                 max_rounds,
             });
         }
-        let mut stream = vec![0u32; self.input_words(opcode, rounds)];
+        Ok(rounds)
+    }
+
+    /// Calls `place(n, words)` for each element of a job of `rounds` rounds: `n` its number in
+    /// the stream, `words` its words (a scalar's [`SCALAR_WORDS`], a coordinate's
+    /// [`FP_WORDS`]), padding included.
+    fn place_items(
+        &self,
+        opcode: Opcode,
+        items: &[u32],
+        rounds: u32,
+        mut place: impl FnMut(usize, &[u32]),
+    ) {
+        let item_words = opcode.item_words();
         let (per_run, lanes) = (self.items_per_run(opcode), self.lanes as usize);
         let padded = rounds as usize * self.items_per_round(opcode);
         let padding = padding_item(opcode);
+        let first = opcode.has_scalars() as usize;
         for i in 0..padded {
             let (run, slot) = (i / per_run, i % per_run);
             let (round, lane) = (run / lanes, run % lanes);
             let item = items
                 .get(i * item_words..(i + 1) * item_words)
                 .unwrap_or(&padding);
-            let (scalar, data) = item.split_at(if opcode.has_scalars() {
-                SCALAR_WORDS
-            } else {
-                0
-            });
-            let mut element = |e: usize, words: &[u32]| {
-                let at = self.input_position(opcode, round, lane, slot * item_elements(opcode) + e)
-                    * FP_WORDS;
-                stream[at..at + words.len()].copy_from_slice(words);
+            let (scalar, data) = item.split_at(first * SCALAR_WORDS);
+            let element = |e: usize| {
+                self.input_position(opcode, round, lane, slot * item_elements(opcode) + e)
             };
             if opcode.has_scalars() {
-                element(0, scalar);
+                place(element(0), scalar);
             }
-            let first = opcode.has_scalars() as usize;
             for (e, coordinate) in data.chunks_exact(FP_WORDS).enumerate() {
-                element(first + e, coordinate);
+                place(element(first + e), coordinate);
             }
         }
-        Ok((rounds, stream))
     }
 
     /// The results in an output stream of a job of `rounds` rounds and `items` items:
@@ -455,6 +496,40 @@ mod tests {
         let agg = Opcode::AggregateG1;
         assert_eq!(SHAPE.input_bytes(agg, 1), 4 * 3 * 3 * 48);
         assert!(!SHAPE.is_scalar_element(agg, 0));
+    }
+
+    #[test]
+    fn the_byte_stream_is_the_word_stream_compacted() {
+        let verify = Shape {
+            lanes: 5,
+            aggregate_fanin: 3,
+            in_words: 5 * 7 * 12 * 3,
+            out_words: 5 * 144 * 3,
+        };
+        for (shape, op) in [
+            (SHAPE, Opcode::ScalarMulG2),
+            (SHAPE, Opcode::AggregateG1),
+            (verify, Opcode::BucketSumG2),
+            (verify, Opcode::MillerLoop),
+            (verify, Opcode::HashToG2),
+        ] {
+            let n = shape.max_items(op) - 1;
+            let (rounds, words) = shape.input_stream(op, &items(op, n)).unwrap();
+            let (_, bytes) = shape.input_bytes_stream(op, &items(op, n)).unwrap();
+            let compacted: Vec<u8> = words
+                .chunks_exact(FP_WORDS)
+                .enumerate()
+                .flat_map(|(e, element)| {
+                    let keep = match shape.is_scalar_element(op, e) {
+                        true => SCALAR_WORDS,
+                        false => FP_WORDS,
+                    };
+                    element[..keep].iter().flat_map(|w| w.to_le_bytes())
+                })
+                .collect();
+            assert_eq!(bytes, compacted, "{op:?}");
+            assert_eq!(bytes.len(), shape.input_bytes(op, rounds));
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! bucket job's layout and the join of its lanes' sums (once per batch), and the caller's
 //! final exponentiation.
 
+mod affine_sums;
 mod signature_sum;
 
 pub use signature_sum::{signature_sum, BucketJob};

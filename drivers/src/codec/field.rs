@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use blst::{
-    blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp_cneg,
-    blst_fp_from_bendian, blst_fp_inverse, blst_fp_mul,
+    blst_bendian_from_fp, blst_fp, blst_fp2, blst_fp2_inverse, blst_fp2_mul, blst_fp2_sqr,
+    blst_fp2_sub, blst_fp_cneg, blst_fp_from_bendian, blst_fp_inverse, blst_fp_mul,
 };
 use tollgate_abi::{FP_BYTES, FP_WORDS, MONT_R_LOG2, P_WORDS};
 
@@ -173,7 +173,7 @@ impl Fp2 {
         }
     }
 
-    fn of(value: blst_fp2) -> Fp2 {
+    pub fn from_blst(value: blst_fp2) -> Fp2 {
         Fp2 {
             c0: Fp(value.fp[0]),
             c1: Fp(value.fp[1]),
@@ -184,7 +184,21 @@ impl Fp2 {
         let mut product = blst_fp2::default();
         // SAFETY: valid field elements in and out.
         unsafe { blst_fp2_mul(&mut product, &self.blst(), &other.blst()) };
-        Fp2::of(product)
+        Fp2::from_blst(product)
+    }
+
+    pub fn sub(&self, other: &Fp2) -> Fp2 {
+        let mut difference = blst_fp2::default();
+        // SAFETY: valid field elements in and out.
+        unsafe { blst_fp2_sub(&mut difference, &self.blst(), &other.blst()) };
+        Fp2::from_blst(difference)
+    }
+
+    pub fn square(&self) -> Fp2 {
+        let mut square = blst_fp2::default();
+        // SAFETY: valid field elements in and out.
+        unsafe { blst_fp2_sqr(&mut square, &self.blst()) };
+        Fp2::from_blst(square)
     }
 
     /// −a.
@@ -220,7 +234,7 @@ impl Fp2 {
             let mut inverse = blst_fp2::default();
             // SAFETY: valid field elements in and out.
             unsafe { blst_fp2_inverse(&mut inverse, &self.blst()) };
-            Fp2::of(inverse)
+            Fp2::from_blst(inverse)
         })
     }
 }

@@ -6,13 +6,15 @@
 mod field;
 mod normalise;
 
+pub(crate) use field::Fp2;
+pub(crate) use normalise::batch_invert;
 pub use normalise::{g1_affine_points, g2_affine_points};
 
 use blst::{
     blst_fp12, blst_fp2, blst_p1_affine, blst_p1_affine_is_inf, blst_p2_affine,
     blst_p2_affine_is_inf,
 };
-use field::{Fp, Fp2};
+use field::Fp;
 use tollgate_abi::{FP12_WORDS, FP2_WORDS, FP_WORDS, G1_WORDS, G2_WORDS};
 
 /// Bytes of an uncompressed G1 point.

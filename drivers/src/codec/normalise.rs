@@ -11,7 +11,7 @@ use super::field::{Field, Fp, Fp2};
 use super::CodecError;
 
 /// Inverts every non-zero element of `values` in place with one inversion; zeros stay zero.
-fn batch_invert<F: Field>(values: &mut [F]) {
+pub(crate) fn batch_invert<F: Field>(values: &mut [F]) {
     // prefix[i] = product of the non-zero values before i.
     let mut prefix = Vec::with_capacity(values.len());
     let mut product = F::one();
