@@ -112,6 +112,20 @@ pub fn load(
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// CPU time so far of this process (all threads: `libc::CLOCK_PROCESS_CPUTIME_ID`) or of the
+/// calling thread (`libc::CLOCK_THREAD_CPUTIME_ID`). On a shared machine wall time also
+/// counts the time other processes held the cores; CPU time does not.
+pub fn cpu_time(clock: libc::clockid_t) -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to write; both clocks exist on Linux.
+    let rc = unsafe { libc::clock_gettime(clock, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime({clock})");
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// The machine's load averages (1, 5, 15 min) as `/proc/loadavg` gives them, for the record.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -44,7 +44,7 @@ use tollgate::engine::device::{
 };
 use tollgate::engine::{CpuEngine, Engine, SignedItem};
 use tollgate::suite::Suite;
-use tollgate_bench::{load_average, median};
+use tollgate_bench::{cpu_time, load_average, median};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -412,18 +412,6 @@ fn aggregate_cycles(pairs: usize, lanes: usize) -> f64 {
         .sum()
 }
 
-/// Seconds of CPU time this process has used, all threads.
-fn process_cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to write; CLOCK_PROCESS_CPUTIME_ID exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-}
-
 /// Aggregate verification: the device path's host CPU per request against the CPU engine's.
 fn aggregate(args: &Args) {
     let suite = Suite::default();
@@ -465,12 +453,15 @@ fn aggregate(args: &Args) {
         let messages: Vec<&[u8]> = b.messages[..n].iter().map(Vec::as_slice).collect();
         let (mut cpu, mut wall) = (Vec::new(), Vec::new());
         for _ in 0..args.repeat {
-            let (start_cpu, start) = (process_cpu_seconds(), Instant::now());
+            let (start_cpu, start) = (
+                cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID).as_secs_f64(),
+                Instant::now(),
+            );
             assert!(engine
                 .verify_aggregate(suite, &keys, &messages, &sigma)
                 .unwrap());
             wall.push(start.elapsed().as_secs_f64() * 1e6);
-            cpu.push((process_cpu_seconds() - start_cpu) * 1e6);
+            cpu.push((cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID).as_secs_f64() - start_cpu) * 1e6);
         }
         let (cpu, wall) = (median(cpu), median(wall));
         let device_ms = aggregate_cycles(n, args.lanes) / CLOCK_HZ * 1e3;

@@ -472,17 +472,8 @@ mod whole_verification {
 
     use super::{projected_cycles, secret, Args, DST};
 
-    /// This thread's CPU time: on a shared machine its wall time also counts the time other
-    /// processes held the core.
     fn thread_cpu() -> Duration {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid timespec to write; CLOCK_THREAD_CPUTIME_ID exists on Linux.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+        tollgate_bench::cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
     }
 
     /// A stopwatch in front of the simulator: the CPU time its register accesses and clock

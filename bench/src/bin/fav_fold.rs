@@ -27,7 +27,7 @@ use tollgate::codec::{decode_public_key, decode_signature, PublicKey, Signature}
 use tollgate::engine::{verify_each, CpuEngine, Engine, SignedItem};
 use tollgate::signer::SecretKey;
 use tollgate::suite::{Suite, Variant};
-use tollgate_bench::{load_average, median, Server};
+use tollgate_bench::{cpu_time, load_average, median, Server};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -91,25 +91,16 @@ fn requests(args: &Args) -> Vec<Request> {
         .collect()
 }
 
-/// Seconds of CPU time this process has used, all threads.
-fn process_cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to write; CLOCK_PROCESS_CPUTIME_ID exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
-}
-
 /// (CPU µs, wall µs) per request of `run` over `n` requests, medians of `repeat`.
 fn per_request(n: usize, repeat: usize, mut run: impl FnMut()) -> (f64, f64) {
     let (mut cpu, mut wall) = (Vec::new(), Vec::new());
     for _ in 0..repeat {
-        let (c0, w0) = (process_cpu_seconds(), Instant::now());
+        let (c0, w0) = (
+            cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID).as_secs_f64(),
+            Instant::now(),
+        );
         run();
-        cpu.push((process_cpu_seconds() - c0) * 1e6 / n as f64);
+        cpu.push((cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID).as_secs_f64() - c0) * 1e6 / n as f64);
         wall.push(w0.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
     (median(cpu), median(wall))
