@@ -143,7 +143,15 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
         );
         assert!(cycles > 0.0, "no {opcode} cycles ({})", device_report(&sim));
     }
-    assert!(metric(&sim, JOBS_OK) > 0.0);
+    // Every stage the driver ran is timed too, not only counted.
+    let jobs = metric(&sim, JOBS_OK);
+    assert!(jobs > 0.0);
+    assert_eq!(
+        metric(&sim, "tollgate_device_job_duration_seconds_count"),
+        jobs,
+        "{}",
+        device_report(&sim)
+    );
     for reason in [
         "timeout",
         "device_error",

@@ -24,6 +24,8 @@ mod signature_sum;
 
 pub use signature_sum::{signature_sum, BucketJob};
 
+use std::time::{Duration, Instant};
+
 use blst::{
     blst_fp12, blst_p1, blst_p1_affine, blst_p1_affine_is_inf, blst_p1_cneg, blst_p1_generator,
     blst_p1_to_affine, blst_p2_affine, blst_p2_affine_is_inf,
@@ -119,6 +121,8 @@ pub struct StageCycles {
     pub device_cycles: u64,
     /// Of those, moving data.
     pub transfer_cycles: u64,
+    /// Wall time of its jobs, escalation included (under simulation: the simulator's).
+    pub wall: Duration,
 }
 
 /// The Miller values of a batch, one per lane per MillerLoop job, and what each stage cost.
@@ -153,12 +157,14 @@ fn stage(
     items: &[u32],
     stages: &mut Vec<StageCycles>,
 ) -> Result<Vec<u32>, BatchCheckError> {
+    let start = Instant::now();
     let output = device.run(opcode, items)?;
     stages.push(StageCycles {
         opcode,
         items: items.len() / opcode.item_words(),
         device_cycles: output.device_cycles,
         transfer_cycles: output.transfer_cycles,
+        wall: start.elapsed(),
     });
     Ok(output.words)
 }

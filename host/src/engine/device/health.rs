@@ -83,6 +83,7 @@ impl Shared {
     /// Counts one completed stage of a whole-path batch (super::whole), which the driver ran.
     pub(super) fn count_stage(&self, device: &Device, stage: &StageCycles) {
         self.metrics.jobs.with_label_values(&["ok"]).inc();
+        self.metrics.job_duration.observe(stage.wall.as_secs_f64());
         self.metrics
             .job_cycles
             .with_label_values(&[&format!("{:?}", stage.opcode)])

@@ -16,6 +16,8 @@
 //! valid items); one it confirms is audited (super::audit::lanes_hold), so that a device
 //! fault hidden behind a batch's bad items is caught too.
 
+use std::time::Instant;
+
 use blst::{blst_fp12, blst_p1_affine, blst_p2_affine, blst_p2_affine_is_inf};
 use tollgate_abi::Opcode;
 use tollgate_drivers::batch::{self, BatchCheckError, MinPkItem, StageCycles};
@@ -259,7 +261,7 @@ impl DeviceEngine {
             .collect();
         compressed.insert(negative.position, &negative.bytes);
         // The driver reports no stage for decoding: its cost is the device's busy cycles.
-        let before = device.counters().ok();
+        let (before, start) = (device.counters().ok(), Instant::now());
         let decoded = batch::decode_signatures(device, &compressed).map_err(|error| {
             // An off-curve negative canary accepted: its root cannot be on the curve.
             if matches!(error, BatchCheckError::OffCurveRoot { index } if index == negative.position)
@@ -274,6 +276,7 @@ impl DeviceEngine {
                 items: compressed.len(),
                 device_cycles: after.busy_cycles.saturating_sub(before.busy_cycles),
                 transfer_cycles: 0,
+                wall: start.elapsed(),
             };
             self.shared.count_stage(device, &stage);
         }
