@@ -15,8 +15,8 @@
 use crate::common;
 use crate::fast_aggregate_batching::{assert_answers, batch_flags, batch_items, send_together};
 use crate::sim_e2e::{
-    aggregate_signatures, answers, assert_same, device_report, metric, sim_server_of, simulator,
-    vector_requests, JOBS_OK,
+    aggregate_signatures, answers, assert_device_trusted, assert_same, device_report, fallbacks,
+    metric, sim_server_of, simulator, vector_requests, JOBS_OK,
 };
 
 use std::collections::BTreeMap;
@@ -77,14 +77,6 @@ fn random_requests() -> Requests {
     .collect()
 }
 
-/// The sample `tollgate_fallbacks_total{reason="reason"}`.
-fn fallbacks(server: &Server, reason: &str) -> f64 {
-    metric(
-        server,
-        &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#),
-    )
-}
-
 #[test]
 fn aggregates_on_the_device_give_the_cpu_answers() {
     let suite: Requests = vector_requests()
@@ -119,21 +111,7 @@ fn aggregates_on_the_device_give_the_cpu_answers() {
     // suite's other aggregate_verify cases are refused at parse time): four passes of five jobs
     // (decoding, hashing, two blinding stages, Miller loops).
     assert_eq!(metric(&sim, JOBS_OK), 4.0 * 5.0, "{}", device_report(&sim));
-    for reason in [
-        "timeout",
-        "device_error",
-        "bad_result",
-        "disagreement",
-        "down",
-    ] {
-        assert_eq!(
-            fallbacks(&sim, reason),
-            0.0,
-            "{reason} ({})",
-            device_report(&sim)
-        );
-    }
-    assert_eq!(metric(&sim, "tollgate_device_canary_failures_total"), 0.0);
+    assert_device_trusted(&sim);
 
     // The default threshold keeps small aggregate verifications on the CPU (and fast
     // aggregates, batch items here, follow the batches: to the CPU).

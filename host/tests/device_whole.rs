@@ -14,7 +14,8 @@
 
 use crate::common;
 use crate::sim_e2e::{
-    answers, assert_same, device_report, metric, sim_server_of, simulator, vector_requests, JOBS_OK,
+    answers, assert_device_trusted, assert_same, device_report, fallbacks, metric, sim_server_of,
+    simulator, vector_requests, JOBS_OK,
 };
 
 use std::collections::BTreeMap;
@@ -152,17 +153,7 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
         "{}",
         device_report(&sim)
     );
-    for reason in [
-        "timeout",
-        "device_error",
-        "bad_result",
-        "disagreement",
-        "down",
-    ] {
-        let fallbacks = metric(&sim, &sample("tollgate_fallbacks_total", "reason", reason));
-        assert_eq!(fallbacks, 0.0, "{reason} ({})", device_report(&sim));
-    }
-    assert_eq!(metric(&sim, "tollgate_device_canary_failures_total"), 0.0);
+    assert_device_trusted(&sim);
 }
 
 #[test]
@@ -185,7 +176,7 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
         assert_same(&expected, &got, &sim, fault);
         let caught: f64 = ["bad_result", "disagreement"]
             .iter()
-            .map(|reason| metric(&sim, &sample("tollgate_fallbacks_total", "reason", reason)))
+            .map(|reason| fallbacks(&sim, reason))
             .sum();
         assert!(
             caught >= 1.0,
@@ -236,10 +227,7 @@ fn a_device_accepting_every_decoding_fails_the_negative_canary() {
     // Off-subgroup class: the device's point is refused as the canary's; off-curve class: its
     // root is not on the curve, refused by the driver at the canary's position. Either way a
     // canary failure, and the device condemned as bad_result.
-    let caught = metric(
-        &sim,
-        &sample("tollgate_fallbacks_total", "reason", "bad_result"),
-    );
+    let caught = fallbacks(&sim, "bad_result");
     assert!(caught >= 1.0, "not caught ({})", device_report(&sim));
     let canary = metric(&sim, "tollgate_device_canary_failures_total");
     assert!(

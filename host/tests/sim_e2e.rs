@@ -134,6 +134,30 @@ pub fn sim_server_of(min_batch: usize, request_cycles: f64, extra: &[&str]) -> S
     Server::start(&args)
 }
 
+/// The sample `tollgate_fallbacks_total{reason="reason"}`.
+pub fn fallbacks(server: &Server, reason: &str) -> f64 {
+    metric(
+        server,
+        &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#),
+    )
+}
+
+/// The device answered everything itself: no fallback for a failure or a distrusted answer,
+/// no canary failure.
+pub fn assert_device_trusted(server: &Server) {
+    for reason in [
+        "timeout",
+        "device_error",
+        "bad_result",
+        "disagreement",
+        "down",
+    ] {
+        let count = fallbacks(server, reason);
+        assert_eq!(count, 0.0, "{reason} ({})", device_report(server));
+    }
+    assert_eq!(metric(server, "tollgate_device_canary_failures_total"), 0.0);
+}
+
 /// The value of one sample of /metrics (`name{labels}` exactly as printed), 0 if absent.
 pub fn metric(server: &Server, sample: &str) -> f64 {
     let metrics = server.get("/metrics");
@@ -386,14 +410,7 @@ fn sim_gives_the_cpu_verdicts_on_the_suite_and_random_batches() {
     );
     assert_eq!(metric(&sim, UP), 1.0);
     for reason in ["timeout", "device_error", "bad_result", "disagreement"] {
-        assert_eq!(
-            metric(
-                &sim,
-                &format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#)
-            ),
-            0.0,
-            "{reason}"
-        );
+        assert_eq!(fallbacks(&sim, reason), 0.0, "{reason}");
     }
 }
 
@@ -409,9 +426,8 @@ fn survives(fault: &str, reason: Option<&str>) {
     let got = answers(&sim, &requests);
     assert_same(&expected, &got, &sim, fault);
     if let Some(reason) = reason {
-        let sample = format!(r#"tollgate_fallbacks_total{{reason="{reason}"}}"#);
         assert!(
-            metric(&sim, &sample) >= 1.0,
+            fallbacks(&sim, reason) >= 1.0,
             "{fault}: no fallback counted as {reason}"
         );
     }
