@@ -46,7 +46,7 @@ pub struct SettingsLayer {
     /// Variant of requests that name none. [default: min_pk]
     #[arg(long, env = "TOLLGATE_VARIANT", value_enum)]
     pub variant: Option<Variant>,
-    /// Most signatures in one engine batch. [default: 126]
+    /// Most signatures in one engine batch. [default: 254]
     #[arg(long, env = "TOLLGATE_MAX_BATCH_SIZE")]
     pub max_batch_size: Option<usize>,
     /// Milliseconds the batcher waits for a batch to fill; 0 batches what the backlog holds. [default: 0]

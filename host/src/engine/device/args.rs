@@ -30,7 +30,7 @@ pub struct DeviceArgs {
     /// jobs) and ",delay_us=N" (slow). For testing the fallback.
     #[arg(long, env = "TOLLGATE_INJECT_FAULT")]
     pub inject_fault: Option<tollgate_drivers::FaultSpec>,
-    /// Batches smaller than this stay on the CPU. [default: the default max_batch_size, 126,
+    /// Batches smaller than this stay on the CPU. [default: the default max_batch_size, 254,
     /// so that full batches reach the device]
     #[arg(long, env = "TOLLGATE_DEVICE_MIN_BATCH")]
     pub device_min_batch: Option<usize>,
