@@ -25,11 +25,15 @@
 //! verbatim: [`crate::Opcode::BucketSumG2`] returns projective points in its items' format).
 //! S thus runs on over the whole batch, a lane's T over the batch is Σⱼ Tⱼ, and the host's
 //! join adds only the T's (no S terms, no multiples of digits); the jobs run one after
-//! another, each fed its predecessor's S ([`JobLayout`]). The price is one round per job
-//! after the first (on the verification design, 40 lanes: about 2,000 device cycles a job,
-//! under 1 % of the stage); what it saves is the host's normalisation and additions of every
-//! job's S times the lane's digit, which at a batch of 126 or 254 were about half of the
-//! host's bucket work (bench/RESULTS.md, "The bucket job carries S across device jobs").
+//! another, each fed its predecessor's S ([`JobLayout`]).
+//!
+//! Why: the price is one round per job after the first, on the verification design (32
+//! lanes, 36 rounds a job) 2,048 device cycles (54 × 32 computing, 320 moving its steps):
+//! at n = 126 (3 jobs) +4,096 cycles, ≈ 0.1 % of the batch's ≈ 3.8 million; now and then a
+//! job more (+2,650 fixed) when the plan's rounds sit just under a multiple of 36. What it
+//! saves is the host's normalisation and additions of every job's S times the lane's digit,
+//! 37–48 % of its join: ≈ 1 µs of host CPU per item at 126 and at 254 items, two thirds of
+//! it at 1,024 (bench/RESULTS.md, "The bucket job carries S across device jobs").
 
 /// Bits of a scalar.
 const SCALAR_BITS: u32 = u64::BITS;

@@ -306,13 +306,13 @@ mod tests {
 
     #[test]
     fn the_join_of_many_jobs_is_blsts_sum() {
-        // The verification design (40 lanes, 1,152 steps per job: 3 jobs at 126 items, 4 at
-        // 254, 14 at 1,024), ragged jobs (not a whole number of rounds), and the fewest items
-        // per job that step every lane after the seeds.
+        // The verification design (32 lanes, 1,152 steps per job: 3 jobs at 126 items, 4 at
+        // 254, 14 at 1,024 with these scalars), ragged jobs (not a whole number of rounds),
+        // and the fewest items per job that step every lane after the seeds.
         for (n, lanes, job_items) in [
-            (126, 40, 1_152),
-            (254, 40, 1_152),
-            (1_024, 40, 1_152),
+            (126, 32, 1_152),
+            (254, 32, 1_152),
+            (1_024, 32, 1_152),
             (300, 32, 5 * 32 + 7),
             (126, 40, 3 * 40 + 13),
             (254, 40, 40 + 40),
