@@ -591,11 +591,12 @@ fn host_share(args: &Args, b: &Batch, compressed: &[Vec<u8>]) -> HostShare {
 struct BucketShare {
     /// `BucketJob::new`: the plan (window chosen by counting) and its cut into jobs.
     plan: f64,
-    /// `BucketJob::items`: the steps in BucketSumG2's item format.
+    /// `BucketJob::run_jobs` less the device: the jobs' items in BucketSumG2's format, each
+    /// job after the first seeded with the S words its predecessor returned.
     items: f64,
     /// `Shape::input_bytes_stream` per device job, as `Device::run` lays out each job.
     stream: f64,
-    /// `BucketJob::join`: the jobs' lane sums normalised and joined into Σ rᵢσᵢ.
+    /// `BucketJob::join`: the jobs' lane T normalised and joined into Σ rᵢσᵢ.
     join: f64,
     /// Device jobs of the stage.
     jobs: usize,
@@ -629,18 +630,29 @@ fn bucket_stage(args: &Args, b: &Batch) -> BucketShare {
         std::hint::black_box(new_job());
     }));
     let job = new_job();
+    // The device stood in for by an honest device's results, each job's handed back as a new
+    // vector, as `Device::run` returns them.
+    let results = job.honest_results(&b.sigs);
+    let job_results = results.chunks(args.lanes * opcode.result_words());
+    let run_jobs = |each: &mut dyn FnMut(&[u32])| {
+        let mut returned = job_results.clone();
+        job.run_jobs(&b.sigs, |items| {
+            each(items);
+            Ok(returned.next().expect("a result per job").to_vec())
+        })
+        .unwrap()
+    };
     let items = per_item(time(args.repeat, || {
-        std::hint::black_box(job.items(&b.sigs));
+        std::hint::black_box(run_jobs(&mut |_| {}));
     }));
-    let words = job.items(&b.sigs);
-    let chunks = words.chunks(job_items * opcode.item_words());
-    let jobs = chunks.len();
+    let mut words = Vec::new();
+    run_jobs(&mut |items| words.push(items.to_vec()));
+    let jobs = words.len();
     let stream = per_item(time(args.repeat, || {
-        for chunk in chunks.clone() {
-            std::hint::black_box(shape.input_bytes_stream(opcode, chunk).unwrap());
+        for job in &words {
+            std::hint::black_box(shape.input_bytes_stream(opcode, job).unwrap());
         }
     }));
-    let results = job.honest_results(&b.sigs);
     assert_eq!(job.join(&results).unwrap(), b.sum, "the join is Σ rᵢσᵢ");
     let join = per_item(time(args.repeat, || {
         std::hint::black_box(job.join(&results).unwrap());

@@ -19,11 +19,21 @@
 //! by counting ([`BucketPlan::fewest_rounds`]).
 //!
 //! **Jobs.** A device job holds at most a few dozen rounds (its input buffer), far fewer than
-//! a batch's plan, and every job starts S and T afresh. So each job returns per lane its T
-//! and its S ([`crate::Opcode::BucketSumG2`]), and the lane's whole T is Σⱼ Tⱼ + Σⱼ dⱼ·Sⱼ,
-//! dⱼ the lane's digit when job j ends ([`LanePlan::digit_after`]): every boundary step after
-//! job j would have added job j's items once more. The last job's d is 0. The host's join
-//! folds these small multiples into its Horner pass ([`JobLayout`]).
+//! a batch's plan, and the device starts S and T at infinity in every job. So every job after
+//! the first opens with one *seed* round ([`JobStep::Seed`]): an item step per lane of the
+//! plan whose point is the lane's S as the previous job returned it (its result words copied
+//! verbatim: [`crate::Opcode::BucketSumG2`] returns projective points in its items' format).
+//! S thus runs on over the whole batch, a lane's T over the batch is Σⱼ Tⱼ, and the host's
+//! join adds only the T's (no S terms, no multiples of digits); the jobs run one after
+//! another, each fed its predecessor's S ([`JobLayout`]).
+//!
+//! Why: the price is one round per job after the first, on the verification design (32
+//! lanes, 36 rounds a job) 2,048 device cycles (54 × 32 computing, 320 moving its steps):
+//! at n = 126 (3 jobs) +4,096 cycles, ≈ 0.1 % of the batch's ≈ 3.8 million; now and then a
+//! job more (+2,650 fixed) when the plan's rounds sit just under a multiple of 36. What it
+//! saves is the host's normalisation and additions of every job's S times the lane's digit,
+//! 37–48 % of its join: ≈ 1 µs of host CPU per item at 126 and at 254 items, two thirds of
+//! it at 1,024 (bench/RESULTS.md, "The bucket job carries S across device jobs").
 
 /// Bits of a scalar.
 const SCALAR_BITS: u32 = u64::BITS;
@@ -191,13 +201,23 @@ impl BucketPlan {
     }
 }
 
-impl LanePlan {
-    /// The lane's current digit after its first `steps` steps: the boundary steps still to
-    /// come (the digit drops to 0 by the last one). What S must be multiplied by when a job
-    /// ends there and the next one starts S afresh.
-    pub fn digit_after(&self, steps: usize) -> u64 {
-        let boundary = |s: &&Step| **s == Step::Boundary;
-        self.steps.iter().skip(steps).filter(boundary).count() as u64
+/// One item of a device job: a step of the lane the item runs on, or that lane's seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStep {
+    /// The lane's next step of its plan (padding for lanes beyond the plan's and lanes done).
+    Lane(Step),
+    /// An item step whose point is the lane's S as the previous job returned it: the first
+    /// round of every job after the first ("Jobs" in the module docs).
+    Seed,
+}
+
+impl JobStep {
+    /// The item's flag word ([`Step::flag`]; a seed is an item step).
+    pub const fn flag(self) -> u64 {
+        match self {
+            JobStep::Lane(step) => step.flag(),
+            JobStep::Seed => 0,
+        }
     }
 }
 
@@ -205,29 +225,39 @@ impl LanePlan {
 /// on lane q mod K, in stream order): see "Jobs" in the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobLayout {
-    /// The jobs' items in stream order (a job's items are the next `job_items`, the last
-    /// job's may be fewer): lanes beyond the plan's and lanes already done get padding.
-    pub steps: Vec<Step>,
-    /// Per job, per lane of the plan, its steps done when the job ends.
-    pub done: Vec<Vec<usize>>,
+    /// The jobs' items in stream order, `job_items` per job (the last job's may be fewer):
+    /// every job after the first opens with a seed per lane of the plan.
+    pub steps: Vec<JobStep>,
+    /// Items per job.
+    pub job_items: usize,
+}
+
+impl JobLayout {
+    /// The jobs' items, job by job.
+    pub fn jobs(&self) -> std::slice::Chunks<'_, JobStep> {
+        self.steps.chunks(self.job_items)
+    }
 }
 
 impl BucketPlan {
     /// The plan as the items of jobs of at most `job_items` items on `lanes` lanes, or `None`
-    /// if a job does not reach every lane of the plan (`job_items` < the plan's lanes) or the
-    /// plan has more lanes than `lanes`.
+    /// if the plan has more lanes than `lanes` or a job does not step every lane of the plan
+    /// (after its seeds, when one job does not hold the plan: `job_items` < `lanes` + the
+    /// plan's lanes).
     pub fn jobs(&self, lanes: usize, job_items: usize) -> Option<JobLayout> {
-        if job_items < self.lanes.len() || lanes < self.lanes.len() {
+        let seeds = self.lanes.len();
+        if job_items < seeds || lanes < seeds {
             return None;
         }
         let rounds = self.rounds();
-        let mut progress = vec![0; self.lanes.len()];
-        let mut layout = JobLayout {
-            steps: Vec::new(),
-            done: Vec::new(),
-        };
+        let mut progress = vec![0; seeds];
+        let mut steps = Vec::new();
         while progress.iter().any(|&p| p < rounds) {
-            for q in 0..job_items {
+            // The seeds run on lanes 0..seeds (items 0..seeds of the job), the plan's lanes.
+            let seeded = if steps.is_empty() { 0 } else { seeds };
+            steps.extend(std::iter::repeat_n(JobStep::Seed, seeded));
+            let before = progress.clone();
+            for q in seeded..job_items {
                 if progress.iter().all(|&p| p == rounds) {
                     // The device pads the rest of the last job with neutral items.
                     break;
@@ -239,11 +269,19 @@ impl BucketPlan {
                     }
                     _ => Step::Padding,
                 };
-                layout.steps.push(step);
+                steps.push(JobStep::Lane(step));
             }
-            layout.done.push(progress.clone());
+            // A lane left out of a job would never finish: every job must step every lane
+            // not yet done (a job after the first needs K + the plan's lanes items).
+            if before
+                .iter()
+                .zip(&progress)
+                .any(|(b, p)| b == p && *p < rounds)
+            {
+                return None;
+            }
         }
-        Some(layout)
+        Some(JobLayout { steps, job_items })
     }
 }
 
@@ -259,50 +297,65 @@ mod tests {
     }
 
     #[test]
-    fn digits_fall_to_zero_with_the_boundaries() {
-        let lane = LanePlan {
-            window: 0,
-            steps: vec![
-                Step::Item(0),
-                Step::Boundary,
-                Step::Item(1),
-                Step::Boundary,
-                Step::Boundary,
-                Step::Padding,
-            ],
-        };
-        let digits: Vec<u64> = (0..=6).map(|s| lane.digit_after(s)).collect();
-        assert_eq!(digits, [3, 3, 2, 2, 1, 0, 0]);
+    fn seeds_and_item_steps_have_flag_0_boundaries_1() {
         assert_eq!(Step::Boundary.flag(), 1);
-        assert_eq!(Step::Item(3).flag() | Step::Padding.flag(), 0);
+        assert_eq!(JobStep::Lane(Step::Boundary).flag(), 1);
+        let zeros = [Step::Item(3), Step::Padding];
+        assert!(zeros
+            .iter()
+            .all(|s| s.flag() == 0 && JobStep::Lane(*s).flag() == 0));
+        assert_eq!(JobStep::Seed.flag(), 0);
     }
 
     #[test]
-    fn jobs_stream_every_lane_in_order_and_count_its_progress() {
-        let plan = BucketPlan::fewest_rounds(&scalars(300), 32).expect("fits");
-        // A whole number of rounds per job, a ragged one, and one job for everything.
-        for job_items in [32 * 7, 32 * 7 + 5, 32 * plan.rounds()] {
-            let layout = plan.jobs(32, job_items).expect("reaches every lane");
-            let mut seen = vec![Vec::new(); plan.lanes.len()];
-            for (job, items) in layout.steps.chunks(job_items).enumerate() {
-                for (q, step) in items.iter().enumerate() {
-                    if let Some(lane) = seen.get_mut(q % 32) {
-                        if lane.len() < plan.rounds() {
-                            lane.push(*step);
-                            continue;
+    fn jobs_seed_every_lane_after_the_first_and_stream_its_steps_in_order() {
+        for (n, lanes) in [(300, 32), (126, 40), (254, 40), (1_024, 40), (1, 40)] {
+            let plan = BucketPlan::fewest_rounds(&scalars(n), lanes).expect("fits");
+            let seeds = plan.lanes.len();
+            // A whole number of rounds per job, ragged ones, the fewest items that step
+            // every lane after the seeds, and one job for everything.
+            for job_items in [
+                lanes * 7,
+                lanes * 7 + 5,
+                lanes * 29 - 3,
+                lanes + seeds,
+                lanes * (plan.rounds() + 1),
+            ] {
+                let layout = plan.jobs(lanes, job_items).expect("every lane stepped");
+                assert_eq!(layout.job_items, job_items);
+                let mut seen = vec![Vec::new(); seeds];
+                for (job, items) in layout.jobs().enumerate() {
+                    for (q, step) in items.iter().enumerate() {
+                        let lane = seen.get_mut(q % lanes).filter(|l| l.len() < plan.rounds());
+                        match (*step, lane) {
+                            (JobStep::Seed, _) => assert!(job > 0 && q < seeds, "{job}/{q}"),
+                            (JobStep::Lane(s), Some(lane)) if job == 0 || q >= seeds => {
+                                lane.push(s)
+                            }
+                            (s, _) => assert_eq!(s, JobStep::Lane(Step::Padding), "{job}/{q}"),
                         }
                     }
-                    assert_eq!(*step, Step::Padding, "job {job} item {q}");
+                    if job > 0 {
+                        assert!(items[..seeds].iter().all(|s| *s == JobStep::Seed));
+                    }
+                    if job + 1 < layout.steps.len().div_ceil(job_items) {
+                        assert_eq!(items.len(), job_items, "only the last job is short");
+                    }
                 }
-                let progress: Vec<usize> = seen.iter().map(Vec::len).collect();
-                assert_eq!(layout.done[job], progress, "job {job}");
+                for (lane, steps) in plan.lanes.iter().zip(&seen) {
+                    assert_eq!(&lane.steps, steps, "{n} items, {job_items} per job");
+                }
             }
-            for (lane, steps) in plan.lanes.iter().zip(&seen) {
-                assert_eq!(&lane.steps, steps, "{job_items} items per job");
-            }
-            let last = layout.done.last().expect("a job");
-            assert!(last.iter().all(|&p| p == plan.rounds()));
+            assert_eq!(plan.jobs(lanes, seeds - 1), None);
+            assert_eq!(plan.jobs(seeds - 1, lanes * 7), None);
         }
-        assert_eq!(plan.jobs(32, plan.lanes.len() - 1), None);
+        // After the seeds, a job too short to step every lane of the plan (seeds only, or
+        // lane 0 alone) would leave the others undone.
+        let plan = BucketPlan::fewest_rounds(&scalars(300), 32).expect("fits");
+        let seeds = plan.lanes.len();
+        assert!(plan.rounds() > 2, "several jobs");
+        for job_items in [32, 33, 32 + seeds - 1] {
+            assert_eq!(plan.jobs(32, job_items), None, "{job_items}");
+        }
     }
 }

@@ -677,9 +677,10 @@ pub enum Opcode {
     /// words): T, the lane's Σ_b b·B_b, then S, the sum of its item points. A step is an
     /// item step (flag 0: S += P) or a boundary step (flag bit 0 set: T += S; the point is
     /// ignored, send infinity); S and T start at infinity in every job. The host lays out
-    /// the steps (item q of a job runs on lane q mod K: [`buckets::BucketPlan::jobs`]) and
-    /// joins the lanes' (T, S) into Σ kᵢσᵢ ([`buckets`], "Jobs"). Padding items (flag 0,
-    /// infinity) change nothing.
+    /// the steps (item q of a job runs on lane q mod K: [`buckets::BucketPlan::jobs`]),
+    /// carries each lane's S into the next job as an item step of its own (S returns in the
+    /// items' point format) and joins the lanes' T into Σ kᵢσᵢ ([`buckets`], "Jobs").
+    /// Padding items (flag 0, infinity) change nothing.
     BucketSumG2 = 10,
 }
 

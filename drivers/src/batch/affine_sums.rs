@@ -1,5 +1,6 @@
 //! Sums of groups of affine G2 points by batched affine additions, for the bucket job's join
-//! (a few hundred to a few thousand points into 64 groups per batch). Each round adds every
+//! (its lanes' T of every job, about a hundred to a few hundred points, into one group per
+//! window). Each round adds every
 //! group's points pairwise, and the round's slopes share one inversion (Montgomery's trick):
 //! an addition then costs about 6 field multiplications, where blst's mixed Jacobian addition
 //! of one point at a time costs about 11.

@@ -252,6 +252,16 @@ pub fn fp2_is_zero(words: &[u32]) -> Result<bool, CodecError> {
     Ok(Fp2::from_mont_words(words)?.is_zero())
 }
 
+/// Checks that the device's words are a projective G2 point's ([`G2_WORDS`] words of fully
+/// reduced elements), without normalising it or checking it on the curve: for a point handed
+/// back to the device as it came (the bucket job's S, "Jobs" in `tollgate_abi::buckets`).
+pub fn check_g2_words(words: &[u32]) -> Result<(), CodecError> {
+    check_len(words.len(), G2_WORDS, "words")?;
+    words
+        .chunks_exact(FP_WORDS)
+        .try_for_each(|element| Fp::from_mont_words(element).map(drop))
+}
+
 fn fp2_words(value: &Fp2) -> Vec<u32> {
     [value.c0.to_mont_words(), value.c1.to_mont_words()].concat()
 }

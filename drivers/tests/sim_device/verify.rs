@@ -156,9 +156,10 @@ fn check_signature_sum(device: &mut Device, scalars: &[u64], points: &[G2Project
     );
 }
 
-/// The bucket job over several device jobs (each starts S and T afresh, so the host's join
-/// must add the lanes' digit · S at every cut), with whole and ragged jobs, and the edge
-/// scalars of a whole batch: all equal, all 1, all 2^64 − 1, one item.
+/// The bucket job over several device jobs (each after the first seeded with the S words
+/// the device returned for the job before, verbatim: projective, Z ≠ 1), with whole and
+/// ragged jobs, and the edge scalars of a whole batch: all equal, all 1, all 2^64 − 1, one
+/// item.
 #[test]
 fn bucket_sums_over_several_jobs_equal_arkworks() {
     let mut rng = StdRng::seed_from_u64(91);
