@@ -740,7 +740,7 @@ mod whole_verification {
         lanes: usize,
         job_items: usize,
     ) -> anyhow::Result<()> {
-        let (signatures, items) = batch_of(n);
+        let (signatures, _, items) = batch_of(n);
         let time = |f: &mut dyn FnMut()| {
             let mut samples: Vec<Duration> = (0..args.repeat)
                 .map(|_| {
