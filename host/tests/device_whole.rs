@@ -5,8 +5,10 @@
 //! and a random batch with bad items of every kind (wrong message, infinity, off the curve,
 //! off the subgroup: those two with their documented codes through the deferred path); /metrics
 //! shows the device's stages ran; each well-formed-but-wrong fault (`corrupt`, `scalars-one`,
-//! `drop-item`) is caught (fallback counted) with every verdict right, and a device that
-//! accepts every decoding (`decode-accepts`) is caught by the decoding job's negative canary.
+//! `drop-item`) is caught (fallback counted) with every verdict right, a device that
+//! accepts every decoding (`decode-accepts`) is caught by the decoding job's negative canary,
+//! and a device that hashes a message wrongly (`hash-wrong`: the canary is signed on the
+//! device's own hash) can only fail batches, every verdict staying the CPU's.
 //!
 //! Simulation costs ~30k cycles per item on the device (~1 s each at ~35k cycles/s), so the
 //! batches are small, one server serves each test, and only one simulator runs at a time
@@ -190,6 +192,29 @@ fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
             assert_eq!(canary, 0.0, "{fault}: caught by the canary, not the audit");
         }
     }
+}
+
+#[test]
+fn a_device_hashing_wrongly_only_fails_batches_and_is_caught() {
+    // `hash-wrong`: the HashToG2 job's item 0 (an item, or the canary, whose signature is then
+    // made on the wrong point) hashed as item 1. A wrong item hash fails the batch; a wrong
+    // canary hash leaves the canary consistent. Either way the mixed batch, failed by the
+    // device and confirmed by the CPU, is audited on the CPU's own hashes, which catch it.
+    let requests = vec![
+        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
+        (
+            "valid batch".to_string(),
+            "/v1/verify",
+            valid_batch(100, "hash"),
+        ),
+    ];
+    let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
+    let _simulator = simulator();
+    let sim = whole_server(WHOLE_BATCH, &["--inject-fault", "hash-wrong"]);
+    let got = answers(&sim, &requests);
+    assert_same(&expected, &got, &sim, "hash-wrong");
+    let caught = fallbacks(&sim, "disagreement");
+    assert!(caught >= 1.0, "not caught ({})", device_report(&sim));
 }
 
 #[test]

@@ -9,8 +9,8 @@
 //! its overlapped order of now (the device modelled by its projected job times).
 //!
 //! `--part verify`: a whole min_pk batch check on one device of the verification design
-//! (`drivers::batch::decode_signatures`, then `min_pk_lane_values`: HashToG2, ScalarMulG1,
-//! BucketSumG2, MillerLoop) on a few small batches; each stage's device cycles fitted per
+//! (`drivers::batch::decode_signatures`, then `hash_to_g2` (HashToG2) and
+//! `min_pk_lane_values`: ScalarMulG1, BucketSumG2, MillerLoop) on a few small batches; each stage's device cycles fitted per
 //! round (the fit's largest residual shows they are linear in rounds) and projected to large
 //! batches (Σ rᵢσᵢ: the rounds of the host's bucket plan for random scalars); the host's CPU
 //! per item on that path (thread CPU time less the simulator's), and its steps alone, the
@@ -530,9 +530,10 @@ mod whole_verification {
         [limbs(&x.c0), limbs(&x.c1)].concat()
     }
 
-    /// A valid batch of `n`: compressed signatures and the items without them.
-    fn batch_of(n: usize) -> (Vec<Vec<u8>>, Vec<MinPkItem>) {
-        (0..n)
+    /// A valid batch of `n`: compressed signatures, the messages' hash_to_field words, and
+    /// the items without signatures and hashes.
+    fn batch_of(n: usize) -> (Vec<Vec<u8>>, Vec<Vec<u32>>, Vec<MinPkItem>) {
+        let ((signatures, us), items) = (0..n)
             .map(|i| {
                 let sk = secret(i as u64 + 100);
                 let message = format!("whole verification {i}");
@@ -541,12 +542,14 @@ mod whole_verification {
                 let item = MinPkItem {
                     public_key: *<&blst_p1_affine>::from(&sk.sk_to_pk()),
                     signature: blst_p2_affine::default(),
-                    u: [fq2_words(&u0), fq2_words(&u1)].concat(),
+                    hash: blst_p2_affine::default(),
                     scalar: 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1) | 1,
                 };
-                (sig.compress().to_vec(), item)
+                let u = [fq2_words(&u0), fq2_words(&u1)].concat();
+                ((sig.compress().to_vec(), u), item)
             })
-            .unzip()
+            .unzip();
+        (signatures, us, items)
     }
 
     /// `n` blinding scalars as the service makes them (non-zero, from the OS CSPRNG).
@@ -598,7 +601,7 @@ mod whole_verification {
         let mut samples: HashMap<Opcode, Vec<Sample>> = HashMap::new();
         let mut host = Vec::new();
         for &n in &args.verify_batches {
-            let (signatures, mut items) = batch_of(n);
+            let (signatures, us, mut items) = batch_of(n);
             let refs: Vec<&[u8]> = signatures.iter().map(Vec::as_slice).collect();
             // Decoding's cycles from its own job (decode_signatures reports none), the
             // host's share from decode_signatures itself.
@@ -615,13 +618,17 @@ mod whole_verification {
                 item.signature = point.map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             let (cpu, sim) = (thread_cpu(), in_sim());
+            let (hashes, hashing) = batch::hash_to_g2(&mut device, &us)?;
+            for (item, hash) in items.iter_mut().zip(hashes) {
+                item.hash = hash;
+            }
             let values = batch::min_pk_lane_values(&mut device, &items)?;
             let lanes_host = (thread_cpu() - cpu).saturating_sub(in_sim() - sim);
             anyhow::ensure!(values.verdict(), "a valid batch of {n} failed");
             stages.extend(
-                values
-                    .stages
+                hashing
                     .iter()
+                    .chain(&values.stages)
                     .map(|s| (s.opcode, s.items, s.device_cycles, s.transfer_cycles)),
             );
             for (opcode, count, cycles, transfer) in stages {
@@ -700,7 +707,7 @@ mod whole_verification {
 
         println!("\nHost CPU on this path (the thread's CPU time less the simulator's register accesses and clock advances; hash_to_field is the caller's and not included):\n");
         println!(
-            "| batch | decode_signatures, µs/item | min_pk_lane_values, µs/item | total, µs/item |"
+            "| batch | decode_signatures, µs/item | hash_to_g2 + min_pk_lane_values, µs/item | total, µs/item |"
         );
         println!("|---|---|---|---|");
         for (n, decode, lanes) in host {
@@ -730,7 +737,7 @@ mod whole_verification {
         lanes: usize,
         job_items: usize,
     ) -> anyhow::Result<()> {
-        let (signatures, items) = batch_of(n);
+        let (signatures, _, items) = batch_of(n);
         let time = |f: &mut dyn FnMut()| {
             let mut samples: Vec<Duration> = (0..args.repeat)
                 .map(|_| {

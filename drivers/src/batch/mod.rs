@@ -2,12 +2,14 @@
 //! with its scheme's DST) on one device of the design `tollgate_verify`, which serves every
 //! stage ([`Opcode::MIN_PK_BATCH`]):
 //!
-//! 1. [`decode_signatures`]: the host's checks (length, flags, x < p; the compressed identity
+//! 1. [`hash_to_g2`]: the messages hashed to G2 (HashToG2, on the host's hash_to_field
+//!    output), per item the affine H(mᵢ). It comes first so that a caller can build items of
+//!    its own from the device's hashes (a canary signed on its H) before the other stages.
+//! 2. [`decode_signatures`]: the host's checks (length, flags, x < p; the compressed identity
 //!    needs no device), then DecodeG2 for the rest; per item the affine point, its y chosen
 //!    by the sort flag, or a [`Rejection`].
-//! 2. [`min_pk_lane_values`]: messages hashed to G2 (HashToG2), keys blinded (rᵢ·pkᵢ,
-//!    ScalarMulG1), signatures blinded and summed (Σ rᵢσᵢ by the bucket method, BucketSumG2:
-//!    [`signature_sum()`]), then one Miller
+//! 3. [`min_pk_lane_values`]: keys blinded (rᵢ·pkᵢ, ScalarMulG1), signatures blinded and
+//!    summed (Σ rᵢσᵢ by the bucket method, BucketSumG2: [`signature_sum()`]), then one Miller
 //!    loop per (rᵢ·pkᵢ, H(mᵢ)) and for (−g₁, Σ rᵢσᵢ) (MillerLoop). The result is the lanes'
 //!    Miller values: the batch is valid iff their product ([`LaneValues::product`]), after one
 //!    final exponentiation, is 1; the caller may fold values of its own (a canary's) into the
@@ -42,8 +44,8 @@ pub struct MinPkItem {
     pub public_key: blst_p1_affine,
     /// The signature, already decoded and in G2 ([`decode_signatures`]).
     pub signature: blst_p2_affine,
-    /// hash_to_field(message, DST): u0, u1 as HashToG2's item (48 words).
-    pub u: Vec<u32>,
+    /// H(message), from [`hash_to_g2`] (not infinity).
+    pub hash: blst_p2_affine,
     /// The item's blinding scalar: non-zero, from the CSPRNG.
     pub scalar: u64,
 }
@@ -130,7 +132,7 @@ pub struct StageCycles {
 pub struct LaneValues {
     /// The lanes' Miller values.
     pub values: Vec<blst_fp12>,
-    /// The stages in the order they ran.
+    /// The stages in the order they ran (HashToG2, [`hash_to_g2`], is the caller's).
     pub stages: Vec<StageCycles>,
 }
 
@@ -239,8 +241,44 @@ fn push_pair(pairs: &mut Vec<u32>, p: &blst_p1_affine, q: &blst_p2_affine) {
     pairs.extend_from_slice(&codec::encode_g2_point(q)[..2 * FP2_WORDS]);
 }
 
-/// Runs the stages of a min_pk batch check of `items` (see the module docs) on `device`,
-/// which must serve [`Opcode::MIN_PK_BATCH`]. No items: no stages, no lane values (product 1).
+/// Hashes each item's message to G2 on `device` (HashToG2), given its hash_to_field output
+/// (u0, u1: HashToG2's 48 words an item), and records the stage's cost (none without
+/// messages). A hash at infinity (negligible for an honest device) is a device fault.
+pub fn hash_to_g2(
+    device: &mut Device,
+    us: &[Vec<u32>],
+) -> Result<(Vec<blst_p2_affine>, Option<StageCycles>), BatchCheckError> {
+    if us.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let expected = Opcode::HashToG2.item_words();
+    let mut words = Vec::with_capacity(us.len() * expected);
+    for (index, u) in us.iter().enumerate() {
+        if u.len() != expected {
+            return Err(BatchCheckError::HashLength {
+                index,
+                words: u.len(),
+                expected,
+            });
+        }
+        words.extend_from_slice(u);
+    }
+    let mut stages = Vec::with_capacity(1);
+    let hashes = codec::g2_affine_points(&stage(device, Opcode::HashToG2, &words, &mut stages)?)?;
+    // SAFETY: valid references to affine points.
+    if let Some(index) = hashes
+        .iter()
+        .position(|h| unsafe { blst_p2_affine_is_inf(h) })
+    {
+        let opcode = Opcode::HashToG2;
+        return Err(BatchCheckError::Infinity { index, opcode });
+    }
+    Ok((hashes, stages.pop()))
+}
+
+/// Runs the stages of a min_pk batch check of `items` after the hashing (see the module
+/// docs) on `device`, which must serve [`Opcode::MIN_PK_BATCH`]. No items: no stages, no lane
+/// values (product 1).
 pub fn min_pk_lane_values(
     device: &mut Device,
     items: &[MinPkItem],
@@ -252,19 +290,6 @@ pub fn min_pk_lane_values(
             stages,
         });
     }
-    let expected = Opcode::HashToG2.item_words();
-    let mut us = Vec::with_capacity(items.len() * expected);
-    for (index, item) in items.iter().enumerate() {
-        if item.u.len() != expected {
-            return Err(BatchCheckError::HashLength {
-                index,
-                words: item.u.len(),
-                expected,
-            });
-        }
-        us.extend_from_slice(&item.u);
-    }
-    let hashes = codec::g2_affine_points(&stage(device, Opcode::HashToG2, &us, &mut stages)?)?;
     // Blinding: the keys one by one, the signatures by the bucket method.
     let mut keys = Vec::with_capacity(items.len() * Opcode::ScalarMulG1.item_words());
     for item in items {
@@ -279,19 +304,13 @@ pub fn min_pk_lane_values(
     stages.push(cost);
     // The Miller loops: (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ).
     let mut pairs = Vec::with_capacity((items.len() + 1) * Opcode::MillerLoop.item_words());
-    for (index, (key, hash)) in blinded_keys.iter().zip(&hashes).enumerate() {
-        // SAFETY: valid references to affine points.
-        let (key_inf, hash_inf) =
-            unsafe { (blst_p1_affine_is_inf(key), blst_p2_affine_is_inf(hash)) };
-        if key_inf || hash_inf {
-            let opcode = if key_inf {
-                Opcode::ScalarMulG1
-            } else {
-                Opcode::HashToG2
-            };
+    for (index, (key, item)) in blinded_keys.iter().zip(items).enumerate() {
+        // SAFETY: a valid reference to an affine point.
+        if unsafe { blst_p1_affine_is_inf(key) } {
+            let opcode = Opcode::ScalarMulG1;
             return Err(BatchCheckError::Infinity { index, opcode });
         }
-        push_pair(&mut pairs, key, hash);
+        push_pair(&mut pairs, key, &item.hash);
     }
     // Σ rᵢσᵢ is infinity when the signatures are (the identity is a valid encoding): its
     // pairing is 1 and the device takes finite points only.

@@ -1,5 +1,6 @@
 //! Fault injection: the real driver code above sees a device that hangs, corrupts a result,
-//! computes a well-formed but wrong one (scalars ignored, an item dropped), reports an error, loses or repeats a completion, fails a DMA read, is handed a descriptor
+//! computes a well-formed but wrong one (scalars ignored, an item dropped, a message hashed
+//! wrongly), reports an error, loses or repeats a completion, fails a DMA read, is handed a descriptor
 //! pointing outside its window, or answers slowly, exactly as it would see a misbehaving
 //! board. Switchable at run time through a shared [`FaultControl`]; counted per job (per
 //! doorbell). Slowness is the link's and is injected here; the others happen on the device's
@@ -47,6 +48,9 @@ pub enum Fault {
     /// A well-formed but wrong answer: a DecodeG2 job's curve and subgroup residues come back
     /// zero, so the device accepts every x as the x of a point of G2 (a skipped check).
     DecodeAcceptsAll,
+    /// A well-formed but wrong answer: a HashToG2 job reads item 1's input (u0, u1) in place
+    /// of item 0's, so item 0's message hashes to item 1's point (in G2, but not its H(m)).
+    HashWrong,
 }
 
 /// A fault and for how many jobs it lasts.
@@ -62,7 +66,7 @@ pub struct FaultSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultSpecError {
     /// Unknown fault name.
-    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice, outside, scalars-one, drop-item or decode-accepts")]
+    #[error("unknown fault {0:?}: expected hang, corrupt, error, slow, dma-read, lost, twice, outside, scalars-one, drop-item, decode-accepts or hash-wrong")]
     UnknownFault(String),
     /// Malformed `key=value` option.
     #[error("bad fault option {0:?}: expected jobs=N or delay_us=N")]
@@ -73,7 +77,8 @@ impl FromStr for FaultSpec {
     type Err = FaultSpecError;
 
     /// `KIND[,jobs=N][,delay_us=N]`, KIND one of hang, corrupt, error, slow (delay default
-    /// 2 ms), dma-read, lost, twice, outside, scalars-one, drop-item, decode-accepts.
+    /// 2 ms), dma-read, lost, twice, outside, scalars-one, drop-item, decode-accepts,
+    /// hash-wrong.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.split(',');
         let kind = parts.next().unwrap_or_default().trim();
@@ -110,6 +115,7 @@ impl FromStr for FaultSpec {
             "scalars-one" => Fault::ScalarsIgnored,
             "drop-item" => Fault::ItemDropped,
             "decode-accepts" => Fault::DecodeAcceptsAll,
+            "hash-wrong" => Fault::HashWrong,
             other => return Err(FaultSpecError::UnknownFault(other.to_string())),
         };
         Ok(FaultSpec { fault, jobs })
@@ -130,6 +136,7 @@ impl fmt::Display for FaultSpec {
             Fault::ScalarsIgnored => write!(f, "scalars-one")?,
             Fault::ItemDropped => write!(f, "drop-item")?,
             Fault::DecodeAcceptsAll => write!(f, "decode-accepts")?,
+            Fault::HashWrong => write!(f, "hash-wrong")?,
         }
         if let Some(jobs) = self.jobs {
             write!(f, ",jobs={jobs}")?;
@@ -254,6 +261,7 @@ mod tests {
             "scalars-one",
             "drop-item,jobs=2",
             "decode-accepts",
+            "hash-wrong,jobs=1",
         ] {
             let spec: FaultSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

@@ -438,10 +438,11 @@ fn miller_loop_lane_values_finish_to_blsts_multi_pairing() {
     assert!(product_of(&values[1..]).final_exp() != want);
 }
 
-/// A batch of `n` min_pk items under POP with blst's signatures; item `bad` (if any) signs
+/// A batch of `n` min_pk items under POP with blst's signatures, their messages'
+/// hash_to_field words (their `hash` left for the device to fill); item `bad` (if any) signs
 /// another message than the one it is checked against.
-fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, bool) {
-    let mut items = Vec::new();
+fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, Vec<Vec<u32>>, bool) {
+    let (mut items, mut us) = (Vec::new(), Vec::new());
     let (mut sigs, mut msgs, mut pks) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let ikm: [u8; 32] = rng.gen();
@@ -458,9 +459,10 @@ fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, boo
         items.push(MinPkItem {
             public_key: *<&blst_p1_affine>::from(&pk),
             signature: *<&blst_p2_affine>::from(&sig),
-            u: [fq2_words(&u0), fq2_words(&u1)].concat(),
+            hash: blst_p2_affine::default(),
             scalar: rng.gen::<u64>() | 1,
         });
+        us.push([fq2_words(&u0), fq2_words(&u1)].concat());
         sigs.push(sig);
         msgs.push(msg);
         pks.push(pk);
@@ -479,7 +481,7 @@ fn batch(n: usize, bad: Option<usize>, rng: &mut StdRng) -> (Vec<MinPkItem>, boo
     let blst_verdict = min_pk::Signature::verify_multiple_aggregate_signatures(
         &msg_refs, POP_DST, &pk_refs, false, &sig_refs, true, &rands, 64,
     ) == blst::BLST_ERROR::BLST_SUCCESS;
-    (items, blst_verdict)
+    (items, us, blst_verdict)
 }
 
 /// Every stage of a batch of 12 on the one device against blst's batch verdict.
@@ -487,12 +489,20 @@ fn check_batch(bad: Option<usize>, seed: u64) {
     let mut device = open_verify(config());
     let lanes = device.identity().lanes as usize;
     let mut rng = StdRng::seed_from_u64(seed);
-    let (items, blst_verdict) = batch(12, bad, &mut rng);
+    let (mut items, us, blst_verdict) = batch(12, bad, &mut rng);
     assert_eq!(blst_verdict, bad.is_none());
+    let (hashes, hashing) = batch::hash_to_g2(&mut device, &us).unwrap();
+    for (item, hash) in items.iter_mut().zip(hashes) {
+        item.hash = hash;
+    }
     let values = batch::min_pk_lane_values(&mut device, &items).unwrap();
     assert_eq!(values.values.len(), lanes, "one MillerLoop job");
+    let hashing = hashing.expect("a HashToG2 stage");
     assert_eq!(
-        values.stages.iter().map(|s| s.opcode).collect::<Vec<_>>(),
+        std::iter::once(&hashing)
+            .chain(&values.stages)
+            .map(|s| s.opcode)
+            .collect::<Vec<_>>(),
         Opcode::MIN_PK_BATCH[1..]
     );
     assert_eq!(values.verdict(), blst_verdict, "bad item {bad:?}");

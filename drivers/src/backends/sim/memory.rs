@@ -212,7 +212,9 @@ impl HostMemory {
             self.jobs.push_back(fault);
             fault
         });
-        if let Some(Some(fault @ (Fault::ScalarsIgnored | Fault::ItemDropped))) = descriptor {
+        if let Some(Some(fault @ (Fault::ScalarsIgnored | Fault::ItemDropped | Fault::HashWrong))) =
+            descriptor
+        {
             self.tamper_input(addr, fault);
         }
         if let Some(Some(Fault::DecodeAcceptsAll)) = descriptor {
@@ -253,17 +255,19 @@ impl HostMemory {
 
     /// A wrong-input fault: the job's input, as the device will read it, rewritten in place
     /// when its descriptor is fetched (the driver never reads an input back). The compact
-    /// layout (`tollgate_abi::layout`) per round: every lane's scalar, then every lane's first
-    /// coordinate element, and so on; the lane count follows from the descriptor's length.
+    /// layout (`tollgate_abi::layout`) per round: every lane's scalar (opcodes with scalars),
+    /// then every lane's first data element, and so on; the lane count follows from the
+    /// descriptor's length.
     fn tamper_input(&mut self, descriptor_addr: u64, fault: Fault) {
         let Some(job) = self.descriptor_at(descriptor_addr) else {
             return;
         };
-        let Some(opcode) = Opcode::from_u32(job.opcode).filter(|op| op.has_scalars()) else {
+        let Some(opcode) = Opcode::from_u32(job.opcode).filter(|op| tampers(fault, *op)) else {
             return;
         };
-        let coordinates = opcode.group().point_words() / FP_WORDS;
-        let item_bytes = SCALAR_BYTES + coordinates * FP_BYTES;
+        let scalars = usize::from(opcode.has_scalars());
+        let elements = scalars + opcode.data_elements();
+        let item_bytes = scalars * SCALAR_BYTES + opcode.data_elements() * FP_BYTES;
         let rounds = job.rounds.max(1) as usize;
         let lanes = job.in_len as usize / (rounds * item_bytes);
         let Some(base) = self
@@ -272,12 +276,15 @@ impl HostMemory {
         else {
             return;
         };
-        // Item i's element e (0: the scalar, then the coordinates' Fp elements).
+        // Item i's element e (the scalar first, if any, then the Fp elements).
         let element = |item: usize, e: usize| {
             let (round, lane) = (item / lanes, item % lanes);
-            let (start, size) = match e {
-                0 => (0, SCALAR_BYTES),
-                _ => (lanes * (SCALAR_BYTES + (e - 1) * FP_BYTES), FP_BYTES),
+            let (start, size) = match e < scalars {
+                true => (0, SCALAR_BYTES),
+                false => (
+                    lanes * (scalars * SCALAR_BYTES + (e - scalars) * FP_BYTES),
+                    FP_BYTES,
+                ),
             };
             let at = base + round * lanes * item_bytes + start + lane * size;
             at..at + size
@@ -288,8 +295,8 @@ impl HostMemory {
                     self.bytes[element(item, 0)].copy_from_slice(&1u64.to_le_bytes());
                 }
             }
-            Fault::ItemDropped if lanes * rounds > 1 => {
-                for e in 0..=coordinates {
+            Fault::ItemDropped | Fault::HashWrong if lanes * rounds > 1 => {
+                for e in 0..elements {
                     let (from, to) = (element(1, e), element(0, e));
                     self.bytes.copy_within(from, to.start);
                 }
@@ -408,6 +415,16 @@ impl HostMemory {
                 None => self.traffic.violations += 1,
             }
         }
+    }
+}
+
+/// Whether the wrong-input `fault` rewrites a job of `opcode`'s input: the blinding faults
+/// strike the jobs with scalars, [`Fault::HashWrong`] the hashing.
+fn tampers(fault: Fault, opcode: Opcode) -> bool {
+    match fault {
+        Fault::ScalarsIgnored | Fault::ItemDropped => opcode.has_scalars(),
+        Fault::HashWrong => opcode == Opcode::HashToG2,
+        _ => false,
     }
 }
 
@@ -588,6 +605,20 @@ mod tests {
                 laid_out(opcode, &dropped)
             );
         }
+    }
+
+    #[test]
+    fn a_wrong_hash_is_item_0_hashed_as_item_1_and_nothing_else() {
+        let messages = items(Opcode::HashToG2, 7);
+        let mut wrong = messages.clone();
+        wrong[0] = messages[1].clone();
+        assert_eq!(
+            tampered(Opcode::HashToG2, &messages, Fault::HashWrong),
+            laid_out(Opcode::HashToG2, &wrong)
+        );
+        let keys = items(Opcode::ScalarMulG1, 5);
+        let got = tampered(Opcode::ScalarMulG1, &keys, Fault::HashWrong);
+        assert_eq!(got, laid_out(Opcode::ScalarMulG1, &keys));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct DeviceArgs {
     pub pcie_device: Option<String>,
     /// Inject a fault at the device transport: hang, corrupt, error or slow, or (sim) the DMA
     /// faults dma-read, lost, twice or outside, the wrong-answer faults scalars-one,
-    /// drop-item or decode-accepts, with optional ",jobs=N" (only the next N
+    /// drop-item, decode-accepts or hash-wrong, with optional ",jobs=N" (only the next N
     /// jobs) and ",delay_us=N" (slow). For testing the fallback.
     #[arg(long, env = "TOLLGATE_INJECT_FAULT")]
     pub inject_fault: Option<tollgate_drivers::FaultSpec>,

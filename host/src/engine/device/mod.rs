@@ -52,7 +52,7 @@ use tollgate_drivers::Device;
 use tracing::warn;
 
 pub use args::{DeviceArgs, DeviceOpenError, Transport};
-pub use canary::{gt_pow, Canary, CanaryPoint, LaneCanary};
+pub use canary::{gt_pow, Canary, CanaryPoint, LaneCanary, LaneCanaryDraw};
 pub use hash_to_field::hash_to_field;
 pub use negative::NegativeCanary;
 pub use overlap::{overlapped_check, KeysTo, Overlapped};

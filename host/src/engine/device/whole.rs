@@ -1,20 +1,23 @@
 //! Whole batch verification on the device (min_pk, the verification design): the device
-//! decodes the signatures (DecodeG2: square root, on-curve and subgroup residues), hashes the
-//! messages to G2 after the host's hash_to_field, blinds the keys and sums the blinded
-//! signatures, and runs every Miller loop, (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ), into its lanes'
-//! Fp12 values (`tollgate_drivers::batch`). The host screens the encodings at parse time
-//! (`codec::ItemSignature`), computes hash_to_field and the secret canary
-//! (super::canary::LaneCanary), multiplies the lane values and does ONE final exponentiation.
+//! hashes the messages to G2 after the host's hash_to_field (first: the secret canary,
+//! super::canary::LaneCanary, is signed on the device's H of its own message, so the host
+//! hashes nothing to G2), decodes the signatures (DecodeG2: square root, on-curve and subgroup
+//! residues), blinds the keys and sums the blinded signatures, and runs every Miller loop,
+//! (rᵢ·pkᵢ, H(mᵢ)) and (−g₁, Σ rᵢσᵢ), into its lanes' Fp12 values (`tollgate_drivers::batch`).
+//! The host screens the encodings at parse time (`codec::ItemSignature`), computes
+//! hash_to_field and the canary, multiplies the lane values and does ONE final exponentiation.
 //!
 //! Trust, as on the blinding path: a device "invalid" is confirmed on the CPU, a device
 //! rejection of a signature (not a point of G2) is confirmed by the CPU's own decoding of that
 //! signature, a sample of "valid" batches is re-verified, and the canary makes a device that
 //! skips, alters or short-cuts work fail the check; the decoding job's negative canary
 //! (super::negative), which the device must reject, catches a device that accepts encodings
-//! off the curve or off the subgroup in every batch, not only in the sampled ones. A failed check the CPU does not confirm
-//! condemns the device (counted as a canary failure: only the canary can fail a batch of
-//! valid items); one it confirms is audited (super::audit::lanes_hold), so that a device
-//! fault hidden behind a batch's bad items is caught too.
+//! off the curve or off the subgroup in every batch, not only in the sampled ones; a device
+//! that hashes a message wrongly can only fail a batch (super::canary::LaneCanary). A failed
+//! check the CPU does not confirm condemns the device (counted as a canary failure: the
+//! canary's check is the one that failed); one it confirms is audited
+//! (super::audit::lanes_hold, on the CPU's own hashes), so that a device fault hidden behind a
+//! batch's bad items is caught too.
 
 use std::time::Instant;
 
@@ -55,12 +58,12 @@ enum Lane<'a> {
     Compressed(&'a [u8]),
 }
 
-/// One entry of the device batch: the item's position (`None`: the canary), key, message,
-/// signature (`S`: a [`Lane`] before decoding, a point after).
-struct Entry<'a, S> {
+/// One entry of the device batch: the item's position (`None`: the canary), key, the device's
+/// H(m) of its message, signature (`S`: a [`Lane`] before decoding, a point after).
+struct Entry<S> {
     item: Option<usize>,
     key: blst_p1_affine,
-    message: &'a [u8],
+    hash: blst_p2_affine,
     signature: S,
 }
 
@@ -147,9 +150,9 @@ impl DeviceEngine {
         items: &[&SignedItem],
         blinding: Blinding,
     ) -> Result<Result<Found, FallbackReason>, EngineError> {
-        let dst = suite.dst();
         let mut rejected = Vec::new();
         let mut entries = Vec::with_capacity(items.len() + 1);
+        let mut messages = Vec::with_capacity(items.len() + 1);
         for (index, item) in items.iter().enumerate() {
             let PublicKey::G1(key) = &item.public_key else {
                 return Err(EngineError::VariantMismatch(suite.variant));
@@ -173,18 +176,32 @@ impl DeviceEngine {
             entries.push(Entry {
                 item: Some(index),
                 key: (*key).into(),
-                message: &item.message,
+                // The device's, below.
+                hash: blst_p2_affine::default(),
                 signature,
             });
+            messages.push(item.message.as_slice());
         }
-        let canary = LaneCanary::new(dst, entries.len())?;
+        // The canary's message is hashed on the device among the items' and the canary
+        // signed on the device's H of it (super::canary::LaneCanary: why that is safe).
+        let draw = LaneCanary::draw(entries.len())?;
+        messages.insert(draw.position(), draw.message());
+        let mut hashes = match self.hash(device, suite.dst(), &messages) {
+            Ok(hashes) => hashes,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let canary_hash = hashes.remove(draw.position());
+        let canary = draw.sign(&canary_hash);
+        for (entry, hash) in entries.iter_mut().zip(hashes) {
+            entry.hash = hash;
+        }
         let canary_bytes = canary.compressed();
         entries.insert(
             canary.position,
             Entry {
                 item: None,
                 key: *canary.key(),
-                message: canary.message(),
+                hash: canary_hash,
                 signature: Lane::Compressed(&canary_bytes),
             },
         );
@@ -208,7 +225,7 @@ impl DeviceEngine {
             .map(|(entry, scalar)| MinPkItem {
                 public_key: entry.key,
                 signature: entry.signature,
-                u: hash_to_field(entry.message, dst),
+                hash: entry.hash,
                 scalar: match entry.item {
                     Some(_) => scalar,
                     None => canary.scalar,
@@ -239,19 +256,39 @@ impl DeviceEngine {
         }))
     }
 
+    /// Hashes `messages` to G2 on the device (hash_to_field here, HashToG2 there), the
+    /// stage counted.
+    fn hash(
+        &self,
+        device: &mut Device,
+        dst: &[u8],
+        messages: &[&[u8]],
+    ) -> Result<Vec<blst_p2_affine>, FallbackReason> {
+        let us: Vec<Vec<u32>> = messages.iter().map(|m| hash_to_field(m, dst)).collect();
+        let (hashes, stage) =
+            batch::hash_to_g2(device, &us).map_err(|error| self.lane_failure(device, &error))?;
+        if let Some(stage) = &stage {
+            self.shared.count_stage(device, stage);
+        }
+        if hashes.len() != messages.len() {
+            return Err(self.caught(device, FallbackReason::BadResult, "hashing lost items"));
+        }
+        Ok(hashes)
+    }
+
     /// Decodes the entries' compressed signatures on the device. A rejected item's signature
     /// is decoded on the CPU too: its error is then the CPU's (the one the API documents) and
     /// the item leaves the batch; a signature the CPU accepts, a rejected canary, or a
     /// negative canary (super::negative) not rejected as its class says, means the device is
     /// wrong.
-    fn decode<'a>(
+    fn decode(
         &self,
         device: &mut Device,
         items: &[&SignedItem],
-        entries: Vec<Entry<'a, Lane<'a>>>,
+        entries: Vec<Entry<Lane<'_>>>,
         negative: &NegativeCanary,
         rejected: &mut Vec<(usize, ItemError)>,
-    ) -> Result<Vec<Entry<'a, blst_p2_affine>>, FallbackReason> {
+    ) -> Result<Vec<Entry<blst_p2_affine>>, FallbackReason> {
         let mut compressed: Vec<&[u8]> = entries
             .iter()
             .filter_map(|entry| match entry.signature {
@@ -318,7 +355,7 @@ impl DeviceEngine {
             points.push(Entry {
                 item: entry.item,
                 key: entry.key,
-                message: entry.message,
+                hash: entry.hash,
                 signature,
             });
         }

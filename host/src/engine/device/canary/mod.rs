@@ -10,7 +10,8 @@
 //! (a 64-bit k would fall to a kangaroo search of ~2³² steps).
 //!
 //! Modules: `blinding` (the canary of the blinding path, either variant), `lane` (the canary of
-//! the whole path, checked through the lanes' Miller values), `point` (what the canary needs of
+//! the whole path, signed on the device's own H(m) and checked through the lanes' Miller
+//! values), `point` (what the canary needs of
 //! a point of either group), `fixed_base` (multiplications of the generators by table).
 
 mod blinding;
@@ -22,7 +23,7 @@ mod testing;
 
 pub use blinding::Canary;
 pub use fixed_base::gt_pow;
-pub use lane::LaneCanary;
+pub use lane::{LaneCanary, LaneCanaryDraw};
 pub use point::CanaryPoint;
 
 use blst::{blst_keygen, blst_scalar, blst_scalar_from_uint64, blst_sk_mul_n_check};
@@ -87,8 +88,18 @@ impl Draw {
         })
     }
 
-    /// k·H(m) + d·g: the canary's signature, off by Δ = d·g.
+    /// k·H(m) + d·g: the canary's signature, off by Δ = d·g, its message hashed here.
     fn signature<S: CanaryPoint>(&self, dst: &[u8]) -> S {
-        S::hash_mul(dst, &self.message, &self.k).add(&S::base_mul(&self.d), false)
+        self.off_by_delta(S::hash_mul(dst, &self.message, &self.k))
+    }
+
+    /// k·H + d·g for `hash`, the H(m) of another's hashing (the device's: super::lane).
+    fn signature_on<S: CanaryPoint>(&self, hash: &S) -> S {
+        self.off_by_delta(hash.mul(&self.k))
+    }
+
+    /// signed + Δ, Δ = d·g.
+    fn off_by_delta<S: CanaryPoint>(&self, signed: S) -> S {
+        signed.add(&S::base_mul(&self.d), false)
     }
 }
