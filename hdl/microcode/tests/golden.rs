@@ -184,13 +184,59 @@ fn g2_decoding_gives_arkworks_points_and_verdicts() {
 }
 
 #[test]
+fn fixed_exponentiation_matches_arkworks() {
+    use ark_bls12_381::Fq2;
+    use ark_ff::{Field as _, One};
+    use rand::Rng;
+    use tollgate_microcode::field::{fp2_from_ark, fp2_to_ark, p_minus, pow_fixed};
+    let mut rng = ark_std::test_rng();
+    // The field's own exponents, exponents of few and of many set bits, random ones of every
+    // length (so every window width wins somewhere).
+    let mut exponents: Vec<[u64; 6]> = [(3, 2), (1, 1), (2, 0), (0, 0)]
+        .iter()
+        .map(|&(sub, shift)| p_minus(sub, shift).0)
+        .collect();
+    exponents.extend([
+        [1, 0, 0, 0, 0, 0],
+        [2, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 1 << 63],
+    ]);
+    exponents.push([u64::MAX; 6]);
+    for limbs in 1..=6 {
+        let mut e = [0; 6];
+        rng.fill(&mut e[..limbs]);
+        e[0] |= 1 << (limbs * 7 % 64);
+        exponents.push(e);
+    }
+    let bases: Vec<Fq2> = [Fq2::zero(), Fq2::one(), -Fq2::one()]
+        .into_iter()
+        .chain([
+            Fq2::new(Fq::ZERO, Fq::rand(&mut rng)),
+            Fq2::new(Fq::rand(&mut rng), Fq::ZERO),
+        ])
+        .chain((0..4).map(|_| Fq2::rand(&mut rng)))
+        .collect();
+    for e in &exponents {
+        for a in &bases {
+            assert_eq!(
+                fp2_to_ark(&pow_fixed(&fp2_from_ark(a), e)),
+                a.pow(e),
+                "{a}^{e:?}"
+            );
+            assert_eq!(pow_fixed(&a.c0, e), a.c0.pow(e), "{}^{e:?}", a.c0);
+        }
+    }
+}
+
+#[test]
 fn fp2_square_root_inverse_and_square_test_match_arkworks() {
     use ark_bls12_381::Fq2;
-    use ark_ff::Field as _;
+    use ark_ff::{Field as _, One};
     use tollgate_microcode::field::{fp2_from_ark, fp2_to_ark, inverse, non_square_flag, sqrt};
     let mut rng = ark_std::test_rng();
-    // Random values, then values of Fp that are not squares there (the root is u·√−a: the
-    // square root's α = −1 case, chosen by a flag), and 0.
+    // Random values; values of Fp that are not squares there (the root is u·√−a: the square
+    // root's α = −1 case, chosen by a flag); values with c0 = 0 or c1 = 0; 0, 1, −1 (p − 1), u
+    // and −u.
     let mut values: Vec<Fq2> = (0..40).map(|_| Fq2::rand(&mut rng)).collect();
     let mut real_non_squares = 0;
     while real_non_squares < 5 {
@@ -200,7 +246,14 @@ fn fp2_square_root_inverse_and_square_test_match_arkworks() {
             real_non_squares += 1;
         }
     }
-    values.push(Fq2::zero());
+    for _ in 0..10 {
+        values.push(Fq2::new(Fq::rand(&mut rng), Fq::ZERO));
+        values.push(Fq2::new(Fq::ZERO, Fq::rand(&mut rng)));
+    }
+    let u = Fq2::new(Fq::ZERO, Fq::ONE);
+    values.extend([Fq2::zero(), Fq2::one(), -Fq2::one(), u, -u]);
+    let non_squares = values.iter().filter(|a| a.legendre().is_qnr()).count();
+    assert!(non_squares >= 10, "non-squares covered: {non_squares}");
     for a in values {
         let ours = fp2_from_ark(&a);
         let is_square = a.legendre().is_qr() || a.is_zero();
