@@ -67,6 +67,22 @@ struct Args {
     /// Lanes of the device (tollgate_verify's K: one Fp12 value and one partial Σ rᵢσᵢ each).
     #[arg(long, default_value_t = 32)]
     lanes: usize,
+    /// Before each timed run, write this many MiB (0: none), so that every part runs with
+    /// cold caches, as each stage's host work does in situ under the simulator (bench
+    /// dma_rings), whose millions of simulated cycles between stages evict everything.
+    #[arg(long, default_value_t = 0)]
+    evict_mib: usize,
+}
+
+/// `--evict-mib`, for [`time`].
+static EVICT_MIB: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Writes `--evict-mib` MiB: the caches hold none of what the next timed run uses.
+fn evict_caches() {
+    let mib = EVICT_MIB.get().copied().unwrap_or(0);
+    if mib > 0 {
+        std::hint::black_box(vec![1u8; mib << 20]);
+    }
 }
 
 const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
@@ -114,6 +130,7 @@ fn time(repeat: usize, mut f: impl FnMut()) -> f64 {
     median(
         (0..repeat)
             .map(|_| {
+                evict_caches();
                 let start = Instant::now();
                 f();
                 start.elapsed().as_secs_f64() * 1e3
@@ -124,6 +141,7 @@ fn time(repeat: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let args = Args::parse();
+    EVICT_MIB.set(args.evict_mib).expect("set once");
     println!("load average before: {}", load_average());
     if args.aggregate {
         aggregate(&args);
