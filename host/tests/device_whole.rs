@@ -60,6 +60,19 @@ fn g2_vector(file: &str) -> Value {
     case["input"]["signature"].clone()
 }
 
+/// The mixed batch, then a valid one (`valid_batch(first_key, label)`): the device's first
+/// batch fails anyway, so only the audit of its lanes can catch a fault there.
+fn mixed_then_valid(first_key: u64, label: &str) -> Vec<(String, &'static str, Value)> {
+    vec![
+        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
+        (
+            "valid batch".to_string(),
+            "/v1/verify",
+            valid_batch(first_key, label),
+        ),
+    ]
+}
+
 /// A batch of [`WHOLE_BATCH`] items: valid ones, and a wrong message, the identity, a signature off the
 /// curve and one off the subgroup (canonical encodings: only the device's decoding refuses
 /// them).
@@ -162,14 +175,7 @@ fn the_device_verifies_whole_batches_with_the_cpu_answers() {
 fn faults_on_the_whole_path_are_caught_and_every_verdict_stays_right() {
     // The mixed batch first: the device's first batch fails anyway (its bad items), the CPU
     // confirms that, and only the audit of the device's lanes can catch the fault there.
-    let requests = vec![
-        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
-        (
-            "valid batch".to_string(),
-            "/v1/verify",
-            valid_batch(60, "fault"),
-        ),
-    ];
+    let requests = mixed_then_valid(60, "fault");
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     let _simulator = simulator();
     for fault in ["corrupt", "scalars-one", "drop-item"] {
@@ -200,14 +206,7 @@ fn a_device_hashing_wrongly_only_fails_batches_and_is_caught() {
     // made on the wrong point) hashed as item 1. A wrong item hash fails the batch; a wrong
     // canary hash leaves the canary consistent. Either way the mixed batch, failed by the
     // device and confirmed by the CPU, is audited on the CPU's own hashes, which catch it.
-    let requests = vec![
-        ("mixed batch".to_string(), "/v1/verify", mixed_batch()),
-        (
-            "valid batch".to_string(),
-            "/v1/verify",
-            valid_batch(100, "hash"),
-        ),
-    ];
+    let requests = mixed_then_valid(100, "hash");
     let expected = answers(&Server::start(&["--backend", "cpu"]), &requests);
     let _simulator = simulator();
     let sim = whole_server(WHOLE_BATCH, &["--inject-fault", "hash-wrong"]);
