@@ -621,7 +621,7 @@ struct BucketShare {
     /// `BucketJob::run_jobs` less the device: the jobs' items in BucketSumG2's format, each
     /// job after the first seeded with the S words its predecessor returned.
     items: f64,
-    /// `Shape::input_bytes_stream` per device job, as `Device::run` lays out each job.
+    /// `Shape::write_input_bytes` per device job into its slot, as `Device::run` lays it out.
     stream: f64,
     /// `BucketJob::join`: the jobs' lane T normalised and joined into Σ rᵢσᵢ.
     join: f64,
@@ -675,9 +675,13 @@ fn bucket_stage(args: &Args, b: &Batch) -> BucketShare {
     let mut words = Vec::new();
     run_jobs(&mut |items| words.push(items.to_vec()));
     let jobs = words.len();
+    // The job's DMA slot: a buffer written in place, job after job, as Device::run does.
+    let mut slot = vec![0u8; shape.input_bytes(opcode, shape.max_rounds(opcode))];
     let stream = per_item(time(args.repeat, || {
         for job in &words {
-            std::hint::black_box(shape.input_bytes_stream(opcode, job).unwrap());
+            let (rounds, len) = shape.input_layout(opcode, job).unwrap();
+            shape.write_input_bytes(opcode, job, rounds, &mut slot[..len]);
+            std::hint::black_box(&slot);
         }
     }));
     assert_eq!(job.join(&results).unwrap(), b.sum, "the join is Σ rᵢσᵢ");

@@ -230,25 +230,36 @@ impl Shape {
     }
 
     /// [`Shape::input_stream`] in the compact byte encoding the device reads by DMA, written
-    /// straight from the items (no word stream in between: for the bucket job's steps this
-    /// is most of the host's stream work).
+    /// straight from the items (no word stream in between): its rounds and bytes.
     pub fn input_bytes_stream(
         &self,
         opcode: Opcode,
         items: &[u32],
     ) -> Result<(u32, Vec<u8>), LayoutError> {
+        let (rounds, len) = self.input_layout(opcode, items)?;
+        let mut bytes = vec![0u8; len];
+        self.write_input_bytes(opcode, items, rounds, &mut bytes);
+        Ok((rounds, bytes))
+    }
+
+    /// The rounds of a job of `items` and the bytes of its compact input.
+    pub fn input_layout(&self, opcode: Opcode, items: &[u32]) -> Result<(u32, usize), LayoutError> {
         let rounds = self.job_rounds(opcode, items)?;
-        let mut bytes = vec![0u8; self.input_bytes(opcode, rounds)];
+        Ok((rounds, self.input_bytes(opcode, rounds)))
+    }
+
+    /// [`Shape::input_bytes_stream`]'s bytes written into `out`, [`Shape::input_layout`]'s
+    /// length for these `items` and `rounds`: every byte of it, so that it can be a job's DMA
+    /// slot still holding an earlier job's input. For the bucket job's steps (kilobytes per
+    /// item) writing them once, in place, rather than into a fresh buffer then copying that
+    /// in, is most of the host's stream work.
+    pub fn write_input_bytes(&self, opcode: Opcode, items: &[u32], rounds: u32, out: &mut [u8]) {
         self.place_items(opcode, items, rounds, |n, words| {
             let at = self.element_byte_offset(opcode, n);
-            for (chunk, word) in bytes[at..at + 4 * words.len()]
-                .chunks_exact_mut(4)
-                .zip(words)
-            {
+            for (chunk, word) in out[at..at + 4 * words.len()].chunks_exact_mut(4).zip(words) {
                 chunk.copy_from_slice(&word.to_le_bytes());
             }
         });
-        Ok((rounds, bytes))
     }
 
     /// Where element `n` of the input stream starts in the compact encoding: the element
@@ -529,6 +540,10 @@ mod tests {
                 .collect();
             assert_eq!(bytes, compacted, "{op:?}");
             assert_eq!(bytes.len(), shape.input_bytes(op, rounds));
+            // Written in place over a slot that held something else: every byte is the job's.
+            let mut slot = vec![0xA5; bytes.len()];
+            shape.write_input_bytes(op, &items(op, n), rounds, &mut slot);
+            assert_eq!(slot, bytes, "{op:?} in place");
         }
     }
 

@@ -333,6 +333,20 @@ impl RegisterAccess for PcieTransport {
         Ok(())
     }
 
+    fn dma_fill(
+        &mut self,
+        offset: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TransportError> {
+        let region = self.region()?.bytes_mut();
+        check_dma_range(offset, len, region.len())?;
+        fill(&mut region[offset..offset + len]);
+        // As for dma_write: the data before the doorbell.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
         // Completions are written by the device behind the compiler's back: read volatile.
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);

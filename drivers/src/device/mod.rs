@@ -115,11 +115,13 @@ pub struct Counters {
 }
 
 /// One device job: a slice of the caller's items laid out as the device's input.
-struct DeviceJob {
+struct DeviceJob<'a> {
     opcode: Opcode,
     rounds: u32,
     items: usize,
-    input: Vec<u8>,
+    /// Its items' words, laid out straight into its slot when submitted.
+    words: &'a [u32],
+    input_bytes: usize,
     output_bytes: usize,
 }
 
@@ -266,14 +268,15 @@ impl Device {
         let jobs = items
             .chunks(max_items * opcode.item_words())
             .map(|chunk| {
-                let (rounds, input) = shape
-                    .input_bytes_stream(opcode, chunk)
+                let (rounds, input_bytes) = shape
+                    .input_layout(opcode, chunk)
                     .map_err(|error| DeviceError::BadJob(error.to_string()))?;
                 Ok(DeviceJob {
                     opcode,
                     rounds,
                     items: chunk.len() / opcode.item_words(),
-                    input,
+                    words: chunk,
+                    input_bytes,
                     output_bytes: shape.output_bytes(opcode, rounds),
                 })
             })
@@ -344,7 +347,7 @@ impl Device {
         output.words.extend(done.words);
         output.device_cycles += done.device_cycles;
         output.transfer_cycles += done.transfer_cycles;
-        output.bytes_in += job.input.len() as u64;
+        output.bytes_in += job.input_bytes as u64;
         output.bytes_out += job.output_bytes as u64;
     }
 
@@ -569,14 +572,17 @@ impl Device {
             rounds: job.rounds,
             tag,
             in_addr: self.iova + s.input as u64,
-            in_len: job.input.len() as u32,
+            in_len: job.input_bytes as u32,
             out_addr: self.iova + s.output as u64,
             out_len: job.output_bytes as u32,
         };
         let (entry, tail) = self.ring.push(self.layout.entries());
         let [_, (after, _)] = self.layout.guards(slot, job.output_bytes);
+        let shape = self.identity.shape();
         let t = self.transport.as_mut();
-        t.dma_write(s.input, &job.input)?;
+        t.dma_fill(s.input, job.input_bytes, &mut |slot| {
+            shape.write_input_bytes(job.opcode, job.words, job.rounds, slot)
+        })?;
         // A larger job left its output here: the guard moves to this job's end.
         t.dma_write(after, &[GUARD_BYTE; GUARD_BYTES])?;
         t.dma_write(
@@ -594,7 +600,7 @@ impl Device {
         let cycles = self.config.compute_cycles(&shape, job.opcode, job.rounds)
             + self
                 .config
-                .transfer_cycles(job.input.len() + job.output_bytes);
+                .transfer_cycles(job.input_bytes + job.output_bytes);
         let deadline = self.deadline(cycles);
         let cq_slot = self.layout.cq + self.ring.cq_head as usize * mem::BEAT_BYTES;
         let completion = loop {

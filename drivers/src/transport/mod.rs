@@ -59,6 +59,14 @@ pub trait RegisterAccess: Send {
     fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError>;
     /// Writes host memory of the DMA region at `offset`.
     fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError>;
+    /// Lends `fill` the `len` bytes of the DMA region at `offset` to write in place: a job's
+    /// input is laid out straight into its slot, with no staging buffer to fill and copy.
+    fn dma_fill(
+        &mut self,
+        offset: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TransportError>;
     /// Reads host memory of the DMA region at `offset`.
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError>;
     /// Arms a device-side fault for the job of the next doorbell (`None`: a clean job).
@@ -104,6 +112,14 @@ impl<T: RegisterAccess + ?Sized> RegisterAccess for Box<T> {
     }
     fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
         (**self).dma_write(offset, bytes)
+    }
+    fn dma_fill(
+        &mut self,
+        offset: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TransportError> {
+        (**self).dma_fill(offset, len, fill)
     }
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
         (**self).dma_read(offset, out)

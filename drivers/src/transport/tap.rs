@@ -77,6 +77,14 @@ impl<T: RegisterAccess, H: Tap> RegisterAccess for Tapped<T, H> {
     fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
         self.inner.dma_write(offset, bytes)
     }
+    fn dma_fill(
+        &mut self,
+        offset: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TransportError> {
+        self.inner.dma_fill(offset, len, fill)
+    }
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
         self.inner.dma_read(offset, out)
     }

@@ -285,6 +285,18 @@ impl RegisterAccess for SimTransport {
         Ok(())
     }
 
+    fn dma_fill(
+        &mut self,
+        offset: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TransportError> {
+        let region = self.memory.bytes_mut();
+        check_dma_range(offset, len, region.len())?;
+        fill(&mut region[offset..offset + len]);
+        Ok(())
+    }
+
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError> {
         let region = self.memory.bytes();
         check_dma_range(offset, out.len(), region.len())?;
