@@ -324,15 +324,6 @@ impl RegisterAccess for PcieTransport {
         Ok(IOVA_BASE)
     }
 
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        let region = self.region()?.bytes_mut();
-        check_dma_range(offset, bytes.len(), region.len())?;
-        region[offset..offset + bytes.len()].copy_from_slice(bytes);
-        // The device must see the data before the doorbell (an MMIO write) that follows.
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
-        Ok(())
-    }
-
     fn dma_fill(
         &mut self,
         offset: usize,
@@ -342,7 +333,7 @@ impl RegisterAccess for PcieTransport {
         let region = self.region()?.bytes_mut();
         check_dma_range(offset, len, region.len())?;
         fill(&mut region[offset..offset + len]);
-        // As for dma_write: the data before the doorbell.
+        // The device must see the data before the doorbell (an MMIO write) that follows.
         std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
         Ok(())
     }

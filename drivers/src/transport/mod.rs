@@ -57,8 +57,6 @@ pub trait RegisterAccess: Send {
     /// Maps a zeroed region of `bytes` bytes of host memory for the device (replacing any
     /// earlier one) and returns its bus address. The device can reach nothing else.
     fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError>;
-    /// Writes host memory of the DMA region at `offset`.
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError>;
     /// Lends `fill` the `len` bytes of the DMA region at `offset` to write in place: a job's
     /// input is laid out straight into its slot, with no staging buffer to fill and copy.
     fn dma_fill(
@@ -67,6 +65,12 @@ pub trait RegisterAccess: Send {
         len: usize,
         fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<(), TransportError>;
+    /// Writes host memory of the DMA region at `offset`.
+    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
+        self.dma_fill(offset, bytes.len(), &mut |region| {
+            region.copy_from_slice(bytes)
+        })
+    }
     /// Reads host memory of the DMA region at `offset`.
     fn dma_read(&mut self, offset: usize, out: &mut [u8]) -> Result<(), TransportError>;
     /// Arms a device-side fault for the job of the next doorbell (`None`: a clean job).
@@ -109,9 +113,6 @@ impl<T: RegisterAccess + ?Sized> RegisterAccess for Box<T> {
     }
     fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
         (**self).dma_map(bytes)
-    }
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        (**self).dma_write(offset, bytes)
     }
     fn dma_fill(
         &mut self,

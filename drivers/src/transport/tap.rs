@@ -74,9 +74,6 @@ impl<T: RegisterAccess, H: Tap> RegisterAccess for Tapped<T, H> {
     fn dma_map(&mut self, bytes: usize) -> Result<u64, TransportError> {
         self.inner.dma_map(bytes)
     }
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        self.inner.dma_write(offset, bytes)
-    }
     fn dma_fill(
         &mut self,
         offset: usize,

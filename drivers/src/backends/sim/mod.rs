@@ -278,13 +278,6 @@ impl RegisterAccess for SimTransport {
         Ok(self.memory.map(bytes))
     }
 
-    fn dma_write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), TransportError> {
-        let region = self.memory.bytes_mut();
-        check_dma_range(offset, bytes.len(), region.len())?;
-        region[offset..offset + bytes.len()].copy_from_slice(bytes);
-        Ok(())
-    }
-
     fn dma_fill(
         &mut self,
         offset: usize,
